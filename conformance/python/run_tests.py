@@ -1,0 +1,129 @@
+#!/usr/bin/python3
+"""Run the Junction Python conformance suite.
+
+    /usr/bin/python3 conformance/python/run_tests.py [-k PATTERN ...] [-v] [--list]
+
+Uses JUNCTION_URL if set; otherwise starts a router from JUNCTION_BIN (default build/router/junction)
+with realms JUNCTION_REALM/JUNCTION_REALM2 on a free port and stops it afterwards.
+Last line of output: "python: N passed, M failed" (each test x serializer counts once).
+Exit status: 0 only if nothing failed.
+"""
+
+import argparse
+import os
+import sys
+import time
+import unittest
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, HERE)
+
+MODULES = ['test_session', 'test_rpc', 'test_pubsub', 'test_realms', 'test_interop', 'test_transport',
+           'test_malformed']
+
+
+class Result(unittest.TestResult):
+    def __init__(self, stream, verbose):
+        super().__init__()
+        self.stream = stream
+        self.verbose = verbose
+        self.passed = 0
+        self.failed = []  # (test id, text)
+        self._t0 = 0.0
+
+    def startTest(self, test):
+        super().startTest(test)
+        self._t0 = time.monotonic()
+
+    def _line(self, status, test):
+        self.stream.write('{:<5} {} ({:.2f}s)\n'.format(status, test.id(), time.monotonic() - self._t0))
+        self.stream.flush()
+
+    def addSuccess(self, test):
+        self.passed += 1
+        self._line('ok', test)
+
+    def addFailure(self, test, err):
+        self.failed.append((test.id(), self._exc_info_to_string(err, test)))
+        self._line('FAIL', test)
+
+    def addError(self, test, err):
+        self.failed.append((test.id(), self._exc_info_to_string(err, test)))
+        self._line('ERROR', test)
+
+    def addSkip(self, test, reason):
+        # nothing is optional in this suite: a skip is a failure
+        self.failed.append((test.id(), 'skipped: ' + reason))
+        self._line('SKIP', test)
+
+    def addExpectedFailure(self, test, err):
+        self.passed += 1
+        self._line('ok', test)
+
+    def addUnexpectedSuccess(self, test):
+        self.failed.append((test.id(), 'unexpected success'))
+        self._line('FAIL', test)
+
+    def addSubTest(self, test, subtest, err):
+        if err is not None:
+            self.failed.append((subtest.id(), self._exc_info_to_string(err, test)))
+            self._line('FAIL', subtest)
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument('-k', action='append', default=[], help='only tests whose id contains this substring')
+    ap.add_argument('-v', action='store_true', help='let Autobahn/txaio log (JUNCTION_VERBOSE=1)')
+    ap.add_argument('--list', action='store_true', help='list the tests and exit')
+    args = ap.parse_args()
+    if args.v:
+        os.environ['JUNCTION_VERBOSE'] = '1'
+
+    router = None
+    if not os.environ.get('JUNCTION_URL') and not args.list:
+        import harness
+        router = harness.RouterProcess().start()
+        os.environ['JUNCTION_URL'] = router.url
+        harness.URL = router.url
+        print('started {} at {}'.format(router.binary, router.url), flush=True)
+
+    import harness  # noqa: F401  (after JUNCTION_URL is settled)
+    loader = unittest.TestLoader()
+    if args.k:
+        loader.testNamePatterns = ['*{}*'.format(k) for k in args.k]
+    suite = unittest.TestSuite()
+    for name in MODULES:
+        suite.addTests(loader.loadTestsFromName(name))
+
+    if args.list:
+        for t in _iter(suite):
+            print(t.id())
+        return 0
+
+    result = Result(sys.stdout, args.v)
+    t0 = time.monotonic()
+    try:
+        suite.run(result)
+    finally:
+        if router:
+            router.stop()
+    for tid, text in result.failed:
+        sys.stdout.write('\n' + '=' * 78 + '\n' + tid + '\n' + '-' * 78 + '\n' + text)
+    if result.failed:
+        sys.stdout.write('\nfailed:\n' + ''.join('  {}\n'.format(t) for t, _ in result.failed))
+    sys.stdout.write('\n({:.1f}s)\n'.format(time.monotonic() - t0))
+    sys.stdout.write('python: {} passed, {} failed\n'.format(result.passed, len(result.failed)))
+    sys.stdout.flush()
+    return 1 if result.failed or result.passed == 0 else 0
+
+
+def _iter(suite):
+    for t in suite:
+        if isinstance(t, unittest.TestSuite):
+            yield from _iter(t)
+        else:
+            yield t
+
+
+if __name__ == '__main__':
+    sys.exit(main())

@@ -1,0 +1,163 @@
+"""Session lifecycle: HELLO/WELCOME/ABORT/GOODBYE, consecutive sessions, many sessions at once."""
+
+import asyncio
+
+from harness import (ABORT, ANNOUNCED_FEATURES, CLIENT_ROLES, GOODBYE, HELLO, MAX_ID, REALM, REALM2, T, WELCOME,
+                     Aborted, WampCases, connect, each_serializer, uri)
+
+NO_SUCH_REALM = 'com.conformance.no.such.realm'
+
+
+@each_serializer
+class SessionTests(WampCases):
+
+    async def test_welcome_details(self):
+        a = await self.session()
+        b = await self.session()
+        self.assertEqual(a.serializer_id, self.SER, 'negotiated serializer')
+        for s in (a, b):
+            self.assertEqual(len(s.welcomes), 1)
+            w = s.welcomes[0]
+            self.assertIdRange(w.session, 'WELCOME.Session')
+            self.assertEqual(w.authrole, 'anonymous')
+            self.assertEqual(w.authmethod, 'anonymous')
+            self.assertIsInstance(w.authid, str)
+            self.assertTrue(w.authid, 'authid must be a non-empty string')
+            self.assertIn('broker', w.roles)
+            self.assertIn('dealer', w.roles)
+        self.assertNotEqual(a.welcomes[0].session, b.welcomes[0].session, 'session ids must differ')
+        self.assertNotEqual(a.welcomes[0].authid, b.welcomes[0].authid, 'anonymous authid must differ per session')
+
+    async def test_welcome_raw_layout(self):
+        r = await self.raw(join=False)
+        r.send([HELLO, REALM, {'roles': CLIENT_ROLES, 'agent': 'junction-conformance'}])
+        w = await r.recv()
+        self.assertEqual(w[0], WELCOME, w)
+        self.assertEqual(len(w), 3, 'WELCOME is [2, Session, Details]: {!r}'.format(w))
+        self.assertIdRange(w[1], 'WELCOME.Session')
+        d = w[2]
+        self.assertIsInstance(d, dict)
+        self.assertEqual(d.get('authrole'), 'anonymous')
+        self.assertEqual(d.get('authmethod'), 'anonymous')
+        self.assertIsInstance(d.get('authid'), str)
+        self.assertTrue(d['authid'])
+        roles = d.get('roles')
+        self.assertIsInstance(roles, dict)
+        self.assertEqual(set(roles), {'broker', 'dealer'}, 'router roles: {!r}'.format(roles))
+        for role in ('broker', 'dealer'):
+            self.assertIsInstance(roles[role], dict)
+            features = roles[role].get('features', {})
+            self.assertIsInstance(features, dict, 'roles.{}.features must be a dict'.format(role))
+            announced = {k for k, v in features.items() if v is True}
+            self.assertLessEqual(announced, ANNOUNCED_FEATURES[role],
+                                 '{} announces features the router is not specified to have'.format(role))
+
+    async def test_leave_goodbye_and_out(self):
+        s = await self.session()
+        details = await s.leave_wait('wamp.close.close_realm')
+        self.assertEqual(details.reason, 'wamp.close.goodbye_and_out')
+
+    async def test_goodbye_raw_reply(self):
+        r = await self.raw()
+        r.send([GOODBYE, {'message': 'bye'}, 'wamp.close.close_realm'])
+        g = await r.recv()
+        self.assertEqual(g[0], GOODBYE, g)
+        self.assertEqual(len(g), 3, g)
+        self.assertIsInstance(g[1], dict)
+        self.assertEqual(g[2], 'wamp.close.goodbye_and_out')
+        # the transport stays open and can carry a new session
+        first = r.session_id
+        await r.hello(REALM)
+        self.assertIdRange(r.session_id)
+        self.assertNotEqual(first, r.session_id)
+        self.assertFalse(r.ws.is_closed())
+
+    async def test_unknown_realm_aborts(self):
+        with self.assertRaises(Aborted) as cm:
+            await self.session(realm=NO_SUCH_REALM)
+        self.assertEqual(cm.exception.reason, 'wamp.error.no_such_realm')
+
+    async def test_unknown_realm_raw(self):
+        r = await self.raw(join=False)
+        r.send([HELLO, NO_SUCH_REALM, {'roles': CLIENT_ROLES}])
+        a = await r.recv()
+        self.assertEqual(a[0], ABORT, a)
+        self.assertIsInstance(a[1], dict)
+        self.assertEqual(a[2], 'wamp.error.no_such_realm')
+        # A failed HELLO ends no session: the same connection may still join an existing realm
+        # (or be closed by the router; both are acceptable, a hang or garbage is not).
+        if not r.ws.is_closed():
+            r.send([HELLO, REALM, {'roles': CLIENT_ROLES}])
+            try:
+                w = await r.recv()
+            except Exception:
+                return
+            self.assertEqual(w[0], WELCOME, w)
+
+    async def test_consecutive_sessions_on_one_connection(self):
+        s = await self.session(keep_transport=True)
+        ws = s.ws
+        ids = [s.session_id]
+        proc = uri()
+        await asyncio.wait_for(s.register(lambda: 'first', proc), T)
+        self.assertEqual(await asyncio.wait_for(s.call(proc), T), 'first')
+
+        details = await s.leave_wait()
+        self.assertEqual(details.reason, 'wamp.close.goodbye_and_out')
+        self.assertFalse(s.disconnected.done(), 'router closed the transport after GOODBYE')
+
+        await s.rejoin(REALM)
+        ids.append(s.session_id)
+        self.assertIs(s.ws, ws)
+        # the first session's registration died with it
+        await self.assertAppError(s.call(proc), 'wamp.error.no_such_procedure')
+        await asyncio.wait_for(s.register(lambda x: x * 2, proc), T)
+        self.assertEqual(await asyncio.wait_for(s.call(proc, 21), T), 42)
+        details = await s.leave_wait()
+        self.assertEqual(details.reason, 'wamp.close.goodbye_and_out')
+
+        await s.rejoin(REALM2)
+        ids.append(s.session_id)
+        self.assertEqual(s.realm, REALM2)
+        details = await s.leave_wait()
+        self.assertEqual(details.reason, 'wamp.close.goodbye_and_out')
+        self.assertFalse(s.disconnected.done())
+        self.assertEqual(len(set(ids)), 3, 'each session on the connection needs its own id: {}'.format(ids))
+        for i in ids:
+            self.assertIdRange(i)
+
+    async def test_200_sessions_at_once(self):
+        n = 200
+        results = await asyncio.gather(*[connect(self.SER) for _ in range(n)], return_exceptions=True)
+        sessions = [s for s in results if not isinstance(s, BaseException)]
+        self._closers.extend(sessions)
+        errors = [e for e in results if isinstance(e, BaseException)]
+        self.assertFalse(errors, '{} of {} sessions failed to join, first: {!r}'.format(len(errors), n, errors[:1]))
+        ids = [s.session_id for s in sessions]
+        for i in ids:
+            self.assertIdRange(i)
+        self.assertEqual(len(set(ids)), n, 'session ids are not distinct')
+        self.assertEqual(len({s.authid for s in sessions}), n, 'anonymous authids are not distinct')
+        # ids are random over [1, 2^53], not small counters
+        self.assertGreater(max(ids), 2 ** 32, 'session ids look sequential, not random over [1, 2^53]')
+        # everybody can still talk: one RPC through the crowd
+        proc = uri()
+        await asyncio.wait_for(sessions[0].register(lambda: 'pong', proc), T)
+        self.assertEqual(await asyncio.wait_for(sessions[-1].call(proc), T), 'pong')
+        leaves = await asyncio.gather(*[s.leave_wait() for s in sessions], return_exceptions=True)
+        bad = [x for x in leaves if isinstance(x, BaseException) or x.reason != 'wamp.close.goodbye_and_out']
+        self.assertFalse(bad, '{} sessions did not leave cleanly, first: {!r}'.format(len(bad), bad[:1]))
+
+    async def test_session_id_range_many_joins(self):
+        # one connection, many consecutive sessions: every id in range and distinct
+        r = await self.raw(join=False)
+        seen = set()
+        for _ in range(20):
+            w = await r.hello(REALM)
+            self.assertIdRange(w[1])
+            seen.add(w[1])
+            r.send([GOODBYE, {}, 'wamp.close.close_realm'])
+            g = await r.expect(GOODBYE)
+            self.assertEqual(g[2], 'wamp.close.goodbye_and_out')
+        self.assertEqual(len(seen), 20)
+        self.assertLessEqual(max(seen), MAX_ID)

@@ -1,0 +1,49 @@
+#include "realm/realm.hpp"
+
+#include "serializers/overloaded.hpp"
+
+namespace junction {
+
+realm::realm(realm_config config)
+    : config_(std::move(config)),
+      ids_(config_.random_seed),
+      broker_(sessions_, config_, ids_),
+      dealer_(sessions_, config_) {}
+
+void realm::join(session_info info, std::shared_ptr<peer> link) {
+  const id session = info.session;
+  sessions_[session] = session_record{std::move(info), std::move(link)};
+}
+
+void realm::leave(id session) {
+  auto it = sessions_.find(session);
+  if (it == sessions_.end()) return;
+  // Keep the peer alive until cleanup is done: the dealer may still answer callers.
+  auto link = std::move(it->second.link);
+  sessions_.erase(it);
+  broker_.on_leave(session);
+  dealer_.on_leave(session);
+}
+
+std::optional<failure> realm::handle(id session, message&& m) {
+  auto it = sessions_.find(session);
+  if (it == sessions_.end()) return failure{"session is not joined to realm " + config_.name};
+  session_record& s = it->second;
+  return std::visit(
+      overloaded{
+          [&](publish& x) -> std::optional<failure> { broker_.on_publish(s, std::move(x)); return {}; },
+          [&](subscribe& x) -> std::optional<failure> { broker_.on_subscribe(s, std::move(x)); return {}; },
+          [&](unsubscribe& x) -> std::optional<failure> { broker_.on_unsubscribe(s, std::move(x)); return {}; },
+          [&](call& x) -> std::optional<failure> { dealer_.on_call(s, std::move(x)); return {}; },
+          [&](register_& x) -> std::optional<failure> { dealer_.on_register(s, std::move(x)); return {}; },
+          [&](unregister& x) -> std::optional<failure> { dealer_.on_unregister(s, std::move(x)); return {}; },
+          [&](yield& x) { return dealer_.on_yield(s, std::move(x)); },
+          [&](error& x) { return dealer_.on_error(s, std::move(x)); },
+          [&](auto& x) -> std::optional<failure> {
+            return failure{std::string(traits_of(x.type).name) + " is not routed by a realm"};
+          },
+      },
+      m);
+}
+
+}  // namespace junction

@@ -1,0 +1,53 @@
+// junction — the WAMP router executable: flags → config → router → listeners → run.
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/signal_set.hpp>
+#include <cstdio>
+#include <memory>
+#include <vector>
+
+#include "router/cli.hpp"
+#include "router/log.hpp"
+#include "router/router.hpp"
+#include "router/websocket_listener.hpp"
+
+int main(int argc, char** argv) {
+  using namespace junction;
+  const cli_result cli = parse_command_line(std::vector<std::string>(argv + 1, argv + argc));
+  if (!cli.error.empty()) {
+    std::fprintf(stderr, "junction: %s\n", cli.error.c_str());
+    return 2;
+  }
+  if (cli.show_help) {
+    std::fputs(usage_text, stdout);
+    return 0;
+  }
+  if (cli.show_version) {
+    std::printf("junction %s\n", JUNCTION_VERSION);
+    return 0;
+  }
+  set_log_level(cli.config.level);
+
+  boost::asio::io_context io;
+  router r(cli.config);
+  std::vector<std::unique_ptr<websocket_listener>> listeners;
+  try {
+    for (const auto& lc : cli.config.listeners) {
+      listeners.push_back(std::make_unique<websocket_listener>(io, r, lc));
+      listeners.back()->start();
+    }
+  } catch (const std::exception& e) {
+    JLOG(error) << e.what();
+    return 1;
+  }
+  for (const auto& rc : cli.config.realms) JLOG(info) << "serving realm " << rc.name;
+
+  boost::asio::signal_set signals(io, SIGINT, SIGTERM);
+  signals.async_wait([&](const boost::system::error_code& ec, int sig) {
+    if (ec) return;
+    JLOG(info) << "signal " << sig << ": shutting down";
+    for (auto& l : listeners) l->stop();
+  });
+  io.run();
+  JLOG(info) << "stopped";
+  return 0;
+}

@@ -1,0 +1,200 @@
+#include "router/session.hpp"
+
+#include "realm/realm.hpp"
+#include "router/log.hpp"
+#include "router/router.hpp"
+#include "serializers/overloaded.hpp"
+
+namespace junction {
+
+session::session(router& owner, transport& link, const codec& codec)
+    : owner_(owner), link_(&link), codec_(codec) {}
+
+session::~session() = default;
+
+void session::on_frame(std::string_view bytes) {
+  if (state_ == state::closed) return;  // after ABORT, further input is ignored
+  auto decoded = codec_.decode(bytes);
+  if (!decoded) {
+    protocol_violation(decoded.error().message);
+    return;
+  }
+  message& m = *decoded;
+  const message_traits& traits = traits_of(m);
+  if (!traits.router_receives) {
+    protocol_violation("a router does not receive " + std::string(traits.name) + " messages");
+    return;
+  }
+  if (state_ == state::awaiting_hello) {
+    if (auto* h = std::get_if<hello>(&m)) return on_hello(std::move(*h));
+    if (std::holds_alternative<abort>(m)) {  // the client gave up joining
+      if (link_) link_->close("client sent ABORT");
+      state_ = state::closed;
+      return;
+    }
+    protocol_violation("received " + std::string(traits.name) + " before HELLO");
+    return;
+  }
+  route(std::move(m));
+}
+
+void session::route(message&& m) {
+  std::visit(
+      overloaded{
+          [&](hello&) { protocol_violation("received HELLO in an established session"); },
+          [&](authenticate&) {
+            protocol_violation("received AUTHENTICATE in an established session");
+          },
+          [&](goodbye& g) { on_goodbye(std::move(g)); },
+          [&](abort& a) {
+            JLOG(debug) << "session " << info_.session << " aborted by client: " << a.reason;
+            leave_realm();
+            state_ = state::closed;
+            if (link_) link_->close("client sent ABORT");
+          },
+          [&](error& e) {
+            if (e.request_type != static_cast<std::uint64_t>(message_type::invocation)) {
+              protocol_violation("received ERROR for request type " +
+                                 std::to_string(e.request_type) +
+                                 "; a router only receives ERROR for INVOCATION (68)");
+              return;
+            }
+            if (auto f = realm_->handle(info_.session, std::move(m))) protocol_violation(f->message);
+          },
+          [&](auto& x) {
+            using T = std::decay_t<decltype(x)>;
+            if constexpr (std::is_same_v<T, subscribe> || std::is_same_v<T, unsubscribe> ||
+                          std::is_same_v<T, publish> || std::is_same_v<T, register_> ||
+                          std::is_same_v<T, unregister> || std::is_same_v<T, call>) {
+              if (!check_request_id(x.request)) {
+                protocol_violation(std::string(traits_of(x.type).name) + " request id " +
+                                   std::to_string(x.request) + " is not " +
+                                   std::to_string(last_request_id_ + 1) +
+                                   " (strict request ids are on)");
+                return;
+              }
+            }
+            if constexpr (std::is_same_v<T, cancel>) {  // advanced profile, not announced yet
+              protocol_violation("CANCEL received, but call_canceling was not announced");
+              return;
+            }
+            if (auto f = realm_->handle(info_.session, std::move(m))) protocol_violation(f->message);
+          },
+      },
+      m);
+}
+
+bool session::check_request_id(id request) {
+  if (!owner_.config().strict_request_ids) return true;
+  const id expected = last_request_id_ >= max_id ? 1 : last_request_id_ + 1;
+  if (request != expected) return false;
+  last_request_id_ = request;
+  return true;
+}
+
+void session::on_hello(hello&& h) {
+  realm* target = owner_.find_realm(h.realm);
+  if (target == nullptr) {
+    abort_and_close(errc::no_such_realm, "no realm named '" + h.realm + "' on this router");
+    return;
+  }
+  const value* roles = h.details.find("roles");
+  if (roles == nullptr || !roles->is_object() || roles->as_object().empty()) {
+    protocol_violation("HELLO.Details.roles must be a non-empty dict");
+    return;
+  }
+  auto auth = select_authenticator(h);
+  if (!auth) {
+    abort_and_close(errc::no_matching_auth_method,
+                    "none of the requested authmethods is offered by realm '" + h.realm + "'");
+    return;
+  }
+  auto step = auth->on_hello(h);
+  if (auto* reject = std::get_if<auth_reject>(&step)) {
+    abort_and_close(reject->reason, reject->message);
+    return;
+  }
+  auto* ok = std::get_if<auth_success>(&step);
+  if (ok == nullptr) {  // no challenge-based method exists yet
+    abort_and_close(errc::no_matching_auth_method, "challenge-response authentication is not available");
+    return;
+  }
+  info_ = session_info{owner_.allocate_session_id(), std::move(ok->authid),
+                       std::move(ok->authrole), std::move(ok->authmethod),
+                       std::move(ok->authprovider)};
+  last_request_id_ = 0;
+  realm_ = target;
+  state_ = state::established;
+  target->join(info_, shared_from_this());
+
+  // Announce only what is implemented: the Basic Profile broker and dealer, no advanced features.
+  welcome w;
+  w.session = info_.session;
+  w.details.push_back("realm", value(h.realm));
+  w.details.push_back("authid", value(info_.authid));
+  w.details.push_back("authrole", value(info_.authrole));
+  w.details.push_back("authmethod", value(info_.authmethod));
+  w.details.push_back("authprovider", value(info_.authprovider));
+  w.details.push_back("roles", value(object{{"broker", value(object{{"features", value(object{})}})},
+                                            {"dealer", value(object{{"features", value(object{})}})}}));
+  w.details.push_back("agent", value("Junction/" JUNCTION_VERSION));
+  JLOG(debug) << "session " << info_.session << " joined realm " << h.realm << " as "
+              << info_.authid << " from " << (link_ ? link_->remote() : "?");
+  send(std::move(w));
+}
+
+void session::on_goodbye(goodbye&& g) {
+  JLOG(debug) << "session " << info_.session << " said goodbye: " << g.reason;
+  leave_realm();
+  state_ = state::awaiting_hello;  // the connection may carry another session
+  goodbye reply;
+  reply.reason = std::string(uri_of(errc::goodbye_and_out));
+  send(std::move(reply));
+}
+
+void session::leave_realm() {
+  if (realm_ == nullptr) return;
+  realm* r = realm_;
+  realm_ = nullptr;
+  r->leave(info_.session);  // may drop the realm's reference to this session
+  owner_.release_session_id(info_.session);
+}
+
+void session::protocol_violation(std::string text) {
+  JLOG(info) << "protocol violation from " << (link_ ? link_->remote() : "?")
+             << (info_.session ? " session " + std::to_string(info_.session) : std::string())
+             << ": " << text;
+  abort_and_close(errc::protocol_violation, std::move(text));
+}
+
+void session::abort_and_close(errc reason, std::string text) {
+  auto self = shared_from_this();  // leaving the realm must not destroy us mid-call
+  leave_realm();
+  abort a;
+  a.details.push_back("message", value(std::move(text)));
+  a.reason = std::string(uri_of(reason));
+  send(std::move(a));
+  state_ = state::closed;
+  if (link_) link_->close(uri_of(reason));
+}
+
+void session::on_transport_closed() {
+  auto self = shared_from_this();
+  leave_realm();
+  state_ = state::closed;
+  link_ = nullptr;
+}
+
+void session::send(message&& m) {
+  if (link_ == nullptr) return;  // connection gone; the realm is told by on_transport_closed
+  out_.clear();
+  codec_.encode(m, out_);
+  link_->send_frame(out_);
+}
+
+void session::send(const std::shared_ptr<const shared_message>& m) {
+  if (link_ == nullptr) return;
+  link_->send_frame(m->encoded(codec_));
+}
+
+}  // namespace junction

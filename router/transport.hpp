@@ -1,0 +1,22 @@
+// router/transport.hpp — what a session needs from its connection. Implemented by the WebSocket
+// transport today, RawSocket next, and an in-process fake in tests. No Asio in this header.
+#pragma once
+
+#include <string_view>
+
+namespace junction {
+
+class transport {
+ public:
+  virtual ~transport() = default;
+  // Sends one encoded WAMP message as one transport message (WebSocket: text frame for JSON,
+  // binary for MessagePack). The bytes are copied or written before this returns.
+  virtual void send_frame(std::string_view bytes) = 0;
+  // Closes the connection once queued frames are written; `reason` is logged and, where the
+  // transport has a place for it, sent (WebSocket close reason).
+  virtual void close(std::string_view reason) = 0;
+  // Peer address for logs ("127.0.0.1:51234").
+  [[nodiscard]] virtual std::string_view remote() const noexcept = 0;
+};
+
+}  // namespace junction

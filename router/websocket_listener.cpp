@@ -1,0 +1,200 @@
+// The WebSocket transport: websocketpp on Boost.Asio, one io_context, no locks.
+#include "router/websocket_listener.hpp"
+
+#include <map>
+#include <stdexcept>
+
+#include <websocketpp/concurrency/none.hpp>
+#include <websocketpp/config/asio_no_tls.hpp>
+#include <websocketpp/server.hpp>
+
+#include "router/log.hpp"
+#include "router/router.hpp"
+#include "router/session.hpp"
+#include "router/transport.hpp"
+
+namespace junction {
+namespace {
+
+// websocketpp's asio config without locks (one thread owns every connection) and with its own
+// logging off: Junction logs what matters itself.
+struct ws_config : websocketpp::config::asio {
+  using type = ws_config;
+  using base = websocketpp::config::asio;
+  using concurrency_type = websocketpp::concurrency::none;
+  using elog_type = websocketpp::log::basic<concurrency_type, websocketpp::log::elevel>;
+  using alog_type = websocketpp::log::basic<concurrency_type, websocketpp::log::alevel>;
+  struct transport_config : base::transport_config {
+    using concurrency_type = type::concurrency_type;
+    using alog_type = type::alog_type;
+    using elog_type = type::elog_type;
+    using request_type = type::request_type;
+    using response_type = type::response_type;
+    using socket_type = websocketpp::transport::asio::basic_socket::endpoint;
+  };
+  using transport_type = websocketpp::transport::asio::endpoint<transport_config>;
+  static const websocketpp::log::level elog_level = websocketpp::log::elevel::none;
+  static const websocketpp::log::level alog_level = websocketpp::log::alevel::none;
+};
+
+using server_t = websocketpp::server<ws_config>;
+using connection_ptr = server_t::connection_ptr;
+namespace close_status = websocketpp::close::status;
+
+std::string_view path_of(const std::string& resource) {
+  std::string_view r = resource;
+  return r.substr(0, r.find('?'));
+}
+
+}  // namespace
+
+// One accepted WebSocket connection carrying WAMP sessions.
+class ws_link final : public transport {
+ public:
+  ws_link(server_t& server, connection_ptr con, const codec& c, router& owner)
+      : server_(server),
+        hdl_(con->get_handle()),
+        opcode_(c.binary_frames() ? websocketpp::frame::opcode::binary
+                                  : websocketpp::frame::opcode::text),
+        remote_(con->get_remote_endpoint()),
+        session_(std::make_shared<session>(owner, *this, c)) {}
+
+  void send_frame(std::string_view bytes) override {
+    std::error_code ec;
+    server_.send(hdl_, bytes.data(), bytes.size(), opcode_, ec);
+    if (ec) JLOG(debug) << "send to " << remote_ << " failed: " << ec.message();
+  }
+
+  void close(std::string_view reason) override {
+    std::error_code ec;
+    // A WebSocket close reason holds at most 123 bytes.
+    server_.close(hdl_, close_status::normal, std::string(reason.substr(0, 123)), ec);
+  }
+
+  [[nodiscard]] std::string_view remote() const noexcept override { return remote_; }
+  session& wamp() noexcept { return *session_; }
+  websocketpp::connection_hdl handle() const { return hdl_; }
+
+ private:
+  server_t& server_;
+  websocketpp::connection_hdl hdl_;
+  websocketpp::frame::opcode::value opcode_;
+  std::string remote_;
+  std::shared_ptr<session> session_;
+};
+
+struct websocket_listener::impl {
+  impl(boost::asio::io_context& io, router& owner, const listener_config& config)
+      : owner_(owner), config_(config) {
+    server_.init_asio(&io);
+    server_.set_reuse_addr(true);
+    server_.set_listen_backlog(1024);
+    server_.set_max_message_size(config_.max_message_size);
+    server_.set_socket_init_handler(
+        [](websocketpp::connection_hdl, boost::asio::ip::tcp::socket& s) {
+          boost::system::error_code ec;
+          s.set_option(boost::asio::ip::tcp::no_delay(true), ec);
+        });
+    server_.set_validate_handler([this](websocketpp::connection_hdl h) { return validate(h); });
+    server_.set_http_handler([this](websocketpp::connection_hdl h) { on_http(h); });
+    server_.set_open_handler([this](websocketpp::connection_hdl h) { on_open(h); });
+  }
+
+  // Upgrade requests: the path must match and the client must offer a WAMP subprotocol; the
+  // first one in the client's order of preference that we speak wins.
+  bool validate(websocketpp::connection_hdl h) {
+    connection_ptr con = server_.get_con_from_hdl(h);
+    if (path_of(con->get_resource()) != config_.path) {
+      con->set_status(websocketpp::http::status_code::not_found);
+      con->set_body("no WAMP endpoint at this path\n");
+      return false;
+    }
+    for (const std::string& offered : con->get_requested_subprotocols()) {
+      if (find_codec_by_subprotocol(offered) != nullptr) {
+        con->select_subprotocol(offered);
+        return true;
+      }
+    }
+    JLOG(info) << "refused WebSocket upgrade from " << con->get_remote_endpoint()
+               << ": no supported WAMP subprotocol offered";
+    con->set_status(websocketpp::http::status_code::bad_request);
+    con->set_body("no supported WAMP subprotocol offered (wamp.2.json, wamp.2.msgpack)\n");
+    return false;
+  }
+
+  // Plain HTTP: nothing is served yet besides the WAMP endpoint (health and metrics come later).
+  void on_http(websocketpp::connection_hdl h) {
+    connection_ptr con = server_.get_con_from_hdl(h);
+    if (path_of(con->get_resource()) == config_.path) {
+      con->set_status(websocketpp::http::status_code::upgrade_required);
+      con->append_header("Upgrade", "websocket");
+      con->set_body("this is a WAMP WebSocket endpoint\n");
+    } else {
+      con->set_status(websocketpp::http::status_code::not_found);
+      con->set_body("not found\n");
+    }
+  }
+
+  void on_open(websocketpp::connection_hdl h) {
+    connection_ptr con = server_.get_con_from_hdl(h);
+    const codec* c = find_codec_by_subprotocol(con->get_subprotocol());
+    auto link = std::make_unique<ws_link>(server_, con, *c, owner_);
+    ws_link* raw = link.get();
+    links_.emplace(raw, std::move(link));
+    con->set_message_handler([raw](websocketpp::connection_hdl, server_t::message_ptr msg) {
+      raw->wamp().on_frame(msg->get_payload());
+    });
+    con->set_close_handler([this, raw](websocketpp::connection_hdl hdl) { on_close(raw, hdl); });
+    JLOG(debug) << "WebSocket connection from " << raw->remote() << " (" << c->subprotocol() << ")";
+  }
+
+  void on_close(ws_link* link, websocketpp::connection_hdl h) {
+    connection_ptr con = server_.get_con_from_hdl(h);
+    if (con->get_local_close_code() == close_status::message_too_big)
+      JLOG(warn) << "closed connection from " << link->remote()
+                 << ": incoming message larger than max-message-size (" << config_.max_message_size
+                 << " bytes)";
+    link->wamp().on_transport_closed();
+    links_.erase(link);  // the handler that called us is destroyed with the connection later
+  }
+
+  router& owner_;
+  listener_config config_;
+  server_t server_;
+  std::map<ws_link*, std::unique_ptr<ws_link>> links_;  // open connections, for stop()
+};
+
+websocket_listener::websocket_listener(boost::asio::io_context& io, router& owner,
+                                       const listener_config& config)
+    : impl_(std::make_unique<impl>(io, owner, config)) {}
+
+websocket_listener::~websocket_listener() = default;
+
+void websocket_listener::start() {
+  std::error_code ec;
+  boost::system::error_code addr_ec;
+  auto address = boost::asio::ip::make_address(impl_->config_.host, addr_ec);
+  if (addr_ec) throw std::runtime_error("invalid listen address '" + impl_->config_.host + "'");
+  impl_->server_.listen(boost::asio::ip::tcp::endpoint(address, impl_->config_.port), ec);
+  if (ec)
+    throw std::runtime_error("cannot listen on " + impl_->config_.host + ":" +
+                             std::to_string(impl_->config_.port) + ": " + ec.message());
+  impl_->server_.start_accept(ec);
+  if (ec) throw std::runtime_error("cannot accept: " + ec.message());
+  JLOG(info) << "listening on ws://" << impl_->config_.host << ":" << port() << impl_->config_.path;
+}
+
+void websocket_listener::stop() {
+  std::error_code ec;
+  impl_->server_.stop_listening(ec);
+  for (auto& [raw, link] : impl_->links_)
+    impl_->server_.close(link->handle(), close_status::going_away, "router shutting down", ec);
+}
+
+unsigned short websocket_listener::port() const {
+  boost::system::error_code ec;
+  auto ep = impl_->server_.get_local_endpoint(ec);
+  return ec ? impl_->config_.port : ep.port();
+}
+
+}  // namespace junction

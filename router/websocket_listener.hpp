@@ -1,0 +1,36 @@
+// router/websocket_listener.hpp — a WebSocket listener (websocketpp on Boost.Asio).
+// websocketpp and Asio stay behind this pimpl so no other translation unit compiles them.
+#pragma once
+
+#include <memory>
+
+#include "router/config.hpp"
+
+namespace boost::asio {
+class io_context;
+}
+
+namespace junction {
+
+class router;
+
+class websocket_listener {
+ public:
+  websocket_listener(boost::asio::io_context& io, router& owner, const listener_config& config);
+  ~websocket_listener();
+  websocket_listener(const websocket_listener&) = delete;
+  websocket_listener& operator=(const websocket_listener&) = delete;
+
+  // Binds and starts accepting; throws std::runtime_error with the reason when it cannot bind.
+  void start();
+  // Stops accepting and closes every connection (going away).
+  void stop();
+  // The bound port (useful with port 0).
+  [[nodiscard]] unsigned short port() const;
+
+ private:
+  struct impl;
+  std::unique_ptr<impl> impl_;
+};
+
+}  // namespace junction

@@ -1,0 +1,213 @@
+// serializers/json_codec.cpp — the JSON format (subprotocol wamp.2.json, text frames).
+//
+// Decoding runs RapidJSON's SAX reader straight into junction::value: no rapidjson::Document in
+// between, so each string is copied once. Encoding runs rapidjson::Writer into the caller's
+// std::string. Byte strings use the binary convention "\u0000" + base64 both ways
+// (reference/wamp-protocol.md §1.6).
+#include <rapidjson/error/en.h>
+#include <rapidjson/memorystream.h>
+#include <rapidjson/reader.h>
+#include <rapidjson/writer.h>
+
+#include <cmath>
+#include <cstring>
+#include <iterator>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "serializers/base64.hpp"
+#include "serializers/codec.hpp"
+
+namespace junction {
+namespace {
+
+// RFC 8259 strictly: valid UTF-8, no NaN/Infinity, no comments, no trailing commas, one root
+// value (RapidJSON reports anything after it as an error, since kParseStopWhenDoneFlag is unset).
+// Full precision so that doubles round-trip.
+constexpr unsigned parse_flags =
+    rapidjson::kParseValidateEncodingFlag | rapidjson::kParseFullPrecisionFlag;
+
+// RapidJSON 1.1 validates raw UTF-8 but lets an escaped lone low surrogate ("\udc00") through as
+// the bytes ED B0 80, which are not UTF-8. Raw ED A0..BF cannot get past the validation, so such
+// a pair in a decoded string always comes from that escape.
+bool has_lone_surrogate(const char* s, std::size_t n) noexcept {
+  const char* end = s + n;
+  for (const char* p = s; p < end; ++p) {
+    p = static_cast<const char*>(std::memchr(p, 0xED, static_cast<std::size_t>(end - p)));
+    if (p == nullptr) return false;
+    if (p + 1 < end && static_cast<unsigned char>(p[1]) >= 0xA0) return true;
+  }
+  return false;
+}
+
+// SAX handler building a value. Open containers live on a stack; a dict's key is appended with a
+// null value that the next value then replaces, so no separate key stack is needed.
+class value_builder {
+ public:
+  bool Null() { return add(value{}); }
+  bool Bool(bool b) { return add(value{b}); }
+  // Non-negative integers are uint64 and negative ones int64, whichever RapidJSON callback
+  // delivers them (it reports "-0" through Int).
+  bool Int(int i) { return Int64(i); }
+  bool Uint(unsigned u) { return add(value{std::uint64_t{u}}); }
+  bool Int64(std::int64_t i) {
+    return i < 0 ? add(value{i}) : add(value{static_cast<std::uint64_t>(i)});
+  }
+  bool Uint64(std::uint64_t u) { return add(value{u}); }
+  bool Double(double d) { return add(value{d}); }
+  bool RawNumber(const char*, rapidjson::SizeType, bool) { return false; }  // flag not set
+
+  bool String(const char* s, rapidjson::SizeType n, bool) {
+    if (n > 0 && s[0] == '\0') {  // the binary convention
+      result<std::string> bytes = base64_decode(std::string_view(s + 1, n - 1));
+      if (!bytes) return stop("invalid binary string (\\u0000 + base64): " + bytes.error().message);
+      return add(value{binary{std::move(*bytes)}});
+    }
+    if (has_lone_surrogate(s, n)) return stop("lone surrogate escape in string");
+    return add(value{std::string(s, n)});
+  }
+
+  bool Key(const char* s, rapidjson::SizeType n, bool) {
+    if (has_lone_surrogate(s, n)) return stop("lone surrogate escape in dict key");
+    open_.back().as_object().push_back(std::string(s, n), value{});
+    return true;
+  }
+
+  bool StartObject() { return open(object{}); }
+  bool EndObject(rapidjson::SizeType) {
+    if (const std::string* key = open_.back().as_object().find_duplicate_key())
+      return stop("duplicate key \"" + *key + "\" in dict");
+    return close();
+  }
+  bool StartArray() { return open(array{}); }
+  bool EndArray(rapidjson::SizeType) { return close(); }
+
+  [[nodiscard]] const std::string& error() const noexcept { return error_; }
+  value& root() noexcept { return root_; }
+
+ private:
+  bool add(value v) {
+    if (open_.empty()) {
+      root_ = std::move(v);
+    } else if (open_.back().is_array()) {
+      open_.back().as_array().push_back(std::move(v));
+    } else {
+      std::prev(open_.back().as_object().end())->second = std::move(v);
+    }
+    return true;
+  }
+
+  bool open(value container) {
+    if (open_.size() == detail::max_nesting_depth)
+      return stop("nesting deeper than " + std::to_string(detail::max_nesting_depth));
+    open_.push_back(std::move(container));
+    return true;
+  }
+
+  bool close() {
+    value done = std::move(open_.back());
+    open_.pop_back();
+    return add(std::move(done));
+  }
+
+  bool stop(std::string why) {
+    error_ = std::move(why);
+    return false;
+  }
+
+  std::vector<value> open_;
+  value root_;
+  std::string error_;
+};
+
+result<value> decode_json(std::string_view bytes) {
+  rapidjson::MemoryStream in(bytes.data(), bytes.size());
+  value_builder builder;
+  rapidjson::Reader reader;
+  const rapidjson::ParseResult ok = reader.Parse<parse_flags>(in, builder);
+  if (!ok) {
+    if (!builder.error().empty()) return fail(builder.error());
+    return fail("invalid JSON at offset " + std::to_string(ok.Offset()) + ": " +
+                rapidjson::GetParseError_En(ok.Code()));
+  }
+  // MemoryStream reports a NUL byte as the end of input, so "[1]\0junk" parses; the rest of the
+  // frame must still be accounted for.
+  if (in.Tell() != bytes.size())
+    return fail("invalid JSON at offset " + std::to_string(in.Tell()) + ": NUL byte");
+  return std::move(builder.root());
+}
+
+// rapidjson output stream that appends to the caller's string (no StringBuffer, no extra copy).
+class string_sink {
+ public:
+  using Ch = char;
+  explicit string_sink(std::string& out) noexcept : out_{out} {}
+  void Put(char c) { out_.push_back(c); }
+  void Flush() noexcept {}
+
+ private:
+  std::string& out_;
+};
+
+// The Writer of write_message/write_value for JSON.
+class json_writer {
+ public:
+  explicit json_writer(std::string& out) : sink_{out}, writer_{sink_} {}
+
+  void begin_array(std::size_t) { writer_.StartArray(); }
+  void end_array() { writer_.EndArray(); }
+  void begin_object(std::size_t) { writer_.StartObject(); }
+  void key(const std::string& k) { writer_.Key(k.data(), size(k)); }
+  void end_object() { writer_.EndObject(); }
+
+  void operator()(null_t) { writer_.Null(); }
+  void operator()(bool b) { writer_.Bool(b); }
+  void operator()(std::int64_t i) { writer_.Int64(i); }
+  void operator()(std::uint64_t u) { writer_.Uint64(u); }
+  void operator()(double d) {
+    // JSON has no NaN/Infinity; null is what JSON.stringify and Python's strict encoders emit.
+    // Finite doubles come out shortest-round-trip (Grisu2), with ".0" kept on integral values.
+    if (std::isfinite(d)) {
+      writer_.Double(d);
+    } else {
+      writer_.Null();
+    }
+  }
+  void operator()(const std::string& s) { writer_.String(s.data(), size(s)); }
+  void operator()(const binary& b) {
+    scratch_.assign(1, '\0');
+    base64_encode(b.bytes, scratch_);
+    writer_.String(scratch_.data(), size(scratch_));
+  }
+  void operator()(const array& a) { write_array(*this, a); }
+  void operator()(const object& o) { write_object(*this, o); }
+
+ private:
+  static rapidjson::SizeType size(const std::string& s) noexcept {
+    return static_cast<rapidjson::SizeType>(s.size());
+  }
+
+  string_sink sink_;
+  rapidjson::Writer<string_sink> writer_;
+  std::string scratch_;  // reused for every binary in the message
+};
+
+void encode_json_value(const value& v, std::string& out) {
+  json_writer w(out);
+  write_value(w, v);
+}
+
+void encode_json_message(const message& m, std::string& out) {
+  json_writer w(out);
+  write_message(w, m);
+}
+
+}  // namespace
+
+namespace detail {
+const codec_format json_format{serializer::json, "wamp.2.json", false, decode_json,
+                               encode_json_value, encode_json_message};
+}  // namespace detail
+
+}  // namespace junction

@@ -1,0 +1,210 @@
+// serializers/msgpack_codec.cpp — the MessagePack format (subprotocol wamp.2.msgpack, binary
+// frames; spec v5+: str and bin are distinct, reference/wamp-protocol.md §1.6).
+//
+// msgpack-c throws; every exception is caught here and becomes a failure (DESIGN.md §5: no
+// exceptions out of the codecs).
+#define MSGPACK_NO_BOOST  // only the core; keeps Boost headers out of the serializers layer
+#include <msgpack.hpp>
+
+#include <exception>
+#include <string>
+#include <utility>
+
+#include "serializers/codec.hpp"
+
+namespace junction {
+namespace {
+
+// Well-formed UTF-8 (RFC 3629: no overlong forms, no surrogates, nothing above U+10FFFF). The
+// msgpack str type promises UTF-8; holding peers to it means anything we decode can be
+// re-encoded as valid JSON for a JSON peer.
+bool valid_utf8(const char* s, std::size_t n) noexcept {
+  const auto* p = reinterpret_cast<const unsigned char*>(s);
+  const auto* end = p + n;
+  while (p < end) {
+    const unsigned c = *p++;
+    if (c < 0x80) continue;
+    std::size_t more = 0;
+    unsigned lo = 0x80;
+    unsigned hi = 0xBF;
+    if (c >= 0xC2 && c <= 0xDF) {
+      more = 1;
+    } else if (c >= 0xE0 && c <= 0xEF) {
+      more = 2;
+      if (c == 0xE0) lo = 0xA0;  // overlong
+      if (c == 0xED) hi = 0x9F;  // surrogates
+    } else if (c >= 0xF0 && c <= 0xF4) {
+      more = 3;
+      if (c == 0xF0) lo = 0x90;  // overlong
+      if (c == 0xF4) hi = 0x8F;  // above U+10FFFF
+    } else {
+      return false;
+    }
+    if (static_cast<std::size_t>(end - p) < more || *p < lo || *p > hi) return false;
+    for (std::size_t i = 1; i < more; ++i)
+      if ((p[i] & 0xC0) != 0x80) return false;
+    p += more;
+  }
+  return true;
+}
+
+// Converts msgpack-c's object tree (which points into the input frame) into a value.
+class converter {
+ public:
+  bool convert(const msgpack::object& o, value& out) {
+    switch (o.type) {
+      case msgpack::type::NIL: out = value{}; return true;
+      case msgpack::type::BOOLEAN: out = value{o.via.boolean}; return true;
+      case msgpack::type::POSITIVE_INTEGER: out = value{o.via.u64}; return true;
+      case msgpack::type::NEGATIVE_INTEGER: out = value{o.via.i64}; return true;
+      case msgpack::type::FLOAT32:  // msgpack-c widens float32 into via.f64
+      case msgpack::type::FLOAT64: out = value{o.via.f64}; return true;
+      case msgpack::type::STR:
+        if (!valid_utf8(o.via.str.ptr, o.via.str.size)) return stop("string is not valid UTF-8");
+        out = value{std::string(o.via.str.ptr, o.via.str.size)};
+        return true;
+      case msgpack::type::BIN:
+        out = value{binary{std::string(o.via.bin.ptr, o.via.bin.size)}};
+        return true;
+      case msgpack::type::ARRAY: return convert_array(o.via.array, out);
+      case msgpack::type::MAP: return convert_map(o.via.map, out);
+      case msgpack::type::EXT: return stop("ext types are not supported");
+    }
+    return stop("unknown object type");
+  }
+
+  [[nodiscard]] const std::string& error() const noexcept { return error_; }
+
+ private:
+  bool convert_array(const msgpack::object_array& in, value& out) {
+    array a(in.size);
+    for (std::uint32_t i = 0; i < in.size; ++i)
+      if (!convert(in.ptr[i], a[i])) return false;
+    out = value{std::move(a)};
+    return true;
+  }
+
+  bool convert_map(const msgpack::object_map& in, value& out) {
+    object o;
+    o.reserve(in.size);
+    for (std::uint32_t i = 0; i < in.size; ++i) {
+      const msgpack::object& key = in.ptr[i].key;
+      if (key.type != msgpack::type::STR) return stop("dict key is not a string");
+      if (!valid_utf8(key.via.str.ptr, key.via.str.size)) return stop("dict key is not valid UTF-8");
+      value v;
+      if (!convert(in.ptr[i].val, v)) return false;
+      o.push_back(std::string(key.via.str.ptr, key.via.str.size), std::move(v));
+    }
+    if (const std::string* key = o.find_duplicate_key())
+      return stop("duplicate key \"" + *key + "\" in dict");
+    out = value{std::move(o)};
+    return true;
+  }
+
+  bool stop(std::string why) {
+    error_ = "invalid MessagePack: " + std::move(why);
+    return false;
+  }
+
+  std::string error_;
+};
+
+// Let msgpack-c point str/bin objects into the input instead of copying them into its zone: the
+// converter copies each one once, into the value, while the input is still alive.
+bool reference_input(msgpack::type::object_type, std::size_t, void*) { return true; }
+
+result<value> decode_msgpack(std::string_view bytes) {
+  const std::size_t n = bytes.size();
+  // Every element takes at least one byte, so no honest container holds more elements than the
+  // frame has bytes (a map entry takes two). Without these limits a 5-byte array header would
+  // make msgpack-c allocate for 4 billion elements before reading any of them.
+  const msgpack::unpack_limit limit(n, n / 2, n, n, n, detail::max_nesting_depth);
+  std::size_t offset = 0;
+  try {
+    const msgpack::object_handle handle =
+        msgpack::unpack(bytes.data(), n, offset, reference_input, nullptr, limit);
+    if (offset != n)
+      return fail("invalid MessagePack: " + std::to_string(n - offset) +
+                  " trailing bytes after the message");
+    converter c;
+    value out;
+    if (!c.convert(handle.get(), out)) return fail(c.error());
+    return out;
+  } catch (const msgpack::depth_size_overflow&) {
+    return fail("invalid MessagePack: nesting deeper than " +
+                std::to_string(detail::max_nesting_depth));
+  } catch (const msgpack::size_overflow&) {
+    return fail("invalid MessagePack: a length exceeds the message size");
+  } catch (const msgpack::insufficient_bytes&) {
+    return fail("invalid MessagePack: truncated message");
+  } catch (const msgpack::parse_error&) {
+    return fail("invalid MessagePack: malformed data");
+  } catch (const std::exception& e) {
+    return fail(std::string("invalid MessagePack: ") + e.what());
+  }
+}
+
+// msgpack-c output stream that appends to the caller's string.
+class string_sink {
+ public:
+  explicit string_sink(std::string& out) noexcept : out_{out} {}
+  void write(const char* p, std::size_t n) { out_.append(p, n); }
+
+ private:
+  std::string& out_;
+};
+
+// The Writer of write_message/write_value for MessagePack. The packer picks the smallest
+// integer form; strings go out as str and byte strings as bin.
+class msgpack_writer {
+ public:
+  explicit msgpack_writer(std::string& out) : sink_{out}, packer_{sink_} {}
+
+  void begin_array(std::size_t n) { packer_.pack_array(length(n)); }
+  void end_array() noexcept {}
+  void begin_object(std::size_t n) { packer_.pack_map(length(n)); }
+  void key(const std::string& k) { (*this)(k); }
+  void end_object() noexcept {}
+
+  void operator()(null_t) { packer_.pack_nil(); }
+  void operator()(bool b) { b ? packer_.pack_true() : packer_.pack_false(); }
+  void operator()(std::int64_t i) { packer_.pack_int64(i); }
+  void operator()(std::uint64_t u) { packer_.pack_uint64(u); }
+  void operator()(double d) { packer_.pack_double(d); }
+  void operator()(const std::string& s) {
+    packer_.pack_str(length(s.size()));
+    packer_.pack_str_body(s.data(), length(s.size()));
+  }
+  void operator()(const binary& b) {
+    packer_.pack_bin(length(b.bytes.size()));
+    packer_.pack_bin_body(b.bytes.data(), length(b.bytes.size()));
+  }
+  void operator()(const array& a) { write_array(*this, a); }
+  void operator()(const object& o) { write_object(*this, o); }
+
+ private:
+  // MessagePack lengths are 32-bit; nothing near that size gets past the transports' limits.
+  static std::uint32_t length(std::size_t n) noexcept { return static_cast<std::uint32_t>(n); }
+
+  string_sink sink_;
+  msgpack::packer<string_sink> packer_;
+};
+
+void encode_msgpack_value(const value& v, std::string& out) {
+  msgpack_writer w(out);
+  write_value(w, v);
+}
+
+void encode_msgpack_message(const message& m, std::string& out) {
+  msgpack_writer w(out);
+  write_message(w, m);
+}
+
+}  // namespace
+
+namespace detail {
+const codec_format msgpack_format{serializer::msgpack, "wamp.2.msgpack", true, decode_msgpack,
+                                  encode_msgpack_value, encode_msgpack_message};
+}  // namespace detail
+
+}  // namespace junction

@@ -1,0 +1,495 @@
+// Unit tests for the codecs (serializers/codec.hpp): round trips of every message type through
+// JSON and MessagePack, exact bytes, the binary convention, number and string edge cases, and
+// the failure texts that end up in ABORT Details.message.
+#include <doctest/doctest.h>
+
+#include <limits>
+#include <set>
+#include <string>
+#include <vector>
+
+#include "serializers/base64.hpp"
+#include "serializers/codec.hpp"
+
+using namespace junction;
+
+namespace {
+
+const codec& json = json_codec();
+const codec& mp = msgpack_codec();
+
+bool same(const message& a, const message& b) {
+  if (a.index() != b.index()) return false;
+  return std::visit(
+      [&b](const auto& x) { return x.fields() == std::get<std::decay_t<decltype(x)>>(b).fields(); },
+      a);
+}
+
+std::string encode(const codec& c, const message& m) {
+  std::string out;
+  c.encode(m, out);
+  return out;
+}
+
+std::string encode(const codec& c, const value& v) {
+  std::string out;
+  c.encode_value(v, out);
+  return out;
+}
+
+std::string to_hex(std::string_view bytes) {
+  static constexpr char digits[] = "0123456789abcdef";
+  std::string out;
+  for (const char c : bytes) {
+    out += digits[static_cast<unsigned char>(c) >> 4];
+    out += digits[static_cast<unsigned char>(c) & 0xf];
+  }
+  return out;
+}
+
+// For test failure output: the JSON form is readable.
+std::string show(const message& m) { return encode(json, m); }
+
+// The failure text of decoding `bytes`, or "" when it decoded.
+std::string decode_error(const codec& c, std::string_view bytes) {
+  const result<message> r = c.decode(bytes);
+  return r ? std::string() : r.error().message;
+}
+
+// The same malformed message, given as JSON, through both codecs: the texts must agree.
+std::string both_error(std::string_view json_text) {
+  const result<value> v = json.decode_value(json_text);
+  REQUIRE_MESSAGE(v.ok(), json_text);
+  const std::string from_json = decode_error(json, json_text);
+  CHECK(from_json == decode_error(mp, encode(mp, *v)));
+  return from_json;
+}
+
+bool contains(const std::string& text, std::string_view part) {
+  return text.find(part) != std::string::npos;
+}
+
+const array sample_args{1, "two", 3.5, true, null, -7, array{1, array{}}, object{{"k", "v"}},
+                        binary{std::string("\x00\x01\xfe\xff", 4)}};
+const object sample_kwargs{{"name", "alice"}, {"age", 42}, {"tags", array{"a", "b"}},
+                           {"nested", object{{"deep", object{{"x", 0.25}}}}}};
+
+// One realistic message of every type, with args/kwargs where the type has them.
+std::vector<message> all_samples() {
+  const object roles{{"caller", object{{"features", object{{"call_canceling", true}}}}},
+                     {"subscriber", object{}}};
+  return {
+      hello{"com.example.realm", object{{"roles", roles}, {"authmethods", array{"ticket"}}}},
+      welcome{9129137332, object{{"roles", object{{"dealer", object{}}}}, {"authid", "alice"}}},
+      abort{object{{"message", "no such realm"}}, "wamp.error.no_such_realm", sample_args,
+            sample_kwargs},
+      challenge{"wampcra", object{{"challenge", "{\"nonce\":1}"}, {"iterations", 1000}}},
+      authenticate{"gir1mSx+deCDUV7FgLvsQNTi6n3W/Z/WcZ/OT9RwdZY=", object{}},
+      goodbye{object{{"message", "bye"}}, "wamp.close.normal"},
+      error{48, 7814135, object{}, "com.myapp.error", sample_args, sample_kwargs},
+      publish{239714735, object{{"acknowledge", true}, {"exclude", array{1, 2}}}, "com.app.topic",
+              sample_args, sample_kwargs},
+      published{239714735, 4429313566},
+      subscribe{713845233, object{{"match", "prefix"}}, "com.app."},
+      subscribed{713845233, 5512315355},
+      unsubscribe{85346237, 5512315355},
+      unsubscribed{0, object{{"subscription", 5512315355}, {"reason", "revoked"}}},
+      event{5512315355, 4429313566, object{{"publisher", 1234}}, sample_args, sample_kwargs},
+      call{7814135, object{{"timeout", 1000}, {"receive_progress", true}}, "com.app.add",
+           sample_args, sample_kwargs},
+      cancel{7814135, object{{"mode", "killnowait"}}},
+      result_{7814135, object{{"progress", true}}, sample_args, sample_kwargs},
+      register_{25349185, object{{"invoke", "roundrobin"}}, "com.app.add"},
+      registered{25349185, 2103333224},
+      unregister{788923562, 2103333224},
+      unregistered{788923562, object{}},
+      invocation{6131533, 2103333224, object{{"caller", 1234}}, sample_args, sample_kwargs},
+      interrupt{6131533, object{{"mode", "kill"}}},
+      yield{6131533, object{{"progress", false}}, sample_args, sample_kwargs},
+  };
+}
+
+// The sample, plus its shorter wire forms: no ArgumentsKw, then no payload at all.
+std::vector<message> all_forms() {
+  std::vector<message> forms;
+  for (const message& m : all_samples()) {
+    forms.push_back(m);
+    std::visit(
+        [&forms](auto x) {
+          if constexpr (traits_of(decltype(x)::type).has_payload) {
+            x.kwargs = {};
+            forms.emplace_back(x);
+            x.args = {};
+            forms.emplace_back(x);
+            x.kwargs = sample_kwargs;  // kwargs alone still needs an empty Arguments on the wire
+            forms.emplace_back(x);
+          }
+        },
+        m);
+  }
+  return forms;
+}
+
+}  // namespace
+
+TEST_CASE("codecs: registry") {
+  CHECK(json.kind() == serializer::json);
+  CHECK(json.subprotocol() == "wamp.2.json");
+  CHECK_FALSE(json.binary_frames());
+  CHECK(mp.kind() == serializer::msgpack);
+  CHECK(mp.subprotocol() == "wamp.2.msgpack");
+  CHECK(mp.binary_frames());
+  CHECK(&codec_for(serializer::json) == &json);
+  CHECK(&codec_for(serializer::msgpack) == &mp);
+  CHECK(find_codec_by_subprotocol("wamp.2.json") == &json);
+  CHECK(find_codec_by_subprotocol("wamp.2.msgpack") == &mp);
+  CHECK(find_codec_by_subprotocol("wamp.2.cbor") == nullptr);
+  CHECK(find_codec_by_subprotocol("") == nullptr);
+}
+
+TEST_CASE("codecs: every message type round-trips through both codecs") {
+  const std::vector<message> samples = all_samples();
+  std::set<message_type> covered;
+  for (const message& m : samples) covered.insert(type_of(m));
+  CHECK(covered.size() == std::size(all_traits));
+
+  for (const message& m : all_forms()) {
+    for (const codec* c : {&json, &mp}) {
+      CAPTURE(c->subprotocol());
+      INFO("message: ", show(m));
+      const std::string bytes = encode(*c, m);
+      const result<message> back = c->decode(bytes);
+      REQUIRE_MESSAGE(back.ok(), back.error().message);
+      CHECK(same(*back, m));
+      CHECK(encode(*c, *back) == bytes);  // encoding is deterministic
+    }
+    // Across serializers, as a router bridging a JSON caller and a MessagePack callee does.
+    const result<message> via_json = json.decode(encode(json, *mp.decode(encode(mp, m))));
+    REQUIRE(via_json.ok());
+    CHECK(same(*via_json, m));
+  }
+}
+
+TEST_CASE("codecs: exact JSON and MessagePack bytes") {
+  CHECK(encode(json, call{1, {}, "com.x", {}, {}}) == R"([48,1,{},"com.x"])");
+  CHECK(encode(json, call{1, {}, "com.x", {1}, {}}) == R"([48,1,{},"com.x",[1]])");
+  CHECK(encode(json, call{1, {}, "com.x", {}, {{"a", 1}}}) == R"([48,1,{},"com.x",[],{"a":1}])");
+  CHECK(encode(json, unsubscribed{5, {}}) == "[35,5]");
+  CHECK(encode(json, unsubscribed{0, {{"reason", "r"}}}) == R"([35,0,{"reason":"r"}])");
+  CHECK(encode(json, error{48, 7, {}, "wamp.error.no_such_procedure", {}, {}}) ==
+        R"([8,48,7,{},"wamp.error.no_such_procedure"])");
+  CHECK(encode(json, hello{"realm1", {{"roles", object{{"caller", object{}}}}}}) ==
+        R"([1,"realm1",{"roles":{"caller":{}}}])");
+  CHECK(encode(json, yield{9, {}, {1.0, 0.1, -2, "é"}, {}}) ==
+        "[70,9,{},[1.0,0.1,-2,\"\xc3\xa9\"]]");
+
+  CHECK(to_hex(encode(mp, call{1, {}, "com.x", {}, {}})) == "94300180a5636f6d2e78");
+  CHECK(to_hex(encode(mp, call{1, {}, "com.x", {1}, {}})) == "95300180a5636f6d2e789101");
+  // Smallest integer forms: fixint, uint8, uint16, uint32, uint64, negative fixint, int8.
+  CHECK(to_hex(encode(mp, value{array{0, 200, 60000, 4000000000LL, max_id, -1, -100}})) ==
+        "9700ccc8cdea60ce ee6b2800cf0020000000000000ffd09c"
+        "");
+}
+
+TEST_CASE("codecs: a message encodes after what the output already holds") {
+  for (const codec* c : {&json, &mp}) {
+    std::string out = "prefix";
+    c->encode(published{1, 2}, out);
+    CHECK(out.rfind("prefix", 0) == 0);
+    CHECK(same(*c->decode(std::string_view(out).substr(6)), published{1, 2}));
+  }
+}
+
+TEST_CASE("base64: RFC 4648 §10 vectors and rejects") {
+  const std::pair<const char*, const char*> vectors[] = {
+      {"", ""},         {"f", "Zg=="},        {"fo", "Zm8="},       {"foo", "Zm9v"},
+      {"foob", "Zm9vYg=="}, {"fooba", "Zm9vYmE="}, {"foobar", "Zm9vYmFy"}};
+  for (const auto& [plain, encoded] : vectors) {
+    CHECK(base64_encode(plain) == encoded);
+    const result<std::string> back = base64_decode(encoded);
+    REQUIRE(back.ok());
+    CHECK(*back == plain);
+  }
+  const std::string all_bytes = [] {
+    std::string s;
+    for (int i = 0; i < 256; ++i) s += static_cast<char>(i);
+    return s;
+  }();
+  CHECK(*base64_decode(base64_encode(all_bytes)) == all_bytes);
+  for (const char* bad : {"Zg=", "Zg", "Zm9", "Zg=a", "Z===", "====", "Zm9v\n", "Zm9!", "Zm 9",
+                          "=m9v", "Zm=v"}) {
+    CAPTURE(bad);
+    CHECK_FALSE(base64_decode(bad).ok());
+  }
+  CHECK(contains(base64_decode("Zm9!").error().message, "offset 3"));
+}
+
+TEST_CASE("codecs: binary convention, JSON \\u0000+base64 <-> binary <-> MessagePack bin") {
+  const std::string bytes("\x00\x01\xfe\xff", 4);
+  const result<message> m = json.decode(R"([36,1,2,{},["\u0000AAH+/w==", "plain"]])");
+  REQUIRE(m.ok());
+  const auto& args = std::get<event>(*m).args;
+  REQUIRE(args.size() == 2);
+  REQUIRE(args[0].is_binary());
+  CHECK(args[0].as_binary().bytes == bytes);
+  CHECK(args[1] == value{"plain"});
+
+  // Re-encoded to MessagePack: bin 8 with the same bytes; and back to JSON: the same text.
+  const std::string packed = encode(mp, *m);
+  CHECK(contains(to_hex(packed), "c404" + to_hex(bytes)));
+  CHECK(encode(json, *mp.decode(packed)) == R"([36,1,2,{},["\u0000AAH+/w==","plain"]])");
+
+  // MessagePack bin decodes to binary, str to string.
+  const result<value> v = mp.decode_value(std::string("\x92\xc4\x02\x01\x02\xa2hi", 7));
+  REQUIRE(v.ok());
+  CHECK(v->as_array()[0] == value{binary{"\x01\x02"}});
+  CHECK(v->as_array()[1] == value{"hi"});
+
+  CHECK(encode(json, value{binary{}}) == R"("\u0000")");
+  CHECK(*json.decode_value(R"("\u0000")") == value{binary{}});
+  CHECK(*json.decode_value(R"("a\u0000b")") == value{std::string("a\0b", 3)});  // only a prefix
+
+  const std::string bad = decode_error(json, R"([36,1,2,{},["\u0000AAH"]])");
+  CHECK(contains(bad, "base64"));
+  CHECK(contains(decode_error(json, R"([36,1,2,{},["\u0000AA!="]])"), "base64"));
+}
+
+TEST_CASE("codecs: ids and integers") {
+  CHECK(decode_error(json, "[48,9007199254740992,{},\"p\"]").empty());
+  CHECK(std::get<call>(*json.decode("[48,9007199254740992,{},\"p\"]")).request == max_id);
+  CHECK(decode_error(json, "[48,1,{},\"p\"]").empty());
+  CHECK(decode_error(json, "[35,0]").empty());  // UNSUBSCRIBED's request may be 0 (revocation)
+  CHECK(decode_error(json, "[8,0,1,{},\"e\"]").empty());
+
+  for (const char* id : {"0", "9007199254740993", "-1", "18446744073709551615", "1.0", "1e3",
+                         "true", "false", "null", "\"1\""}) {
+    CAPTURE(id);
+    const std::string err = both_error(std::string("[48,") + id + ",{},\"p\"]");
+    CHECK(contains(err, "CALL element 1 (Request) must be an id in [1, 2^53]"));
+  }
+  CHECK(contains(both_error("[48,true,{},\"p\"]"), "got a bool"));
+  CHECK(contains(both_error("[48,1.5,{},\"p\"]"), "got a float"));
+  CHECK(contains(both_error("[48,0,{},\"p\"]"), "got 0"));
+  CHECK(contains(both_error("[8,-1,1,{},\"e\"]"),
+                 "ERROR element 1 (REQUEST.Type) must be an integer in [0, 2^53], got -1"));
+  CHECK(contains(both_error("[35,9007199254740993]"), "UNSUBSCRIBED element 1"));
+}
+
+TEST_CASE("codecs: payload numbers are preserved exactly") {
+  const array numbers{0,
+                      -1,
+                      std::numeric_limits<std::int64_t>::min(),
+                      std::numeric_limits<std::int64_t>::max(),
+                      std::numeric_limits<std::uint64_t>::max(),
+                      max_id + 1,
+                      0.1,
+                      -0.5,
+                      1.0,
+                      1e300,
+                      5e-324,
+                      std::numeric_limits<double>::max()};
+  const call c{1, {}, "p", numbers, {}};
+  for (const codec* co : {&json, &mp}) {
+    CAPTURE(co->subprotocol());
+    const result<message> back = co->decode(encode(*co, c));
+    REQUIRE(back.ok());
+    const array& got = std::get<call>(*back).args;
+    REQUIRE(got.size() == numbers.size());
+    for (std::size_t i = 0; i < numbers.size(); ++i) {
+      CAPTURE(i);
+      CHECK(got[i] == numbers[i]);
+      CHECK(got[i].is_double() == numbers[i].is_double());  // 1.0 stays a float
+    }
+  }
+  const result<value> v = json.decode_value("[-9223372036854775808,18446744073709551615,-0,7]");
+  REQUIRE(v.ok());
+  CHECK(std::holds_alternative<std::int64_t>(v->as_array()[0].get()));
+  CHECK(std::holds_alternative<std::uint64_t>(v->as_array()[1].get()));
+  CHECK(std::holds_alternative<std::uint64_t>(v->as_array()[2].get()));  // -0 is zero
+  CHECK(std::holds_alternative<std::uint64_t>(v->as_array()[3].get()));
+  // Beyond 64 bits JSON numbers become doubles rather than failing or wrapping.
+  CHECK(json.decode_value("18446744073709551616")->is_double());
+  // MessagePack float32 widens to double.
+  CHECK(*mp.decode_value(std::string("\xca\x3f\xc0\x00\x00", 5)) == value{1.5});
+}
+
+TEST_CASE("codecs: JSON rejects what RFC 8259 does not allow") {
+  for (const char* bad : {"[1,NaN]", "[1,Infinity]", "[1,-Infinity]", "[1e400]", "[1,]",
+                          "[1 2]", "[01]", "[.5]", "[1,/*c*/2]", "['a']", "[\"a\tb\"]", "{\"a\"}",
+                          "[", "]", "nul", "[1]]"}) {
+    CAPTURE(bad);
+    const result<value> r = json.decode_value(bad);
+    CHECK_FALSE(r.ok());
+    if (!r.ok()) CHECK(contains(r.error().message, "invalid JSON at offset"));
+  }
+}
+
+TEST_CASE("codecs: unicode") {
+  const char* emoji = "\xf0\x9f\x98\x80";  // U+1F600
+  CHECK(*json.decode_value(R"("\u00e9\u4e2d")") == value{"\xc3\xa9\xe4\xb8\xad"});
+  CHECK(*json.decode_value("\"\xc3\xa9\xe4\xb8\xad\"") == value{"\xc3\xa9\xe4\xb8\xad"});
+  CHECK(*json.decode_value(R"("\ud83d\ude00")") == value{emoji});
+  CHECK(*json.decode_value(std::string("\"") + emoji + "\"") == value{emoji});
+  CHECK(*json.decode_value(R"({"\ud83d\ude00":1})") == value{object{{emoji, 1}}});
+
+  const call c{1, {}, "com.app.\xc3\xa9", {emoji, "\xe4\xb8\xad"}, {{emoji, emoji}}};
+  for (const codec* co : {&json, &mp}) {
+    const result<message> back = co->decode(encode(*co, c));
+    REQUIRE(back.ok());
+    CHECK(same(*back, c));
+  }
+  CHECK(encode(json, value{emoji}) == std::string("\"") + emoji + "\"");  // raw UTF-8 out
+
+  // Invalid UTF-8 and unpaired surrogates are rejected, raw or escaped, in values and keys.
+  for (const char* bad : {"\"\xff\"", "\"\xc3\"", "\"\xc0\xaf\"", "\"\xed\xa0\x80\"",
+                          "\"\xf4\x90\x80\x80\"", R"("\ud800")", R"("\udc00")", R"("x\udfffy")",
+                          R"("\ud83d\u0041")", R"({"\udc00":1})", "{\"\xff\":1}"}) {
+    CAPTURE(bad);
+    CHECK_FALSE(json.decode_value(bad).ok());
+  }
+  CHECK(contains(json.decode_value(R"("\udc00")").error().message, "surrogate"));
+
+  for (const char* bad : {"\xa1\xff", "\xa2\xc3\x28", "\xa3\xed\xa0\x80", "\xa2\xc0\xaf",
+                          "\xa4\xf4\x90\x80\x80", "\x81\xa1\xff\x01"}) {
+    CAPTURE(to_hex(bad));
+    const result<value> r = mp.decode_value(bad);
+    CHECK_FALSE(r.ok());
+    if (!r.ok()) CHECK(contains(r.error().message, "UTF-8"));
+  }
+  CHECK(*mp.decode_value("\xa4\xf0\x9f\x98\x80") == value{emoji});
+}
+
+TEST_CASE("codecs: nested containers and the depth limit") {
+  const value nested{array{object{{"a", array{array{object{{"b", array{1, 2, object{}}}}}}}},
+                           array{array{array{}}}, object{}}};
+  for (const codec* c : {&json, &mp}) {
+    const result<value> back = c->decode_value(encode(*c, nested));
+    REQUIRE(back.ok());
+    CHECK(*back == nested);
+  }
+
+  const auto json_nesting = [](int depth) {
+    return std::string(static_cast<std::size_t>(depth), '[') +
+           std::string(static_cast<std::size_t>(depth), ']');
+  };
+  // depth - 1 one-element arrays around an empty one.
+  const auto msgpack_nesting = [](int depth) {
+    return std::string(static_cast<std::size_t>(depth - 1), '\x91') + '\x90';
+  };
+  CHECK(json.decode_value(json_nesting(64)).ok());
+  CHECK(mp.decode_value(msgpack_nesting(64)).ok());
+  CHECK(contains(json.decode_value(json_nesting(65)).error().message, "nesting deeper than 64"));
+  CHECK(contains(mp.decode_value(msgpack_nesting(65)).error().message, "nesting deeper than 64"));
+  CHECK(contains(json.decode_value(json_nesting(100000)).error().message, "deeper"));
+  CHECK(contains(mp.decode_value(msgpack_nesting(100000)).error().message, "deeper"));
+  // Dicts count too.
+  std::string dicts;
+  for (int i = 0; i < 64; ++i) dicts += "{\"k\":";
+  CHECK(contains(json.decode_value("[" + dicts + "1" + std::string(64, '}') + "]")
+                     .error()
+                     .message,
+                 "nesting deeper than 64"));
+}
+
+TEST_CASE("codecs: duplicate dict keys are rejected") {
+  const std::string err = decode_error(json, R"([1,"realm",{"roles":{},"roles":{}}])");
+  CHECK(contains(err, "duplicate key \"roles\""));
+  CHECK(contains(decode_error(json, R"([48,1,{},"p",[{"a":1,"b":{"x":1,"x":2}}]])"),
+                 "duplicate key \"x\""));
+  // MessagePack: {"a":1,"a":2}
+  CHECK(contains(mp.decode_value("\x82\xa1\x61\x01\xa1\x61\x02").error().message,
+                 "duplicate key \"a\""));
+  std::string big = "{";
+  for (int i = 0; i < 30; ++i) big += "\"k" + std::to_string(i) + "\":1,";
+  big += "\"k3\":2}";
+  CHECK(contains(json.decode_value(big).error().message, "duplicate key \"k3\""));
+  CHECK(contains(mp.decode_value(encode(mp, *json.decode_value(big.substr(0, big.size() - 8) +
+                                                                 "}")))
+                     .error()
+                     .message +
+                     "x",
+                 "x"));  // (the unique prefix decodes; shown only for symmetry)
+}
+
+TEST_CASE("codecs: trailing bytes are rejected, trailing whitespace in JSON is not") {
+  CHECK(decode_error(json, "[6,{},\"wamp.close.normal\"] \n\t").empty());
+  CHECK(decode_error(json, " [6,{},\"wamp.close.normal\"]").empty());
+  for (const char* bad : {"[6,{},\"r\"] x", "[6,{},\"r\"][]", "[6,{},\"r\"],", "[6,{},\"r\"]0"}) {
+    CAPTURE(bad);
+    CHECK_FALSE(decode_error(json, bad).empty());
+  }
+  CHECK(contains(decode_error(json, std::string("[6,{},\"r\"]\0[]", 12)), "NUL"));
+  CHECK(contains(decode_error(json, std::string("[6,{},\"r\"]\0", 11)), "NUL"));
+
+  const std::string good = encode(mp, goodbye{{}, "r"});
+  CHECK(decode_error(mp, good).empty());
+  CHECK(contains(decode_error(mp, good + '\x00'), "1 trailing bytes"));
+  CHECK(contains(decode_error(mp, good + "\x90\x90"), "2 trailing bytes"));
+}
+
+TEST_CASE("codecs: malformed MessagePack fails without throwing") {
+  CHECK(contains(mp.decode_value("\x93\x01").error().message, "truncated"));
+  CHECK(contains(mp.decode_value("\xa5hi").error().message, "truncated"));
+  CHECK(contains(mp.decode_value("\xc1").error().message, "invalid MessagePack"));  // never used
+  CHECK(contains(mp.decode_value("\xd4\x01\x02").error().message, "ext"));         // fixext 1
+  CHECK(contains(mp.decode_value("\x81\x01\x02").error().message, "key is not a string"));
+  // Headers announcing far more elements than the frame holds: refused up front.
+  CHECK(contains(mp.decode_value("\xdd\xff\xff\xff\xff").error().message, "exceeds"));
+  CHECK(contains(mp.decode_value("\xdf\xff\xff\xff\xff").error().message, "exceeds"));
+  CHECK(contains(mp.decode_value("\xdb\xff\xff\xff\xff").error().message, "MessagePack"));
+  CHECK(contains(mp.decode_value("\xc6\xff\xff\xff\xff").error().message, "MessagePack"));
+  CHECK_FALSE(mp.decode_value("").ok());
+}
+
+TEST_CASE("codecs: shape failures name the problem") {
+  CHECK(decode_error(json, "") == "empty message");
+  CHECK(decode_error(mp, "") == "empty message");
+  CHECK(both_error("[]") == "empty message");
+  CHECK(both_error("{}") == "message is not an array");
+  CHECK(both_error("\"hello\"") == "message is not an array");
+  CHECK(both_error("17") == "message is not an array");
+  CHECK(contains(both_error("[\"CALL\",1,{},\"p\"]"), "message type must be an integer"));
+  CHECK(contains(both_error("[true,\"r\",{}]"), "message type must be an integer"));
+  CHECK(contains(both_error("[1.0,\"r\",{}]"), "message type must be an integer"));
+  CHECK(both_error("[7]") == "unknown message type 7");
+  CHECK(both_error("[0,1]") == "unknown message type 0");
+  CHECK(both_error("[255,{}]") == "unknown message type 255");
+  CHECK(both_error("[337,5512315355]") == "unknown message type 337");
+  CHECK(both_error("[-1]") == "unknown message type -1");
+
+  CHECK(both_error("[1,\"realm\",{},{}]") == "HELLO has 4 elements, expected 3");
+  CHECK(both_error("[1,\"realm\"]") == "HELLO has 2 elements, expected 3");
+  CHECK(both_error("[48,1,{}]") == "CALL has 3 elements, expected 4 to 6");
+  CHECK(both_error("[48,1,{},\"p\",[],{},{}]") == "CALL has 7 elements, expected 4 to 6");
+  CHECK(both_error("[35]") == "UNSUBSCRIBED has 1 elements, expected 2 to 3");
+
+  CHECK(contains(both_error("[32,1,{},5]"), "SUBSCRIBE element 3 (Topic) must be a string"));
+  CHECK(contains(both_error("[32,1,{},5]"), "got an integer"));
+  CHECK(contains(both_error("[1,\"realm\",[]]"), "HELLO element 2 (Details) must be a dict"));
+  CHECK(contains(both_error("[1,null,{}]"), "HELLO element 1 (Realm) must be a string, got null"));
+  CHECK(contains(both_error("[48,1,{},\"p\",{}]"), "CALL element 4 (Arguments) must be a list"));
+  CHECK(contains(both_error("[48,1,{},\"p\",[],[]]"),
+                 "CALL element 5 (ArgumentsKw) must be a dict"));
+  CHECK(contains(both_error("[8,48,1,{},5]"), "ERROR element 4 (Error) must be a string"));
+  CHECK(contains(both_error("[4,1,{}]"), "CHALLENGE element 1 (AuthMethod) must be a string"));
+  CHECK(contains(both_error("[36,1,2,[]]"), "EVENT element 3 (Details) must be a dict"));
+  CHECK(contains(both_error("[68,1,0,{}]"),
+                 "INVOCATION element 2 (REGISTERED.Registration) must be an id"));
+  CHECK(contains(both_error("[70,1,{},\"payload\"]"),
+                 "YIELD element 3 (Arguments) must be a list, got a string"));
+  // A binary where a URI belongs is not a string.
+  CHECK(contains(decode_error(json, R"([32,1,{},"\u0000AA=="])"), "got binary"));
+}
+
+TEST_CASE("codecs: empty trailing payload elements are accepted and dropped") {
+  const result<message> m = json.decode(R"([48,1,{},"com.x",[],{}])");
+  REQUIRE(m.ok());
+  CHECK(same(*m, call{1, {}, "com.x", {}, {}}));
+  CHECK(encode(json, *m) == R"([48,1,{},"com.x"])");
+}
+
+TEST_CASE("codecs: decoding does not check direction (the session does)") {
+  CHECK(decode_error(json, "[2,1,{}]").empty());             // WELCOME
+  CHECK(decode_error(json, "[68,1,2,{},[1]]").empty());      // INVOCATION
+  CHECK(decode_error(json, R"([4,"wampcra",{}])").empty());  // CHALLENGE
+}

@@ -1,0 +1,181 @@
+// The session state machine driven through an in-process transport (no sockets): joining,
+// GOODBYE, consecutive sessions, and the protocol violations that end a session.
+#include <doctest/doctest.h>
+
+#include "router/router.hpp"
+#include "router/session.hpp"
+#include "serializers/errors.hpp"
+#include "support/fakes.hpp"
+
+using namespace junction;
+using test::fake_transport;
+
+namespace {
+
+router_config two_realms(bool strict = false) {
+  router_config c;
+  c.realms = {realm_config{"realm1"}, realm_config{"realm2"}};
+  c.strict_request_ids = strict;
+  return c;
+}
+
+struct connection {
+  explicit connection(router& r, const codec& c = json_codec())
+      : wire(c), s(std::make_shared<session>(r, wire, c)) {}
+  fake_transport wire;
+  std::shared_ptr<session> s;
+
+  void send(const std::string& json) {
+    // Tests speak JSON text; re-encode for a msgpack connection.
+    if (wire.wire.kind() == serializer::json) {
+      s->on_frame(json);
+    } else {
+      auto v = json_codec().decode_value(json);
+      REQUIRE(v.ok());
+      std::string bytes;
+      wire.wire.encode_value(*v, bytes);
+      s->on_frame(bytes);
+    }
+  }
+  welcome join(const std::string& realm = "realm1") {
+    send(R"([1,")" + realm + R"(",{"roles":{"caller":{},"callee":{},"publisher":{},"subscriber":{}}}])");
+    return wire.take<welcome>();
+  }
+  // Expects ABORT protocol_violation whose message contains `text`, and a closed transport.
+  void expect_violation(const std::string& text) {
+    const auto a = wire.take<junction::abort>();
+    CHECK(a.reason == uri_of(errc::protocol_violation));
+    const std::string* msg = a.details.get_string("message");
+    REQUIRE(msg != nullptr);
+    CHECK_MESSAGE(msg->find(text) != std::string::npos, *msg, " does not contain ", text);
+    CHECK(wire.closed);
+  }
+};
+
+}  // namespace
+
+TEST_CASE("session: HELLO → WELCOME with identity and a truthful roles announcement") {
+  router r(two_realms());
+  connection c(r);
+  const auto w = c.join();
+  CHECK(w.session >= 1);
+  CHECK(w.session <= max_id);
+  CHECK(*w.details.get_string("authrole") == "anonymous");
+  CHECK(*w.details.get_string("authmethod") == "anonymous");
+  CHECK_FALSE(w.details.get_string("authid")->empty());
+  const value* roles = w.details.find("roles");
+  REQUIRE(roles != nullptr);
+  CHECK(roles->as_object().contains("broker"));
+  CHECK(roles->as_object().contains("dealer"));
+  CHECK(roles->as_object().size() == 2);
+  // No advanced feature is announced before it exists.
+  CHECK(roles->as_object().find("dealer")->as_object().find("features")->as_object().empty());
+  CHECK(r.find_realm("realm1")->session_count() == 1);
+
+  connection d(r);
+  const auto w2 = d.join();
+  CHECK(w2.session != w.session);
+  CHECK(*w2.details.get_string("authid") != *w.details.get_string("authid"));
+}
+
+TEST_CASE("session: unknown realm → ABORT no_such_realm") {
+  router r(two_realms());
+  connection c(r);
+  c.send(R"([1,"nope",{"roles":{"caller":{}}}])");
+  const auto a = c.wire.take<junction::abort>();
+  CHECK(a.reason == uri_of(errc::no_such_realm));
+  CHECK(c.wire.closed);
+}
+
+TEST_CASE("session: GOODBYE both ways, then another session on the same connection") {
+  router r(two_realms());
+  connection c(r, msgpack_codec());
+  const auto first = c.join();
+  c.send(R"([6,{},"wamp.close.close_realm"])");
+  const auto bye = c.wire.take<goodbye>();
+  CHECK(bye.reason == uri_of(errc::goodbye_and_out));
+  CHECK_FALSE(c.wire.closed);
+  CHECK(r.find_realm("realm1")->session_count() == 0);
+  const auto second = c.join("realm2");
+  CHECK(second.session != first.session);
+  CHECK(r.find_realm("realm2")->session_count() == 1);
+}
+
+TEST_CASE("session: the transport closing removes the session from its realm") {
+  router r(two_realms());
+  connection c(r);
+  c.join();
+  c.send(R"([64,1,{},"com.p"])");
+  c.wire.take<registered>();
+  c.s->on_transport_closed();
+  CHECK(r.find_realm("realm1")->session_count() == 0);
+  CHECK(r.find_realm("realm1")->get_dealer().registration_count() == 0);
+  CHECK(r.live_sessions() == 0);
+}
+
+TEST_CASE("session: protocol violations close only the offending session") {
+  router r(two_realms());
+  connection bystander(r);
+  bystander.join();
+  bystander.send(R"([64,1,{},"com.echo"])");
+  bystander.wire.take<registered>();
+
+  struct row {
+    const char* name;
+    bool hello_first;
+    const char* frame;
+    const char* expect;
+  };
+  const row rows[] = {
+      {"invalid JSON", false, R"([1, "realm1", )", "JSON"},
+      {"not an array", false, R"({"a":1})", "not an array"},
+      {"empty array", false, "[]", "empty"},
+      {"reserved code 7", false, "[7]", "unknown message type 7"},
+      {"wrong arity", false, R"([1,"realm1"])", "elements"},
+      {"wrong field type", false, R"([1,5,{}])", "must be"},
+      {"message before HELLO", false, R"([48,1,{},"com.echo"])", "before HELLO"},
+      {"second HELLO", true, R"([1,"realm1",{"roles":{"caller":{}}}])", "HELLO"},
+      {"RESULT to a router", true, R"([50,1,{}])", "RESULT"},
+      {"WELCOME to a router", true, R"([2,1,{}])", "WELCOME"},
+      {"ERROR for CALL", true, R"([8,48,1,{},"com.err"])", "ERROR for request type 48"},
+      {"YIELD for unknown invocation", true, R"([70,12345,{}])", "YIELD for unknown INVOCATION"},
+      {"HELLO without roles", false, R"([1,"realm1",{}])", "roles"},
+  };
+  for (const row& x : rows) {
+    CAPTURE(x.name);
+    connection c(r);
+    if (x.hello_first) c.join();
+    c.send(x.frame);
+    c.expect_violation(x.expect);
+    // Input after the ABORT is ignored.
+    c.send(R"([48,2,{},"com.echo"])");
+    CHECK(c.wire.sent.empty());
+  }
+  // The bystander and the realm are unharmed.
+  connection caller(r);
+  caller.join();
+  caller.send(R"([48,1,{},"com.echo",["ping"]])");
+  const auto inv = bystander.wire.take<invocation>();
+  CHECK(inv.args == array{value("ping")});
+  CHECK(r.find_realm("realm1")->session_count() == 2);
+}
+
+TEST_CASE("session: request ids are lenient by default and sequential in strict mode") {
+  router lenient(two_realms(false));
+  connection c(lenient);
+  c.join();
+  c.send(R"([32,17,{},"com.t"])");
+  CHECK(c.wire.take<subscribed>().request == 17);
+  c.send(R"([32,3,{},"com.u"])");
+  CHECK(c.wire.take<subscribed>().request == 3);
+
+  router strict(two_realms(true));
+  connection d(strict);
+  d.join();
+  d.send(R"([32,1,{},"com.t"])");
+  d.wire.take<subscribed>();
+  d.send(R"([64,2,{},"com.p"])");
+  d.wire.take<registered>();
+  d.send(R"([48,4,{},"com.p"])");
+  d.expect_violation("request id 4 is not 3");
+}

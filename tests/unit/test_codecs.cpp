@@ -187,8 +187,7 @@ TEST_CASE("codecs: exact JSON and MessagePack bytes") {
   CHECK(to_hex(encode(mp, call{1, {}, "com.x", {1}, {}})) == "95300180a5636f6d2e789101");
   // Smallest integer forms: fixint, uint8, uint16, uint32, uint64, negative fixint, int8.
   CHECK(to_hex(encode(mp, value{array{0, 200, 60000, 4000000000LL, max_id, -1, -100}})) ==
-        "9700ccc8cdea60ce ee6b2800cf0020000000000000ffd09c"
-        "");
+        "9700ccc8cdea60ceee6b2800cf0020000000000000ffd09c");
 }
 
 TEST_CASE("codecs: a message encodes after what the output already holds") {
@@ -403,12 +402,10 @@ TEST_CASE("codecs: duplicate dict keys are rejected") {
   for (int i = 0; i < 30; ++i) big += "\"k" + std::to_string(i) + "\":1,";
   big += "\"k3\":2}";
   CHECK(contains(json.decode_value(big).error().message, "duplicate key \"k3\""));
-  CHECK(contains(mp.decode_value(encode(mp, *json.decode_value(big.substr(0, big.size() - 8) +
-                                                                 "}")))
-                     .error()
-                     .message +
-                     "x",
-                 "x"));  // (the unique prefix decodes; shown only for symmetry)
+  object dup;  // encoders do not check, so a duplicate can be put on the wire for the decoder
+  for (int i = 0; i < 30; ++i) dup.push_back("k" + std::to_string(i), i);
+  dup.push_back("k29", 0);
+  CHECK(contains(mp.decode_value(encode(mp, value{dup})).error().message, "duplicate key \"k29\""));
 }
 
 TEST_CASE("codecs: trailing bytes are rejected, trailing whitespace in JSON is not") {
@@ -418,7 +415,7 @@ TEST_CASE("codecs: trailing bytes are rejected, trailing whitespace in JSON is n
     CAPTURE(bad);
     CHECK_FALSE(decode_error(json, bad).empty());
   }
-  CHECK(contains(decode_error(json, std::string("[6,{},\"r\"]\0[]", 12)), "NUL"));
+  CHECK(contains(decode_error(json, std::string("[6,{},\"r\"]\0[]", 13)), "NUL"));
   CHECK(contains(decode_error(json, std::string("[6,{},\"r\"]\0", 11)), "NUL"));
 
   const std::string good = encode(mp, goodbye{{}, "r"});

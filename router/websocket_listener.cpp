@@ -90,11 +90,15 @@ struct websocket_listener::impl {
     server_.set_reuse_addr(true);
     server_.set_listen_backlog(1024);
     server_.set_max_message_size(config_.max_message_size);
-    server_.set_socket_init_handler(
-        [](websocketpp::connection_hdl, boost::asio::ip::tcp::socket& s) {
-          boost::system::error_code ec;
-          s.set_option(boost::asio::ip::tcp::no_delay(true), ec);
-        });
+    // TCP_NODELAY must be set on the accepted socket: websocketpp's socket_init handler runs
+    // before accept, when the socket is not open yet (setting it there fails silently).
+    // Without it the first INVOCATION after REGISTERED waits ~40 ms on Nagle + delayed ACK.
+    server_.set_tcp_post_init_handler([this](websocketpp::connection_hdl h) {
+      boost::system::error_code ec;
+      server_.get_con_from_hdl(h)->get_raw_socket().set_option(
+          boost::asio::ip::tcp::no_delay(true), ec);
+      if (ec) JLOG(warn) << "cannot set TCP_NODELAY: " << ec.message();
+    });
     server_.set_validate_handler([this](websocketpp::connection_hdl h) { return validate(h); });
     server_.set_http_handler([this](websocketpp::connection_hdl h) { on_http(h); });
     server_.set_open_handler([this](websocketpp::connection_hdl h) { on_open(h); });

@@ -25,9 +25,7 @@ class format_codec final : public codec {
     return from_array(std::move(decoded->as_array()));
   }
 
-  void encode(const message& m, std::string& out) const override {
-    format_.encode_message(m, out);
-  }
+  void encode(const message& m, std::string& out) const override { format_.encode_message(m, out); }
 
   [[nodiscard]] result<value> decode_value(std::string_view bytes) const override {
     return format_.decode_value(bytes);

@@ -61,6 +61,26 @@ struct codec_format {
 extern const codec_format json_format;
 extern const codec_format msgpack_format;
 
+// A format from its decoder and its Writer (the write_value/write_message event sink): the
+// encoders are the same two generic walks for every format.
+template <class Writer>
+constexpr codec_format make_codec_format(serializer kind, std::string_view subprotocol,
+                                         bool binary_frames,
+                                         result<value> (*decode)(std::string_view)) noexcept {
+  return {kind,
+          subprotocol,
+          binary_frames,
+          decode,
+          [](const value& v, std::string& out) {
+            Writer w(out);
+            write_value(w, v);
+          },
+          [](const message& m, std::string& out) {
+            Writer w(out);
+            write_message(w, m);
+          }};
+}
+
 // Containers nested deeper than this (the message's own array counts as 1) are refused by both
 // decoders: recursion and allocation stay bounded whatever a peer sends.
 inline constexpr std::size_t max_nesting_depth = 64;

@@ -193,21 +193,10 @@ class json_writer {
   std::string scratch_;  // reused for every binary in the message
 };
 
-void encode_json_value(const value& v, std::string& out) {
-  json_writer w(out);
-  write_value(w, v);
-}
-
-void encode_json_message(const message& m, std::string& out) {
-  json_writer w(out);
-  write_message(w, m);
-}
-
 }  // namespace
 
-namespace detail {
-const codec_format json_format{serializer::json, "wamp.2.json", false, decode_json,
-                               encode_json_value, encode_json_message};
-}  // namespace detail
+// The format record codec.cpp turns into the wamp.2.json codec.
+constexpr detail::codec_format detail::json_format =
+    detail::make_codec_format<json_writer>(serializer::json, "wamp.2.json", false, decode_json);
 
 }  // namespace junction

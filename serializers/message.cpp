@@ -67,11 +67,16 @@ static_assert(names_match_traits(), "element names and the traits table disagree
 // not match the validation above them.
 template <class T>
 constexpr bool holds_kind(field_kind k) {
-  if constexpr (std::is_same_v<T, std::uint64_t>) return k == field_kind::id || k == field_kind::integer;
-  else if constexpr (std::is_same_v<T, std::string>) return k == field_kind::uri || k == field_kind::string;
-  else if constexpr (std::is_same_v<T, object>) return k == field_kind::dict;
-  else if constexpr (std::is_same_v<T, array>) return k == field_kind::list;
-  else return false;
+  if constexpr (std::is_same_v<T, std::uint64_t>)
+    return k == field_kind::id || k == field_kind::integer;
+  else if constexpr (std::is_same_v<T, std::string>)
+    return k == field_kind::uri || k == field_kind::string;
+  else if constexpr (std::is_same_v<T, object>)
+    return k == field_kind::dict;
+  else if constexpr (std::is_same_v<T, array>)
+    return k == field_kind::list;
+  else
+    return false;
 }
 
 template <class M, std::size_t... I>
@@ -84,8 +89,9 @@ constexpr bool struct_matches_traits(std::index_sequence<I...>) {
 template <std::size_t... V>
 constexpr bool all_structs_match_traits(std::index_sequence<V...>) {
   return (struct_matches_traits<std::variant_alternative_t<V, message>>(
-              std::make_index_sequence<traits_of(std::variant_alternative_t<V, message>::type)
-                                           .max_length - 1>{}) && ...);
+              std::make_index_sequence<
+                  traits_of(std::variant_alternative_t<V, message>::type).max_length - 1>{}) &&
+          ...);
 }
 static_assert(all_structs_match_traits(std::make_index_sequence<std::variant_size_v<message>>{}),
               "a message struct's members disagree with its traits row");
@@ -196,8 +202,8 @@ result<message> from_array(array&& elements) {
   const value& code = elements.front();
   // Booleans are not integers here (spec: "integers MUST NOT be used instead of boolean", and
   // the reverse holds for the type code).
-  if (!code.is_integer()) return fail(std::string("message type must be an integer, got ") +
-                                      type_name(code));
+  if (!code.is_integer())
+    return fail(std::string("message type must be an integer, got ") + type_name(code));
   std::uint64_t code_number = 0;
   const message_traits* t = code.as_uint(code_number) ? find_traits(code_number) : nullptr;
   if (t == nullptr) return fail("unknown message type " + to_debug_string(code));

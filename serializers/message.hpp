@@ -350,7 +350,7 @@ inline const message_traits& traits_of(const message& m) noexcept { return trait
 std::string_view name_of(field_kind k) noexcept;
 
 // Validates a decoded top-level array against the traits table and builds the message, moving
-// the elements out. The failure text says exactly what was wrong ("CALL: element 3 (Procedure)
+// the elements out. The failure text says exactly what was wrong ("CALL element 3 (Procedure)
 // must be a string").
 result<message> from_array(array&& elements);
 

@@ -4,9 +4,9 @@
 // msgpack-c throws; every exception is caught here and becomes a failure (DESIGN.md §5: no
 // exceptions out of the codecs).
 #define MSGPACK_NO_BOOST  // only the core; keeps Boost headers out of the serializers layer
-#include <msgpack.hpp>
-
+#include <cstring>
 #include <exception>
+#include <msgpack.hpp>
 #include <string>
 #include <utility>
 
@@ -90,7 +90,8 @@ class converter {
     for (std::uint32_t i = 0; i < in.size; ++i) {
       const msgpack::object& key = in.ptr[i].key;
       if (key.type != msgpack::type::STR) return stop("dict key is not a string");
-      if (!valid_utf8(key.via.str.ptr, key.via.str.size)) return stop("dict key is not valid UTF-8");
+      if (!valid_utf8(key.via.str.ptr, key.via.str.size))
+        return stop("dict key is not valid UTF-8");
       value v;
       if (!convert(in.ptr[i].val, v)) return false;
       o.push_back(std::string(key.via.str.ptr, key.via.str.size), std::move(v));
@@ -170,7 +171,15 @@ class msgpack_writer {
   void operator()(bool b) { b ? packer_.pack_true() : packer_.pack_false(); }
   void operator()(std::int64_t i) { packer_.pack_int64(i); }
   void operator()(std::uint64_t u) { packer_.pack_uint64(u); }
-  void operator()(double d) { packer_.pack_double(d); }
+  void operator()(double d) {
+    // Always float64: msgpack-c 4's pack_double turns integral doubles into integers, and a
+    // float must stay a float on the way through (1.0 and 1 are different values).
+    std::uint64_t bits = 0;
+    std::memcpy(&bits, &d, sizeof bits);
+    char buf[9] = {static_cast<char>(0xcb)};
+    for (int i = 0; i < 8; ++i) buf[1 + i] = static_cast<char>(bits >> (56 - 8 * i) & 0xff);
+    sink_.write(buf, sizeof buf);
+  }
   void operator()(const std::string& s) {
     packer_.pack_str(length(s.size()));
     packer_.pack_str_body(s.data(), length(s.size()));
@@ -190,21 +199,10 @@ class msgpack_writer {
   msgpack::packer<string_sink> packer_;
 };
 
-void encode_msgpack_value(const value& v, std::string& out) {
-  msgpack_writer w(out);
-  write_value(w, v);
-}
-
-void encode_msgpack_message(const message& m, std::string& out) {
-  msgpack_writer w(out);
-  write_message(w, m);
-}
-
 }  // namespace
 
-namespace detail {
-const codec_format msgpack_format{serializer::msgpack, "wamp.2.msgpack", true, decode_msgpack,
-                                  encode_msgpack_value, encode_msgpack_message};
-}  // namespace detail
+// The format record codec.cpp turns into the wamp.2.msgpack codec.
+constexpr detail::codec_format detail::msgpack_format = detail::make_codec_format<msgpack_writer>(
+    serializer::msgpack, "wamp.2.msgpack", true, decode_msgpack);
 
 }  // namespace junction

@@ -53,7 +53,9 @@ bool object::get_bool(std::string_view key, bool fallback) const noexcept {
   return v != nullptr && v->is_bool() ? v->as_bool() : fallback;
 }
 
-void object::push_back(std::string key, value v) { entries_.emplace_back(std::move(key), std::move(v)); }
+void object::push_back(std::string key, value v) {
+  entries_.emplace_back(std::move(key), std::move(v));
+}
 
 const std::string* object::find_duplicate_key() const {
   // Typical WAMP dicts have a handful of keys: compare pairwise without allocating. Large dicts
@@ -104,7 +106,8 @@ bool operator==(const value& a, const value& b) {
     const bool a_unsigned = a.as_uint(ua);
     const bool b_unsigned = b.as_uint(ub);
     if (a_unsigned != b_unsigned) return false;
-    return a_unsigned ? ua == ub : std::get<std::int64_t>(a.get()) == std::get<std::int64_t>(b.get());
+    return a_unsigned ? ua == ub
+                      : std::get<std::int64_t>(a.get()) == std::get<std::int64_t>(b.get());
   }
   return a.get() == b.get();  // doubles never equal integers: they are different wire types
 }

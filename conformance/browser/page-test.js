@@ -18,7 +18,7 @@
     'two subscribers of a topic share the subscription id',
     'publish with acknowledge -> PUBLISHED id == EVENT publication id',
     'exclude-me: publisher does not get its own event, the other session does',
-    'leave -> GOODBYE wamp.close.goodbye_and_out',
+    'leave -> GOODBYE wamp.close.goodbye_and_out, clean WebSocket close',
   ];
   const CROSS = ['binary bytes json -> msgpack (publish)', 'binary bytes msgpack -> json (call + result)'];
   const plan = [];
@@ -194,6 +194,7 @@
       for (const x of [ctx.a, ctx.b]) {
         const info = await leave(x);
         eq(info.details.reason, 'wamp.close.goodbye_and_out', 'GOODBYE reason');
+        eq(info.reason, 'closed', 'autobahn close reason ("lost" = WebSocket closing handshake not clean)');
         eq(x.internal, [], 'autobahn internal/protocol errors');
       }
     });

@@ -464,6 +464,8 @@ class RawWamp:
             r = await self.recv()
             if r[0] in (reply_code, ERROR):
                 return r
+            if r[0] == ABORT:
+                raise AssertionError('router aborted the session: {!r}'.format(r))
             # ignore unrelated traffic (e.g. EVENT)
 
     async def register(self, procedure):

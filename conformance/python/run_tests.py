@@ -22,18 +22,42 @@ MODULES = ['test_session', 'test_rpc', 'test_pubsub', 'test_realms', 'test_inter
            'test_malformed']
 
 
+def router_alive():
+    import socket
+    import harness
+    host, port, _ = harness.split_url(harness.URL)
+    try:
+        socket.create_connection((host, port), timeout=2).close()
+        return True
+    except OSError:
+        return False
+
+
 class Result(unittest.TestResult):
-    def __init__(self, stream, verbose):
+    def __init__(self, stream, verbose, deadline):
         super().__init__()
         self.stream = stream
         self.verbose = verbose
+        self.deadline = deadline
         self.passed = 0
         self.failed = []  # (test id, text)
+        self.ran = set()
+        self.abandoned = None
         self._t0 = 0.0
 
     def startTest(self, test):
         super().startTest(test)
+        self.ran.add(test.id())
         self._t0 = time.monotonic()
+
+    def stopTest(self, test):
+        super().stopTest(test)
+        if time.monotonic() > self.deadline:
+            self.abandoned = 'suite deadline (JUNCTION_SUITE_DEADLINE) exceeded'
+            self.stop()
+        elif self.failed and self.failed[-1][0] == test.id() and not router_alive():
+            self.abandoned = 'router no longer accepts connections'
+            self.stop()
 
     def _line(self, status, test):
         self.stream.write('{:<5} {} ({:.2f}s)\n'.format(status, test.id(), time.monotonic() - self._t0))
@@ -100,21 +124,26 @@ def main():
             print(t.id())
         return 0
 
-    result = Result(sys.stdout, args.v)
+    all_ids = [t.id() for t in _iter(suite)]
     t0 = time.monotonic()
+    result = Result(sys.stdout, args.v, t0 + float(os.environ.get('JUNCTION_SUITE_DEADLINE', '300')))
     try:
         suite.run(result)
     finally:
         if router:
             router.stop()
+    not_run = [tid for tid in all_ids if tid not in result.ran] if result.abandoned else []
     for tid, text in result.failed:
         sys.stdout.write('\n' + '=' * 78 + '\n' + tid + '\n' + '-' * 78 + '\n' + text)
     if result.failed:
         sys.stdout.write('\nfailed:\n' + ''.join('  {}\n'.format(t) for t, _ in result.failed))
+    if not_run:
+        sys.stdout.write('\nABANDONED: {}; {} tests not run, counted as failed\n'.format(result.abandoned, len(not_run)))
     sys.stdout.write('\n({:.1f}s)\n'.format(time.monotonic() - t0))
-    sys.stdout.write('python: {} passed, {} failed\n'.format(result.passed, len(result.failed)))
+    nfailed = len(result.failed) + len(not_run)
+    sys.stdout.write('python: {} passed, {} failed\n'.format(result.passed, nfailed))
     sys.stdout.flush()
-    return 1 if result.failed or result.passed == 0 else 0
+    return 1 if nfailed or result.passed == 0 else 0
 
 
 def _iter(suite):

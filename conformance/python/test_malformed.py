@@ -15,6 +15,7 @@ import os
 from harness import (ABORT, CONFORMANCE_DIR, HELLO, REALM, SUBSCRIBE, SUBSCRIBED, T, RawWamp,
                      TransportClosed, WampCases, single, uri)
 
+CLOSE_WAIT = min(T, 2.0)
 TABLE_PATH = os.path.join(CONFORMANCE_DIR, 'malformed_frames.json')
 with open(TABLE_PATH, encoding='utf-8') as f:
     TABLE = json.load(f)['cases']
@@ -62,12 +63,12 @@ class MalformedBase(WampCases):
                       '{}: ABORT message {!r} does not mention {!r}'.format(row_name, text, expect_message))
         # then the router closes the connection (no further messages)
         try:
-            extra = await r.recv()
+            extra = await r.recv(CLOSE_WAIT)
             self.fail('{}: router sent {!r} after ABORT'.format(row_name, extra))
         except TransportClosed:
             pass
         except asyncio.TimeoutError:
-            self.fail('{}: router did not close the connection within {}s after ABORT'.format(row_name, T))
+            self.fail('{}: router did not close the connection within {}s after ABORT'.format(row_name, CLOSE_WAIT))
         return msg
 
 

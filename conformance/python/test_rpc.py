@@ -5,8 +5,8 @@ import asyncio
 from autobahn.wamp.exception import ApplicationError
 from autobahn.wamp.types import CallResult
 
-from harness import (CALL, ERROR, INVOCATION, REGISTER, REGISTERED, RESULT, T, UNREGISTER, UNREGISTERED, YIELD,
-                     WampCases, each_serializer, uri)
+from harness import (CALL, ERROR, GOODBYE, INVOCATION, REGISTER, REGISTERED, RESULT, T, UNREGISTER, UNREGISTERED,
+                     YIELD, WampCases, each_serializer, uri)
 
 
 @each_serializer
@@ -269,3 +269,61 @@ class RpcTests(WampCases):
         futs = [c.call(proc, ci, i) for ci, c in enumerate(callers) for i in range(20)]
         res = await asyncio.wait_for(asyncio.gather(*futs), T)
         self.assertEqual(res, [[ci, i] for ci in range(5) for i in range(20)])
+
+    async def _late_answer(self, how, answer):
+        """The caller goes away while its call is being processed; the callee answers afterwards.
+        The router must discard the late YIELD/ERROR quietly (WAMP basic profile, "Caller Leaving"),
+        not treat it as a protocol violation."""
+        callee = await self.raw()
+        caller = await self.raw('msgpack' if self.SER == 'json' else 'json')
+        proc = uri()
+        await callee.register(proc)
+        caller.send([CALL, 1, {}, proc, ['x']])
+        inv = await callee.expect(INVOCATION)
+        if how == 'drop':
+            caller.ws.drop()
+        else:
+            caller.send([GOODBYE, {}, 'wamp.close.close_realm'])
+            g = await caller.expect(GOODBYE)
+            self.assertEqual(g[2], 'wamp.close.goodbye_and_out')
+        await asyncio.sleep(0.2)  # let the router notice
+        if answer == 'yield':
+            callee.send([YIELD, inv[1], {}, ['late']])
+        else:
+            callee.send([ERROR, INVOCATION, inv[1], {}, 'com.conformance.error.late'])
+        await callee.expect_nothing(0.3)  # no ABORT, nothing
+        # the callee is still in business
+        other = await self.raw()
+        other.send([CALL, 1, {}, proc, ['again']])
+        inv2 = await callee.expect(INVOCATION)
+        self.assertEqual(inv2[4], ['again'])
+        callee.send([YIELD, inv2[1], {}, ['fine']])
+        res = await other.expect(RESULT)
+        self.assertEqual(res[3], ['fine'])
+
+    async def test_late_yield_after_caller_dropped(self):
+        await self._late_answer('drop', 'yield')
+
+    async def test_late_yield_after_caller_left(self):
+        await self._late_answer('goodbye', 'yield')
+
+    async def test_late_error_after_caller_dropped(self):
+        await self._late_answer('drop', 'error')
+
+    async def test_invocation_request_ids_sequential(self):
+        # router-to-callee request ids are session scope: 1, 2, 3, ... (WAMP basic profile, IDs)
+        callee = await self.raw()
+        callers = [await self.raw(), await self.raw('json'), await self.raw('msgpack')]
+        proc = uri()
+        await callee.register(proc)
+        ids = []
+        for i in range(6):
+            c = callers[i % 3]
+            c.send([CALL, c.next_id(), {}, proc, [i]])
+            inv = await callee.expect(INVOCATION)
+            self.assertEqual(inv[4], [i])
+            ids.append(inv[1])
+            callee.send([YIELD, inv[1], {}, [i]])
+            res = await c.expect(RESULT)
+            self.assertEqual(res[3], [i])
+        self.assertEqual(ids, [1, 2, 3, 4, 5, 6], 'INVOCATION request ids must start at 1 and increment by 1')

@@ -2,8 +2,10 @@
 
 import asyncio
 
+from autobahn.wamp.exception import ApplicationError
+
 from harness import (ABORT, ANNOUNCED_FEATURES, CLIENT_ROLES, GOODBYE, HELLO, MAX_ID, REALM, REALM2, T, WELCOME,
-                     Aborted, WampCases, connect, each_serializer, uri)
+                     Aborted, TransportClosed, WampCases, connect, each_serializer, uri)
 
 NO_SUCH_REALM = 'com.conformance.no.such.realm'
 
@@ -161,3 +163,26 @@ class SessionTests(WampCases):
             self.assertEqual(g[2], 'wamp.close.goodbye_and_out')
         self.assertEqual(len(seen), 20)
         self.assertLessEqual(max(seen), MAX_ID)
+
+    async def test_client_abort_ends_session(self):
+        r = await self.raw()
+        proc = uri()
+        await r.register(proc)
+        r.send([ABORT, {'message': 'client gives up'}, 'wamp.close.system_shutdown'])
+        # ABORT is never answered with a WAMP message
+        try:
+            msg = await r.recv(0.5)
+            self.fail('router answered a client ABORT with {!r}'.format(msg))
+        except (TransportClosed, asyncio.TimeoutError):
+            pass
+        # the session is gone, and with it its registration
+        other = await self.session()
+        for _ in range(40):
+            try:
+                await asyncio.wait_for(other.call(proc), T)
+            except ApplicationError as e:
+                self.assertEqual(e.error, 'wamp.error.no_such_procedure')
+                break
+            await asyncio.sleep(0.05)
+        else:
+            self.fail('registration survived the client ABORT')

@@ -20,14 +20,14 @@ struct spec_row {
 
 // Transcribed from the spec table (§1.1), not from message.hpp.
 constexpr spec_row spec_table[] = {
-    {1, "HELLO", true},          {2, "WELCOME", false},      {3, "ABORT", true},
-    {4, "CHALLENGE", false},     {5, "AUTHENTICATE", true},  {6, "GOODBYE", true},
-    {8, "ERROR", true},          {16, "PUBLISH", true},      {17, "PUBLISHED", false},
-    {32, "SUBSCRIBE", true},     {33, "SUBSCRIBED", false},  {34, "UNSUBSCRIBE", true},
-    {35, "UNSUBSCRIBED", false}, {36, "EVENT", false},       {48, "CALL", true},
-    {49, "CANCEL", true},        {50, "RESULT", false},      {64, "REGISTER", true},
-    {65, "REGISTERED", false},   {66, "UNREGISTER", true},   {67, "UNREGISTERED", false},
-    {68, "INVOCATION", false},   {69, "INTERRUPT", false},   {70, "YIELD", true},
+    {1, "HELLO", true},          {2, "WELCOME", false},     {3, "ABORT", true},
+    {4, "CHALLENGE", false},     {5, "AUTHENTICATE", true}, {6, "GOODBYE", true},
+    {8, "ERROR", true},          {16, "PUBLISH", true},     {17, "PUBLISHED", false},
+    {32, "SUBSCRIBE", true},     {33, "SUBSCRIBED", false}, {34, "UNSUBSCRIBE", true},
+    {35, "UNSUBSCRIBED", false}, {36, "EVENT", false},      {48, "CALL", true},
+    {49, "CANCEL", true},        {50, "RESULT", false},     {64, "REGISTER", true},
+    {65, "REGISTERED", false},   {66, "UNREGISTER", true},  {67, "UNREGISTERED", false},
+    {68, "INVOCATION", false},   {69, "INTERRUPT", false},  {70, "YIELD", true},
 };
 
 }  // namespace
@@ -56,10 +56,9 @@ TEST_CASE("traits: exactly the messages a client may send are router_receives") 
   std::set<std::string_view> receives;
   for (const auto& t : all_traits)
     if (t.router_receives) receives.insert(t.name);
-  const std::set<std::string_view> expected{"HELLO", "AUTHENTICATE", "ABORT",     "GOODBYE",
-                                            "ERROR", "PUBLISH",      "SUBSCRIBE", "UNSUBSCRIBE",
-                                            "CALL",  "CANCEL",       "REGISTER",  "UNREGISTER",
-                                            "YIELD"};
+  const std::set<std::string_view> expected{
+      "HELLO",       "AUTHENTICATE", "ABORT",  "GOODBYE",  "ERROR",      "PUBLISH", "SUBSCRIBE",
+      "UNSUBSCRIBE", "CALL",         "CANCEL", "REGISTER", "UNREGISTER", "YIELD"};
   CHECK(receives == expected);
 }
 

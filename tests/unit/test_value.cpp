@@ -44,7 +44,7 @@ TEST_CASE("object: typed getters never coerce") {
   CHECK(o.get_string("missing") == nullptr);
   CHECK(o.get_bool("t", false));
   CHECK_FALSE(o.get_bool("f", true));
-  CHECK(o.get_bool("one", true));    // an integer is not a boolean: fallback
+  CHECK(o.get_bool("one", true));  // an integer is not a boolean: fallback
   CHECK_FALSE(o.get_bool("one", false));
   CHECK(o.get_bool("missing", true));
 }

@@ -23,8 +23,11 @@ const bool announced = [] {
 #include <filesystem>
 #include <fstream>
 #include <iterator>
+#include <map>
 #include <set>
+#include <sstream>
 #include <string>
+#include <tuple>
 #include <vector>
 
 #include "serializers/codec.hpp"
@@ -33,13 +36,6 @@ using namespace junction;
 namespace fs = std::filesystem;
 
 namespace {
-
-template <class... F>
-struct overloaded : F... {
-  using F::operator()...;
-};
-template <class... F>
-overloaded(F...) -> overloaded<F...>;
 
 bool same(const message& a, const message& b) {
   if (a.index() != b.index()) return false;
@@ -60,96 +56,55 @@ std::string read_file(const fs::path& p) {
   return {std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>()};
 }
 
-value roles_of(const object& details) {
-  const value* roles = details.find("roles");
-  return roles != nullptr ? *roles : value{};
-}
+// The attribute names the vectors use for each message's fields, in wire order (fields()),
+// space-separated.
+// clang-format off
+const std::map<message_type, std::string_view> attribute_names{
+    {message_type::hello,        "realm details"},
+    {message_type::welcome,      "session_id details"},
+    {message_type::abort,        "details reason args kwargs"},
+    {message_type::challenge,    "method extra"},
+    {message_type::authenticate, "signature extra"},
+    {message_type::goodbye,      "details reason"},
+    {message_type::error,        "request_type request_id details error args kwargs"},
+    {message_type::publish,      "request_id options topic args kwargs"},
+    {message_type::published,    "request_id publication_id"},
+    {message_type::subscribe,    "request_id options topic"},
+    {message_type::subscribed,   "request_id subscription_id"},
+    {message_type::unsubscribe,  "request_id subscription_id"},
+    {message_type::unsubscribed, "request_id details"},
+    {message_type::event,        "subscription publication details args kwargs"},
+    {message_type::call,         "request_id options procedure args kwargs"},
+    {message_type::cancel,       "request_id options"},
+    {message_type::result,       "request_id details args kwargs"},
+    {message_type::register_,    "request_id options procedure"},
+    {message_type::registered,   "request_id registration_id"},
+    {message_type::unregister,   "request_id registration_id"},
+    {message_type::unregistered, "request_id details"},
+    {message_type::invocation,   "request_id registration_id details args kwargs"},
+    {message_type::interrupt,    "request_id options"},
+    {message_type::yield,        "request_id options args kwargs"},
+};
+// clang-format on
 
-// Our message's fields under the attribute names the vectors use ("expected_attributes").
+// Our message's fields under the vectors' attribute names ("expected_attributes").
 object attributes_of(const message& msg) {
-  return std::visit(
-      overloaded{
-          [](const hello& m) {
-            return object{{"realm", m.realm}, {"details", m.details}, {"roles", roles_of(m.details)}};
-          },
-          [](const welcome& m) {
-            return object{{"session_id", m.session}, {"details", m.details},
-                          {"roles", roles_of(m.details)}};
-          },
-          [](const abort& m) {
-            return object{{"details", m.details}, {"reason", m.reason}, {"args", m.args},
-                          {"kwargs", m.kwargs}};
-          },
-          [](const challenge& m) { return object{{"method", m.authmethod}, {"extra", m.extra}}; },
-          [](const authenticate& m) {
-            return object{{"signature", m.signature}, {"extra", m.extra}};
-          },
-          [](const goodbye& m) { return object{{"details", m.details}, {"reason", m.reason}}; },
-          [](const error& m) {
-            return object{{"request_type", m.request_type}, {"request_id", m.request},
-                          {"details", m.details},           {"error", m.error_uri},
-                          {"args", m.args},                 {"kwargs", m.kwargs}};
-          },
-          [](const publish& m) {
-            return object{{"request_id", m.request}, {"options", m.options}, {"topic", m.topic},
-                          {"args", m.args},          {"kwargs", m.kwargs}};
-          },
-          [](const published& m) {
-            return object{{"request_id", m.request}, {"publication_id", m.publication}};
-          },
-          [](const subscribe& m) {
-            return object{{"request_id", m.request}, {"options", m.options}, {"topic", m.topic}};
-          },
-          [](const subscribed& m) {
-            return object{{"request_id", m.request}, {"subscription_id", m.subscription}};
-          },
-          [](const unsubscribe& m) {
-            return object{{"request_id", m.request}, {"subscription_id", m.subscription}};
-          },
-          [](const unsubscribed& m) {
-            return object{{"request_id", m.request}, {"details", m.details}};
-          },
-          [](const event& m) {
-            return object{{"subscription", m.subscription}, {"publication", m.publication},
-                          {"details", m.details},           {"args", m.args},
-                          {"kwargs", m.kwargs}};
-          },
-          [](const call& m) {
-            return object{{"request_id", m.request}, {"options", m.options},
-                          {"procedure", m.procedure}, {"args", m.args}, {"kwargs", m.kwargs}};
-          },
-          [](const cancel& m) { return object{{"request_id", m.request}, {"options", m.options}}; },
-          [](const result_& m) {
-            return object{{"request_id", m.request}, {"details", m.details}, {"args", m.args},
-                          {"kwargs", m.kwargs}};
-          },
-          [](const register_& m) {
-            return object{{"request_id", m.request}, {"options", m.options},
-                          {"procedure", m.procedure}};
-          },
-          [](const registered& m) {
-            return object{{"request_id", m.request}, {"registration_id", m.registration}};
-          },
-          [](const unregister& m) {
-            return object{{"request_id", m.request}, {"registration_id", m.registration}};
-          },
-          [](const unregistered& m) {
-            return object{{"request_id", m.request}, {"details", m.details}};
-          },
-          [](const invocation& m) {
-            return object{{"request_id", m.request}, {"registration_id", m.registration},
-                          {"details", m.details},    {"args", m.args},
-                          {"kwargs", m.kwargs}};
-          },
-          [](const interrupt& m) {
-            return object{{"request_id", m.request}, {"options", m.options}};
-          },
-          [](const yield& m) {
-            return object{{"request_id", m.request}, {"options", m.options}, {"args", m.args},
-                          {"kwargs", m.kwargs}};
-          },
+  object out;
+  std::visit(
+      [&out](const auto& m) {
+        std::istringstream names{std::string(attribute_names.at(m.type))};
+        const auto next_name = [&names] {
+          std::string name;
+          names >> name;
+          return name;
+        };
+        std::apply([&](const auto&... f) { (out.set(next_name(), value{f}), ...); }, m.fields());
       },
       msg);
+  // HELLO and WELCOME vectors name Details.roles as a top-level attribute.
+  if (const value* details = out.find("details"))
+    if (const value* roles = details->as_object().find("roles")) out.set("roles", *roles);
+  return out;
 }
 
 // The vectors write an absent payload as null; we hold it as an empty list/dict.
@@ -164,6 +119,7 @@ struct tally {
   int samples = 0;
   int variants_decoded = 0;
   int validation_accepted = 0;
+  int realm_rules = 0;  // validation samples whose expected error is the realm's to raise
   std::vector<std::string> skipped;
   std::set<std::string> unmapped;
 };
@@ -175,6 +131,7 @@ void check_decoded(const message& m, const object& expected, const codec& c, tal
       CHECK(want == value{static_cast<std::uint64_t>(type_of(m))});
       continue;
     }
+    if (name == "payload" && want.is_null()) continue;  // no passthru payload, as expected
     const value* got = ours.find(name);
     if (got == nullptr) {
       t.unmapped.insert(std::string(traits_of(m).name) + "." + name);
@@ -185,8 +142,8 @@ void check_decoded(const message& m, const object& expected, const codec& c, tal
                   to_debug_string(*got));
   }
   // Re-encoding gives the same message, in this serializer and in the other one.
-  for (const codec* other : {&c, &codec_for(c.kind() == serializer::json ? serializer::msgpack
-                                                                         : serializer::json)}) {
+  for (const codec* other :
+       {&c, &codec_for(c.kind() == serializer::json ? serializer::msgpack : serializer::json)}) {
     std::string bytes;
     other->encode(m, bytes);
     const result<message> back = other->decode(bytes);
@@ -250,11 +207,18 @@ void check_validation_sample(const object& sample, const std::string& where, tal
   const array& wmsg = sample.find("wmsg")->as_array();
   std::uint64_t code = 0;
   REQUIRE(wmsg.at(0).as_uint(code));
-  const value* dict = wmsg.size() > 3 ? &wmsg[3] : nullptr;
-  const std::string why = intentional_refusal(
-      code, dict != nullptr && dict->is_object() ? dict->as_object() : object{});
-  if (sample.contains("expected_error") || !why.empty()) {
-    t.skipped.push_back(where + ": " + (why.empty() ? "Options/Details rule (realm layer)" : why));
+  // The Options/Details dict sits at a different position per type; passthru marks it.
+  const auto dict = std::find_if(wmsg.begin(), wmsg.end(), [](const value& e) {
+    return e.is_object() && e.as_object().contains("enc_algo");
+  });
+  const std::string why =
+      intentional_refusal(code, dict != wmsg.end() ? dict->as_object() : object{});
+  if (!why.empty()) {
+    t.skipped.push_back(where + ": " + why);
+    return;
+  }
+  if (sample.contains("expected_error")) {
+    ++t.realm_rules;
     return;
   }
   const result<message> m = from_array(array(wmsg));
@@ -277,7 +241,8 @@ TEST_CASE("wamp testsuite vectors: singlemessage basic and advanced") {
 
   tally t;
   for (const fs::path& file : files) {
-    const std::string name = file.parent_path().filename().string() + "/" + file.filename().string();
+    const std::string name =
+        file.parent_path().filename().string() + "/" + file.filename().string();
     CAPTURE(name);
     const result<value> doc = json_codec().decode_value(read_file(file));
     REQUIRE_MESSAGE(doc.ok(), doc.error().message);
@@ -299,8 +264,9 @@ TEST_CASE("wamp testsuite vectors: singlemessage basic and advanced") {
   for (const std::string& s : t.skipped) skipped += "\n  " + s;
   MESSAGE("wamp testsuite vectors: ", files.size(), " files, ", t.samples,
           " serialization samples, ", t.variants_decoded, " json/msgpack variants decoded, ",
-          t.validation_accepted, " validation samples accepted, ", t.skipped.size(),
-          " skipped:", skipped);
+          t.validation_accepted, " validation samples accepted, ", t.realm_rules,
+          " validation samples left to the realm (Options/Details rules), ", t.skipped.size(),
+          " samples skipped:", skipped);
   for (const std::string& u : t.unmapped) MESSAGE("attribute not mapped: ", u);
 }
 

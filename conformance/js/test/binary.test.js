@@ -15,8 +15,10 @@ const LARGE = Buffer.from(Array.from({ length: 70000 }, (_, i) => (i * 31 + 7) &
 const U8 = new Uint8Array([1, 2, 3, 250]); // a plain Uint8Array, not a Buffer
 
 function assertBytes(actual, expected, what) {
-  assert.ok(actual instanceof Uint8Array,
-    `${what}: expected bytes, got ${typeof actual} ${JSON.stringify(actual && actual.length > 80 ? String(actual).slice(0, 80) + '...' : actual)}`);
+  if (!(actual instanceof Uint8Array)) {
+    const j = JSON.stringify(actual) || String(actual);
+    assert.fail(`${what}: expected bytes, got ${typeof actual} ${j.length > 100 ? j.slice(0, 100) + '...' : j}`);
+  }
   assert.equal(actual.length, expected.length, `${what}: length`);
   assert.ok(Buffer.from(actual).equals(Buffer.from(expected)), `${what}: bytes differ`);
 }

@@ -26,6 +26,44 @@ for (const s of h.SERIALIZERS) {
       }
     });
 
+    test('a session subscribing twice to one topic gets the same subscription id and one EVENT per publish', T, async () => {
+      const a = await h.connect(s.name);
+      const pub = await h.connect(s.name);
+      try {
+        const topic = h.uniq('twice');
+        const c1 = h.collector();
+        const c2 = h.collector();
+        const s1 = await h.withTimeout(a.session.subscribe(topic, c1.handler), h.STEP_MS, 'first subscribe');
+        const s2 = await h.withTimeout(a.session.subscribe(topic, c2.handler), h.STEP_MS, 'second subscribe');
+        assert.equal(s2.id, s1.id, 'second SUBSCRIBE of the same topic by the same session got a new subscription id');
+        await h.withTimeout(pub.session.publish(topic, ['once'], {}, { acknowledge: true }), h.STEP_MS, 'publish');
+        await c1.next(h.STEP_MS, 'EVENT for handler 1');
+        await c2.next(h.STEP_MS, 'EVENT for handler 2');
+        await h.sleep(QUIET_MS);
+        // autobahn dispatches one EVENT to every local handler of the subscription id
+        assert.equal(c1.events.length, 1, `handler 1 saw ${c1.events.length} events for one publish`);
+        assert.equal(c2.events.length, 1, `handler 2 saw ${c2.events.length} events for one publish`);
+        h.assertNoInternalErrors(assert, a, pub);
+      } finally {
+        await h.closeAll(a, pub);
+      }
+    });
+
+    test('malformed topic URIs: SUBSCRIBE and acknowledged PUBLISH get ERROR wamp.error.invalid_uri', T, async () => {
+      const a = await h.connect(s.name);
+      try {
+        for (const bad of ['com.example..empty_component', 'com.example.has space', 'com.example.hash#tag']) {
+          await h.expectWampError(a.session.subscribe(bad, () => {}), 'wamp.error.invalid_uri', `SUBSCRIBE ${JSON.stringify(bad)}`);
+          await h.expectWampError(a.session.publish(bad, [], {}, { acknowledge: true }), 'wamp.error.invalid_uri',
+            `PUBLISH ${JSON.stringify(bad)} with acknowledge`);
+        }
+        assert.equal(a.session.isOpen, true);
+        h.assertNoInternalErrors(assert, a);
+      } finally {
+        await h.closeAll(a);
+      }
+    });
+
     test('publish without acknowledge: every subscriber gets the EVENT with args and kwargs', T, async () => {
       const pub = await h.connect(s.name);
       const s1 = await h.connect(s.name);

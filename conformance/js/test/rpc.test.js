@@ -145,6 +145,65 @@ for (const s of h.SERIALIZERS) {
       }
     });
 
+    test('caller leaving mid-call: the late YIELD is discarded and the callee keeps serving', T, async () => {
+      const callee = await h.connect(s.name);
+      const caller = await h.connect(s.name);
+      const caller2 = await h.connect(s.name);
+      try {
+        const proc = h.uniq('slow');
+        let invoked;
+        const invokedP = new Promise((r) => { invoked = r; });
+        let release;
+        const gate = new Promise((r) => { release = r; });
+        await h.withTimeout(callee.session.register(proc, (args) => {
+          if (args[0] === 'first') { invoked(); return gate.then(() => 'late'); }
+          return 'second';
+        }), h.STEP_MS, `register ${proc}`);
+        caller.session.call(proc, ['first']).catch(() => {});
+        await h.withTimeout(invokedP, h.STEP_MS, 'INVOCATION reaching the callee');
+        await h.leave(caller);
+        release(); // callee now YIELDs for a caller that is gone
+        await h.sleep(200);
+        assert.equal(callee.session.isOpen, true, 'callee session was closed after yielding to a departed caller');
+        assert.equal(await h.withTimeout(caller2.session.call(proc, ['again']), h.STEP_MS, 'call after caller left'), 'second');
+        h.assertNoInternalErrors(assert, callee, caller2);
+      } finally {
+        await h.closeAll(callee, caller, caller2);
+      }
+    });
+
+    test('large payload: a 2 MiB argument and result round-trip', T, async () => {
+      const callee = await h.connect(s.name);
+      const caller = await h.connect(s.name);
+      try {
+        const proc = h.uniq('big');
+        const big = 'x'.repeat(1 << 20) + 'é'.repeat(1 << 19); // 2 MiB of UTF-8
+        await h.withTimeout(callee.session.register(proc, (args) => args[0].length), h.STEP_MS, `register ${proc}`);
+        assert.equal(await h.withTimeout(caller.session.call(proc, [big]), 10000, 'call with 2 MiB argument'), big.length);
+        const proc2 = h.uniq('big_result');
+        await h.withTimeout(callee.session.register(proc2, () => big), h.STEP_MS, `register ${proc2}`);
+        const r = await h.withTimeout(caller.session.call(proc2), 10000, 'call with 2 MiB result');
+        assert.ok(r === big, `2 MiB result came back altered (length ${r && r.length})`);
+        h.assertNoInternalErrors(assert, callee, caller);
+      } finally {
+        await h.closeAll(callee, caller);
+      }
+    });
+
+    test('malformed procedure URIs: REGISTER and CALL get ERROR wamp.error.invalid_uri', T, async () => {
+      const a = await h.connect(s.name);
+      try {
+        for (const bad of ['com.example..empty_component', 'com.example.has space', 'com.example.hash#tag', '.leading.dot']) {
+          await h.expectWampError(a.session.register(bad, () => 1), 'wamp.error.invalid_uri', `REGISTER ${JSON.stringify(bad)}`);
+          await h.expectWampError(a.session.call(bad), 'wamp.error.invalid_uri', `CALL ${JSON.stringify(bad)}`);
+        }
+        assert.equal(a.session.isOpen, true);
+        h.assertNoInternalErrors(assert, a);
+      } finally {
+        await h.closeAll(a);
+      }
+    });
+
     for (const mode of ['GOODBYE', 'dropped TCP connection']) {
       test(`callee leaving mid-call (${mode}): caller gets ERROR wamp.error.canceled, registration is removed`, T, async () => {
         const abrupt = mode !== 'GOODBYE';

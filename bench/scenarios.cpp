@@ -165,11 +165,13 @@ void context::end_measure() {
   phase_ = "finishing";
 }
 
-void context::add_window(report& r, std::uint64_t ops) const {
+void context::add_window(report& r, std::uint64_t ops, const char* unit) const {
   const double wall_s = static_cast<double>(t1_ - t0_) / 1e9;
+  const double rate = wall_s > 0 ? static_cast<double>(ops) / wall_s : 0.0;
   r.add("duration_s", wall_s, 3);
   r.add_int("ops", static_cast<std::int64_t>(ops));
-  r.add("ops_per_s", wall_s > 0 ? static_cast<double>(ops) / wall_s : 0.0, 1);
+  r.add("ops_per_s", rate, 1);
+  r.add(std::string(unit) + "_per_s", rate, 1);
   if (router_cpu0_ >= 0 && router_cpu1_ >= 0 && ops > 0) {
     const double cpu_us = static_cast<double>(router_cpu1_ - router_cpu0_);
     r.add("router_cpu_us_per_op", cpu_us / static_cast<double>(ops), 3);
@@ -318,13 +320,13 @@ class rpc_scenario final : public wamp_scenario {
       callers_state_.emplace_back();
       callers_state_.back().ring.resize(ring_size_);
     }
-    ctx_.wait_for([&] { return registered_; }, "the callee joined and registered");
+    ctx_.wait_for([&] { return registered_; }, "waiting for the callee to join and register");
     for (int i = 1; i <= callers_; ++i) {
       connection* c = ctx_.open(*this);
       c->user = static_cast<std::uint64_t>(i);
       callers_state_[static_cast<std::size_t>(i - 1)].conn = c;
     }
-    ctx_.wait_for([&] { return joined_callers_ == callers_; }, "callers joined");
+    ctx_.wait_for([&] { return joined_callers_ == callers_; }, "waiting for the callers to join");
     loaded_ = true;
     for (auto& cs : callers_state_)
       for (int k = 0; k < window_; ++k) send_call(cs);
@@ -341,7 +343,7 @@ class rpc_scenario final : public wamp_scenario {
     add_common(r, ctx_, ctx_.opts.scenario == "rpc-latency" ? "rpc-latency" : "rpc");
     r.add_int("callers", callers_);
     r.add_int("window", window_);
-    ctx_.add_window(r, completed_);
+    ctx_.add_window(r, completed_, "calls");
     ctx_.add_latency(r, latency_, true);
     r.add_int("errors", static_cast<std::int64_t>(ctx_.errors()));
     r.print();
@@ -483,10 +485,10 @@ class fanout_scenario final : public wamp_scenario {
       connection* c = ctx_.open(*this);
       c->user = static_cast<std::uint64_t>(i);
     }
-    ctx_.wait_for([&] { return subscribed_ == subscribers_; }, "subscribers joined and subscribed");
+    ctx_.wait_for([&] { return subscribed_ == subscribers_; }, "waiting for the subscribers to join and subscribe");
     publisher_ = ctx_.open(*this);
     publisher_->user = 0;
-    ctx_.wait_for([&] { return publisher_joined_; }, "the publisher joined");
+    ctx_.wait_for([&] { return publisher_joined_; }, "waiting for the publisher to join");
     loaded_ = true;
     for (int k = 0; k < window_; ++k) publish_next();
     if (ctx_.opts.warmup_s > 0) ctx_.run_for(ctx_.opts.warmup_s);
@@ -504,7 +506,7 @@ class fanout_scenario final : public wamp_scenario {
     r.add_int("subscribers", subscribers_);
     r.add_int("window", window_);
     r.add("flow_control", "deliveries");
-    ctx_.add_window(r, deliveries_);
+    ctx_.add_window(r, deliveries_, "deliveries");
     r.add_int("publications", static_cast<std::int64_t>(publications_));
     r.add("publications_per_s", static_cast<double>(publications_) / ctx_.measured_seconds(), 1);
     ctx_.add_latency(r, latency_, true);
@@ -641,7 +643,7 @@ class sessions_scenario final : public wamp_scenario {
     ctx_.begin_measure();
     loaded_ = true;
     top_up();
-    ctx_.wait_for([&] { return established_ == total_; }, "opening sessions (" + std::to_string(total_) + " wanted)");
+    ctx_.wait_for([&] { return established_ == total_; }, "opening sessions (" + std::to_string(total_) + " wanted; the router may be out of file descriptors)");
     ctx_.end_measure();
     const std::uint64_t opened = static_cast<std::uint64_t>(established_);
     // Hold them: nothing should move, and none may be dropped.
@@ -662,7 +664,7 @@ class sessions_scenario final : public wamp_scenario {
     r.add_int("sessions", total_);
     r.add_int("concurrency", concurrency_);
     r.add_bool("wamp", !bare_);
-    ctx_.add_window(r, opened);
+    ctx_.add_window(r, opened, "sessions");
     ctx_.add_latency(r, latency_, false);
     if (rss_before >= 0 && rss_after >= 0) {
       r.add_int("rss_before_kb", rss_before);
@@ -764,7 +766,7 @@ class echo_scenario final : public connection_handler {
       c->user = static_cast<std::uint64_t>(i);
       conns_.push_back(state{c, std::vector<std::uint64_t>(ring_size_), 0, 0});
     }
-    ctx_.wait_for([&] { return opened_ == ctx_.opts.callers; }, "echo connections opened");
+    ctx_.wait_for([&] { return opened_ == ctx_.opts.callers; }, "waiting for the echo connections to open");
     loaded_ = true;
     for (auto& s : conns_)
       for (int k = 0; k < ctx_.opts.window; ++k) send_one(s);
@@ -787,7 +789,7 @@ class echo_scenario final : public connection_handler {
     r.add_int("connections", ctx_.opts.callers);
     r.add_int("window", ctx_.opts.window);
     r.add_int("message_bytes", static_cast<std::int64_t>(message_.size()));
-    ctx_.add_window(r, messages_);
+    ctx_.add_window(r, messages_, "messages");
     ctx_.add_latency(r, latency_, true);
     r.add_int("errors", static_cast<std::int64_t>(ctx_.errors()));
     r.print();

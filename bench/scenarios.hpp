@@ -105,7 +105,8 @@ class context {
   void begin_measure();
   // Closes it; the report gets duration, router CPU per op and both CPU utilisations.
   void end_measure();
-  void add_window(report& r, std::uint64_t ops) const;
+  // ops_per_s is the generic figure every scenario has; `unit` names it too (calls_per_s, …).
+  void add_window(report& r, std::uint64_t ops, const char* unit) const;
   [[nodiscard]] double measured_seconds() const noexcept { return static_cast<double>(t1_ - t0_) / 1e9; }
   void add_latency(report& r, const histogram& h, bool with_p999) const;
 

@@ -12,8 +12,8 @@ import asyncio
 import json
 import os
 
-from harness import (ABORT, CONFORMANCE_DIR, HELLO, REALM, SUBSCRIBE, SUBSCRIBED, T, RawWamp,
-                     TransportClosed, WampCases, single, uri)
+from harness import (ABORT, CONFORMANCE_DIR, HELLO, REALM, SUBSCRIBE, SUBSCRIBED, T, TransportClosed, WampCases,
+                     single, uri)
 
 CLOSE_WAIT = min(T, 2.0)
 TABLE_PATH = os.path.join(CONFORMANCE_DIR, 'malformed_frames.json')

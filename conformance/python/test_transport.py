@@ -9,11 +9,10 @@ import time
 
 from autobahn.wamp.serializer import JsonSerializer, MsgPackSerializer
 
-from autobahn.wamp.exception import ApplicationError
 from autobahn.wamp.types import PublishOptions
 
-from harness import (ABORT, CALL, GOODBYE, INVOCATION, PUBLISH, PUBLISHED, REALM, REGISTER, REGISTERED, RESULT,
-                     SUBSCRIBE, SUBSCRIBED, T, YIELD, RawWamp, RawWebSocket, RouterProcess, TransportClosed,
+from harness import (ABORT, CALL, GOODBYE, PUBLISH, PUBLISHED, REALM, REGISTER, REGISTERED, SUBSCRIBE, SUBSCRIBED, T,
+                     RawWamp, RawWebSocket, RouterProcess, TransportClosed,
                      WampCases, connect, each_serializer, encode, http_upgrade, single, split_url, uri)
 
 

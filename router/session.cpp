@@ -178,6 +178,17 @@ void session::abort_and_close(errc reason, std::string text) {
   if (link_) link_->close(uri_of(reason));
 }
 
+void session::shutdown() {
+  if (state_ != state::established) return;
+  auto self = shared_from_this();
+  leave_realm();
+  goodbye g;
+  g.details.push_back("message", value("the router is shutting down"));
+  g.reason = std::string(uri_of(errc::system_shutdown));
+  send(std::move(g));
+  state_ = state::closed;  // the reply GOODBYE is not awaited: the connection closes next
+}
+
 void session::on_transport_closed() {
   auto self = shared_from_this();
   leave_realm();

@@ -32,6 +32,9 @@ class session final : public peer, public std::enable_shared_from_this<session> 
   void on_frame(std::string_view bytes);
   // The connection is gone (closed by either side): leave the realm, drop the transport.
   void on_transport_closed();
+  // The router is stopping: an established session is told GOODBYE wamp.close.system_shutdown
+  // and leaves its realm; the caller then closes the transport.
+  void shutdown();
 
   // peer
   void send(message&& m) override;

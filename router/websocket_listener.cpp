@@ -191,8 +191,10 @@ void websocket_listener::start() {
 void websocket_listener::stop() {
   std::error_code ec;
   impl_->server_.stop_listening(ec);
-  for (auto& [raw, link] : impl_->links_)
+  for (auto& [raw, link] : impl_->links_) {
+    link->wamp().shutdown();
     impl_->server_.close(link->handle(), close_status::going_away, "router shutting down", ec);
+  }
 }
 
 unsigned short websocket_listener::port() const {

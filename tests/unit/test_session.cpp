@@ -179,3 +179,16 @@ TEST_CASE("session: request ids are lenient by default and sequential in strict 
   d.send(R"([48,4,{},"com.p"])");
   d.expect_violation("request id 4 is not 3");
 }
+
+TEST_CASE("session: router shutdown says GOODBYE system_shutdown to established sessions") {
+  router r(two_realms());
+  connection c(r);
+  c.join();
+  c.s->shutdown();
+  const auto g = c.wire.take<goodbye>();
+  CHECK(g.reason == uri_of(errc::system_shutdown));
+  CHECK(r.find_realm("realm1")->session_count() == 0);
+  connection idle(r);
+  idle.s->shutdown();  // not joined: nothing to say
+  CHECK(idle.wire.sent.empty());
+}

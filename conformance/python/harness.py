@@ -139,7 +139,7 @@ def _quiet(fut):
 class RouterProcess:
     def __init__(self, binary=None, realms=None, extra_args=(), path='/ws'):
         self.binary = binary or BIN
-        self.realms = realms or [REALM, REALM2]
+        self.realms = realms if realms is not None else [REALM, REALM2]
         self.extra_args = list(extra_args)
         self.path = path
         self.port = None

@@ -19,7 +19,7 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
 
 MODULES = ['test_session', 'test_rpc', 'test_pubsub', 'test_realms', 'test_interop', 'test_transport',
-           'test_malformed']
+           'test_malformed', 'test_cli']
 
 
 def router_alive():

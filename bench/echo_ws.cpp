@@ -1,6 +1,6 @@
 // bench-echo-ws — the transport baseline: a WebSocket echo server on the same stack and the same
 // configuration as Junction's listener (websocketpp on Boost.Asio, one io_context, the ws_config
-// copied from router/websocket_listener.cpp: concurrency::none, logging off, TCP_NODELAY). It
+// of router/ws_config.hpp: concurrency::none, logging off, TCP_NODELAY). It
 // answers every message with the same bytes and opcode. The distance between this and the router
 // is what WAMP routing costs; the distance between this and bench-echo-tcp is what websocketpp
 // costs.
@@ -15,35 +15,11 @@
 #include <cstdlib>
 #include <string>
 
-#include <websocketpp/concurrency/none.hpp>
-#include <websocketpp/config/asio_no_tls.hpp>
-#include <websocketpp/server.hpp>
+#include "router/ws_config.hpp"
 
 namespace {
-
-// Copied from router/websocket_listener.cpp (keep them in step): the baseline must pay exactly
-// what the router's transport pays.
-struct ws_config : websocketpp::config::asio {
-  using type = ws_config;
-  using base = websocketpp::config::asio;
-  using concurrency_type = websocketpp::concurrency::none;
-  using elog_type = websocketpp::log::basic<concurrency_type, websocketpp::log::elevel>;
-  using alog_type = websocketpp::log::basic<concurrency_type, websocketpp::log::alevel>;
-  struct transport_config : base::transport_config {
-    using concurrency_type = type::concurrency_type;
-    using alog_type = type::alog_type;
-    using elog_type = type::elog_type;
-    using request_type = type::request_type;
-    using response_type = type::response_type;
-    using socket_type = websocketpp::transport::asio::basic_socket::endpoint;
-  };
-  using transport_type = websocketpp::transport::asio::endpoint<transport_config>;
-  static const websocketpp::log::level elog_level = websocketpp::log::elevel::none;
-  static const websocketpp::log::level alog_level = websocketpp::log::alevel::none;
-};
-
-using server_t = websocketpp::server<ws_config>;
-
+using junction::ws_config;
+using server_t = junction::ws_server;
 }  // namespace
 
 int main(int argc, char** argv) {

@@ -205,7 +205,7 @@ void session::send(message&& m) {
 
 void session::send(const std::shared_ptr<const shared_message>& m) {
   if (link_ == nullptr) return;
-  link_->send_frame(m->encoded(codec_));
+  link_->send_shared(*m, codec_);
 }
 
 }  // namespace junction

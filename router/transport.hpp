@@ -4,6 +4,9 @@
 
 #include <string_view>
 
+#include "serializers/codec.hpp"
+#include "serializers/shared_message.hpp"
+
 namespace junction {
 
 class transport {
@@ -12,6 +15,9 @@ class transport {
   // Sends one encoded WAMP message as one transport message (WebSocket: text frame for JSON,
   // binary for MessagePack). The bytes are copied or written before this returns.
   virtual void send_frame(std::string_view bytes) = 0;
+  // Sends a message shared with other sessions (fan-out), in this session's serializer. The
+  // default writes the cached encoding; a transport may also cache its own framed form.
+  virtual void send_shared(const shared_message& m, const codec& c) { send_frame(m.encoded(c)); }
   // Closes the connection once queued frames are written; `reason` is logged and, where the
   // transport has a place for it, sent (WebSocket close reason).
   virtual void close(std::string_view reason) = 0;

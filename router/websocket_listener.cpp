@@ -4,40 +4,16 @@
 #include <map>
 #include <stdexcept>
 
-#include <websocketpp/concurrency/none.hpp>
-#include <websocketpp/config/asio_no_tls.hpp>
-#include <websocketpp/server.hpp>
-
 #include "router/log.hpp"
 #include "router/router.hpp"
 #include "router/session.hpp"
 #include "router/transport.hpp"
+#include "router/ws_config.hpp"
 
 namespace junction {
 namespace {
 
-// websocketpp's asio config without locks (one thread owns every connection) and with its own
-// logging off: Junction logs what matters itself.
-struct ws_config : websocketpp::config::asio {
-  using type = ws_config;
-  using base = websocketpp::config::asio;
-  using concurrency_type = websocketpp::concurrency::none;
-  using elog_type = websocketpp::log::basic<concurrency_type, websocketpp::log::elevel>;
-  using alog_type = websocketpp::log::basic<concurrency_type, websocketpp::log::alevel>;
-  struct transport_config : base::transport_config {
-    using concurrency_type = type::concurrency_type;
-    using alog_type = type::alog_type;
-    using elog_type = type::elog_type;
-    using request_type = type::request_type;
-    using response_type = type::response_type;
-    using socket_type = websocketpp::transport::asio::basic_socket::endpoint;
-  };
-  using transport_type = websocketpp::transport::asio::endpoint<transport_config>;
-  static const websocketpp::log::level elog_level = websocketpp::log::elevel::none;
-  static const websocketpp::log::level alog_level = websocketpp::log::alevel::none;
-};
-
-using server_t = websocketpp::server<ws_config>;
+using server_t = ws_server;
 using connection_ptr = server_t::connection_ptr;
 namespace close_status = websocketpp::close::status;
 
@@ -48,36 +24,58 @@ std::string_view path_of(const std::string& resource) {
 
 }  // namespace
 
+namespace {
+
+// A complete server→client frame (header + payload) that websocketpp writes as is: no second
+// copy, no second allocation, and no UTF-8 re-validation of JSON we encoded ourselves. One such
+// frame can be queued on any number of connections (fan-out shares it).
+server_t::message_ptr make_frame(websocketpp::frame::opcode::value op, std::string_view payload) {
+  auto msg = std::make_shared<ws_config::message_type>(nullptr, op, 0);
+  const websocketpp::frame::basic_header header(op, payload.size(), true, false);
+  const websocketpp::frame::extended_header extended(payload.size());
+  msg->set_header(websocketpp::frame::prepare_header(header, extended));
+  msg->get_raw_payload().assign(payload.data(), payload.size());
+  msg->set_prepared(true);
+  return msg;
+}
+
+}  // namespace
+
 // One accepted WebSocket connection carrying WAMP sessions.
 class ws_link final : public transport {
  public:
-  ws_link(server_t& server, connection_ptr con, const codec& c, router& owner)
-      : server_(server),
-        hdl_(con->get_handle()),
+  ws_link(connection_ptr con, const codec& c, router& owner)
+      : con_(std::move(con)),
         opcode_(c.binary_frames() ? websocketpp::frame::opcode::binary
                                   : websocketpp::frame::opcode::text),
-        remote_(con->get_remote_endpoint()),
+        remote_(con_->get_remote_endpoint()),
         session_(std::make_shared<session>(owner, *this, c)) {}
 
-  void send_frame(std::string_view bytes) override {
-    std::error_code ec;
-    server_.send(hdl_, bytes.data(), bytes.size(), opcode_, ec);
-    if (ec) JLOG(debug) << "send to " << remote_ << " failed: " << ec.message();
+  void send_frame(std::string_view bytes) override { write(make_frame(opcode_, bytes)); }
+
+  void send_shared(const shared_message& m, const codec& c) override {
+    std::shared_ptr<void>& slot = m.frame_slot(c.kind());
+    if (!slot) slot = make_frame(opcode_, m.encoded(c));
+    write(std::static_pointer_cast<ws_config::message_type>(slot));
   }
 
   void close(std::string_view reason) override {
     std::error_code ec;
     // A WebSocket close reason holds at most 123 bytes.
-    server_.close(hdl_, close_status::normal, std::string(reason.substr(0, 123)), ec);
+    con_->close(close_status::normal, std::string(reason.substr(0, 123)), ec);
   }
 
   [[nodiscard]] std::string_view remote() const noexcept override { return remote_; }
   session& wamp() noexcept { return *session_; }
-  websocketpp::connection_hdl handle() const { return hdl_; }
+  const connection_ptr& connection() const noexcept { return con_; }
 
  private:
-  server_t& server_;
-  websocketpp::connection_hdl hdl_;
+  void write(const server_t::message_ptr& frame) {
+    const std::error_code ec = con_->send(frame);
+    if (ec) JLOG(debug) << "send to " << remote_ << " failed: " << ec.message();
+  }
+
+  connection_ptr con_;  // released when the listener forgets the link (after the close handler)
   websocketpp::frame::opcode::value opcode_;
   std::string remote_;
   std::shared_ptr<session> session_;
@@ -142,7 +140,7 @@ struct websocket_listener::impl {
   void on_open(websocketpp::connection_hdl h) {
     connection_ptr con = server_.get_con_from_hdl(h);
     const codec* c = find_codec_by_subprotocol(con->get_subprotocol());
-    auto link = std::make_unique<ws_link>(server_, con, *c, owner_);
+    auto link = std::make_unique<ws_link>(con, *c, owner_);
     ws_link* raw = link.get();
     links_.emplace(raw, std::move(link));
     con->set_message_handler([raw](websocketpp::connection_hdl, server_t::message_ptr msg) {
@@ -193,7 +191,7 @@ void websocket_listener::stop() {
   impl_->server_.stop_listening(ec);
   for (auto& [raw, link] : impl_->links_) {
     link->wamp().shutdown();
-    impl_->server_.close(link->handle(), close_status::going_away, "router shutting down", ec);
+    link->connection()->close(close_status::going_away, "router shutting down", ec);
   }
 }
 

@@ -12,6 +12,14 @@ session::session(router& owner, transport& link, const codec& codec)
 
 session::~session() = default;
 
+void transport::send(const message& m, const codec& c) {
+  // One buffer per thread rather than per session: idle sessions should cost little memory.
+  thread_local std::string buffer;
+  buffer.clear();
+  c.encode(m, buffer);
+  send_frame(buffer);
+}
+
 void session::on_frame(std::string_view bytes) {
   if (state_ == state::closed) return;  // after ABORT, further input is ignored
   auto decoded = codec_.decode(bytes);
@@ -198,9 +206,7 @@ void session::on_transport_closed() {
 
 void session::send(message&& m) {
   if (link_ == nullptr) return;  // connection gone; the realm is told by on_transport_closed
-  out_.clear();
-  codec_.encode(m, out_);
-  link_->send_frame(out_);
+  link_->send(m, codec_);
 }
 
 void session::send(const std::shared_ptr<const shared_message>& m) {

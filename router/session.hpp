@@ -63,7 +63,6 @@ class session final : public peer, public std::enable_shared_from_this<session> 
   realm* realm_ = nullptr;  // the joined realm while established
   session_info info_;
   id last_request_id_ = 0;
-  std::string out_;  // reused encode buffer
 };
 
 }  // namespace junction

@@ -15,6 +15,9 @@ class transport {
   // Sends one encoded WAMP message as one transport message (WebSocket: text frame for JSON,
   // binary for MessagePack). The bytes are copied or written before this returns.
   virtual void send_frame(std::string_view bytes) = 0;
+  // Encodes `m` with `c` and sends it. The default encodes into a reused buffer and calls
+  // send_frame; a transport may encode straight into its own frame instead (no copy).
+  virtual void send(const message& m, const codec& c);
   // Sends a message shared with other sessions (fan-out), in this session's serializer. The
   // default writes the cached encoding; a transport may also cache its own framed form.
   virtual void send_shared(const shared_message& m, const codec& c) { send_frame(m.encoded(c)); }

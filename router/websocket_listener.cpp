@@ -28,13 +28,16 @@ namespace {
 
 // A complete server→client frame (header + payload) that websocketpp writes as is: no second
 // copy, no second allocation, and no UTF-8 re-validation of JSON we encoded ourselves. One such
-// frame can be queued on any number of connections (fan-out shares it).
-server_t::message_ptr make_frame(websocketpp::frame::opcode::value op, std::string_view payload) {
+// frame can be queued on any number of connections (fan-out shares it). `fill` appends the
+// payload to the string it is given.
+template <class Fill>
+server_t::message_ptr make_frame(websocketpp::frame::opcode::value op, Fill&& fill) {
   auto msg = std::make_shared<ws_config::message_type>(nullptr, op, 0);
+  std::string& payload = msg->get_raw_payload();
+  fill(payload);
   const websocketpp::frame::basic_header header(op, payload.size(), true, false);
   const websocketpp::frame::extended_header extended(payload.size());
   msg->set_header(websocketpp::frame::prepare_header(header, extended));
-  msg->get_raw_payload().assign(payload.data(), payload.size());
   msg->set_prepared(true);
   return msg;
 }
@@ -51,11 +54,17 @@ class ws_link final : public transport {
         remote_(con_->get_remote_endpoint()),
         session_(std::make_shared<session>(owner, *this, c)) {}
 
-  void send_frame(std::string_view bytes) override { write(make_frame(opcode_, bytes)); }
+  void send_frame(std::string_view bytes) override {
+    write(make_frame(opcode_, [&](std::string& out) { out.assign(bytes.data(), bytes.size()); }));
+  }
+
+  void send(const message& m, const codec& c) override {
+    write(make_frame(opcode_, [&](std::string& out) { c.encode(m, out); }));
+  }
 
   void send_shared(const shared_message& m, const codec& c) override {
     std::shared_ptr<void>& slot = m.frame_slot(c.kind());
-    if (!slot) slot = make_frame(opcode_, m.encoded(c));
+    if (!slot) slot = make_frame(opcode_, [&](std::string& out) { out = m.encoded(c); });
     write(std::static_pointer_cast<ws_config::message_type>(slot));
   }
 
@@ -140,6 +149,10 @@ struct websocket_listener::impl {
   void on_open(websocketpp::connection_hdl h) {
     connection_ptr con = server_.get_con_from_hdl(h);
     const codec* c = find_codec_by_subprotocol(con->get_subprotocol());
+    // The handshake's request and response (header maps, body) are never read again; websocketpp
+    // keeps them for the connection's life, ~1.5 KiB per idle session. Release them.
+    const_cast<ws_config::request_type&>(con->get_request()) = ws_config::request_type();
+    const_cast<ws_config::response_type&>(con->get_response()) = ws_config::response_type();
     auto link = std::make_unique<ws_link>(con, *c, owner_);
     ws_link* raw = link.get();
     links_.emplace(raw, std::move(link));

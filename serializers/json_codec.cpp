@@ -41,74 +41,76 @@ bool has_lone_surrogate(const char* s, std::size_t n) noexcept {
   return false;
 }
 
-// SAX handler building a value. Open containers live on a stack; a dict's key is appended with a
-// null value that the next value then replaces, so no separate key stack is needed.
+// SAX handler building a value on a flat stack, as rapidjson::Document does: scalars and dict
+// keys are pushed as they come, and a container's elements are moved into it when it closes,
+// when RapidJSON tells their count, so each array and dict is allocated once at its exact size.
+// The stack is the caller's, reused from message to message (no heap churn per message).
 class value_builder {
  public:
-  bool Null() { return add(value{}); }
-  bool Bool(bool b) { return add(value{b}); }
+  explicit value_builder(std::vector<value>& stack) noexcept : stack_{stack} {}
+
+  bool Null() { return push(value{}); }
+  bool Bool(bool b) { return push(value{b}); }
   // Non-negative integers are uint64 and negative ones int64, whichever RapidJSON callback
   // delivers them (it reports "-0" through Int).
   bool Int(int i) { return Int64(i); }
-  bool Uint(unsigned u) { return add(value{std::uint64_t{u}}); }
+  bool Uint(unsigned u) { return push(value{std::uint64_t{u}}); }
   bool Int64(std::int64_t i) {
-    return i < 0 ? add(value{i}) : add(value{static_cast<std::uint64_t>(i)});
+    return i < 0 ? push(value{i}) : push(value{static_cast<std::uint64_t>(i)});
   }
-  bool Uint64(std::uint64_t u) { return add(value{u}); }
-  bool Double(double d) { return add(value{d}); }
+  bool Uint64(std::uint64_t u) { return push(value{u}); }
+  bool Double(double d) { return push(value{d}); }
   bool RawNumber(const char*, rapidjson::SizeType, bool) { return false; }  // flag not set
 
   bool String(const char* s, rapidjson::SizeType n, bool) {
     if (n > 0 && s[0] == '\0') {  // the binary convention
       result<std::string> bytes = base64_decode(std::string_view(s + 1, n - 1));
       if (!bytes) return stop("invalid binary string (\\u0000 + base64): " + bytes.error().message);
-      return add(value{binary{std::move(*bytes)}});
+      return push(value{binary{std::move(*bytes)}});
     }
     if (has_lone_surrogate(s, n)) return stop("lone surrogate escape in string");
-    return add(value{std::string(s, n)});
+    return push(value{std::string(s, n)});
   }
 
   bool Key(const char* s, rapidjson::SizeType n, bool) {
     if (has_lone_surrogate(s, n)) return stop("lone surrogate escape in dict key");
-    open_.back().as_object().push_back(std::string(s, n), value{});
-    return true;
+    return push(value{std::string(s, n)});
   }
 
-  bool StartObject() { return open(object{}); }
-  bool EndObject(rapidjson::SizeType) {
-    if (const std::string* key = open_.back().as_object().find_duplicate_key())
+  bool StartObject() { return enter(); }
+  bool EndObject(rapidjson::SizeType members) {
+    --depth_;
+    const auto first = stack_.end() - 2 * static_cast<std::ptrdiff_t>(members);
+    object o;
+    o.reserve(members);
+    for (auto it = first; it != stack_.end(); it += 2)
+      o.push_back(std::move(it->as_string()), std::move(*(it + 1)));
+    stack_.erase(first, stack_.end());
+    if (const std::string* key = o.find_duplicate_key())
       return stop("duplicate key \"" + *key + "\" in dict");
-    return close();
+    return push(value{std::move(o)});
   }
-  bool StartArray() { return open(array{}); }
-  bool EndArray(rapidjson::SizeType) { return close(); }
+  bool StartArray() { return enter(); }
+  bool EndArray(rapidjson::SizeType elements) {
+    --depth_;
+    const auto first = stack_.end() - static_cast<std::ptrdiff_t>(elements);
+    array a(std::make_move_iterator(first), std::make_move_iterator(stack_.end()));
+    stack_.erase(first, stack_.end());
+    return push(value{std::move(a)});
+  }
 
   [[nodiscard]] const std::string& error() const noexcept { return error_; }
-  value& root() noexcept { return root_; }
 
  private:
-  bool add(value v) {
-    if (open_.empty()) {
-      root_ = std::move(v);
-    } else if (open_.back().is_array()) {
-      open_.back().as_array().push_back(std::move(v));
-    } else {
-      std::prev(open_.back().as_object().end())->second = std::move(v);
-    }
+  bool push(value v) {
+    stack_.push_back(std::move(v));
     return true;
   }
 
-  bool open(value container) {
-    if (open_.size() == detail::max_nesting_depth)
+  bool enter() {
+    if (++depth_ > detail::max_nesting_depth)
       return stop("nesting deeper than " + std::to_string(detail::max_nesting_depth));
-    open_.push_back(std::move(container));
     return true;
-  }
-
-  bool close() {
-    value done = std::move(open_.back());
-    open_.pop_back();
-    return add(std::move(done));
   }
 
   bool stop(std::string why) {
@@ -116,16 +118,36 @@ class value_builder {
     return false;
   }
 
-  std::vector<value> open_;
-  value root_;
+  std::vector<value>& stack_;
+  std::size_t depth_ = 0;
   std::string error_;
 };
 
-result<value> decode_json(std::string_view bytes) {
-  rapidjson::MemoryStream in(bytes.data(), bytes.size());
-  value_builder builder;
+// Per-thread parser state reused across messages: RapidJSON's own stack and the value stack keep
+// their capacity (bounded: a hostile message's huge stack is released afterwards).
+struct json_decoder_state {
   rapidjson::Reader reader;
-  const rapidjson::ParseResult ok = reader.Parse<parse_flags>(in, builder);
+  std::vector<value> stack;
+
+  void reset() {
+    constexpr std::size_t keep = 1024;
+    if (stack.capacity() > keep) {
+      std::vector<value>().swap(stack);
+    } else {
+      stack.clear();
+    }
+  }
+};
+
+result<value> decode_json(std::string_view bytes) {
+  thread_local json_decoder_state state;
+  struct reset_on_exit {
+    json_decoder_state& s;
+    ~reset_on_exit() { s.reset(); }
+  } guard{state};
+  rapidjson::MemoryStream in(bytes.data(), bytes.size());
+  value_builder builder(state.stack);
+  const rapidjson::ParseResult ok = state.reader.Parse<parse_flags>(in, builder);
   if (!ok) {
     if (!builder.error().empty()) return fail(builder.error());
     return fail("invalid JSON at offset " + std::to_string(ok.Offset()) + ": " +
@@ -135,7 +157,7 @@ result<value> decode_json(std::string_view bytes) {
   // frame must still be accounted for.
   if (in.Tell() != bytes.size())
     return fail("invalid JSON at offset " + std::to_string(in.Tell()) + ": NUL byte");
-  return std::move(builder.root());
+  return std::move(state.stack.back());
 }
 
 // rapidjson output stream that appends to the caller's string (no StringBuffer, no extra copy).

@@ -121,15 +121,21 @@ result<value> decode_msgpack(std::string_view bytes) {
   // make msgpack-c allocate for 4 billion elements before reading any of them.
   const msgpack::unpack_limit limit(n, n / 2, n, n, n, detail::max_nesting_depth);
   std::size_t offset = 0;
+  // One zone per thread, cleared after each message: clear() keeps the first 8 KiB chunk and
+  // frees any larger ones, so small messages never touch the heap for msgpack-c's objects.
+  thread_local msgpack::zone zone;
+  struct clear_on_exit {
+    ~clear_on_exit() { zone.clear(); }
+  } guard;
   try {
-    const msgpack::object_handle handle =
-        msgpack::unpack(bytes.data(), n, offset, reference_input, nullptr, limit);
+    const msgpack::object root =
+        msgpack::unpack(zone, bytes.data(), n, offset, reference_input, nullptr, limit);
     if (offset != n)
       return fail("invalid MessagePack: " + std::to_string(n - offset) +
                   " trailing bytes after the message");
     converter c;
     value out;
-    if (!c.convert(handle.get(), out)) return fail(c.error());
+    if (!c.convert(root, out)) return fail(c.error());
     return out;
   } catch (const msgpack::depth_size_overflow&) {
     return fail("invalid MessagePack: nesting deeper than " +

@@ -53,6 +53,17 @@ std::int64_t self_cpu_us() {
          ru.ru_utime.tv_usec + ru.ru_stime.tv_usec;
 }
 
+std::int64_t machine_busy_us() {
+  std::ifstream f("/proc/stat");
+  std::string cpu;
+  std::uint64_t user = 0, nice = 0, system = 0, idle = 0, iowait = 0, irq = 0, softirq = 0, steal = 0;
+  if (!(f >> cpu >> user >> nice >> system >> idle >> iowait >> irq >> softirq >> steal) || cpu != "cpu")
+    return -1;
+  static const long ticks = sysconf(_SC_CLK_TCK);
+  return static_cast<std::int64_t>((user + nice + system + irq + softirq + steal) * 1000000ULL /
+                                   static_cast<std::uint64_t>(ticks));
+}
+
 // ---------------------------------------------------------------------------------------------
 // report
 
@@ -153,6 +164,7 @@ void context::begin_measure() {
   t0_ = net.now();
   router_cpu0_ = process_cpu_us(opts.router_pid);
   self_cpu0_ = self_cpu_us();
+  machine0_ = machine_busy_us();
   measuring_ = true;
 }
 
@@ -161,6 +173,7 @@ void context::end_measure() {
   t1_ = net.now();
   router_cpu1_ = process_cpu_us(opts.router_pid);
   self_cpu1_ = self_cpu_us();
+  machine1_ = machine_busy_us();
   measuring_ = false;
   phase_ = "finishing";
 }
@@ -181,7 +194,17 @@ void context::add_window(report& r, std::uint64_t ops, const char* unit) const {
     r.add_null("router_cpu_util");
   }
   // Near 1.0 means the generator, not the router, limited this run.
-  r.add("gen_cpu_util", static_cast<double>(self_cpu1_ - self_cpu0_) / 1e6 / wall_s, 3);
+  const double gen_util = static_cast<double>(self_cpu1_ - self_cpu0_) / 1e6 / wall_s;
+  r.add("gen_cpu_util", gen_util, 3);
+  // Cores' worth of CPU used by everything else during the window (other processes, interrupts
+  // not charged to us): on a shared box, a run with a high figure had its cores stolen.
+  if (machine0_ >= 0 && machine1_ >= 0 && router_cpu0_ >= 0 && router_cpu1_ >= 0) {
+    const double busy = static_cast<double>(machine1_ - machine0_) / 1e6 / wall_s;
+    const double router = static_cast<double>(router_cpu1_ - router_cpu0_) / 1e6 / wall_s;
+    r.add("other_cpu_util", std::max(0.0, busy - router - gen_util), 3);
+  } else {
+    r.add_null("other_cpu_util");
+  }
 }
 
 void context::add_latency(report& r, const histogram& h, bool with_p999) const {

@@ -4,7 +4,6 @@
 #pragma once
 
 #include <cstdint>
-#include <map>
 #include <stdexcept>
 #include <string>
 #include <vector>
@@ -46,6 +45,9 @@ std::int64_t process_cpu_us(long pid);
 std::int64_t process_rss_kb(long pid);
 // This process's CPU time (getrusage), microseconds.
 std::int64_t self_cpu_us();
+// Busy time of the whole machine (all CPUs: user+nice+system+irq+softirq+steal from /proc/stat),
+// microseconds; -1 if unreadable. Minus the router's and ours, it tells how much else ran.
+std::int64_t machine_busy_us();
 
 // One JSON object on one line, keys in insertion order.
 class report {
@@ -129,6 +131,7 @@ class context {
   std::uint64_t t0_ = 0, t1_ = 0;
   std::int64_t router_cpu0_ = -1, router_cpu1_ = -1;
   std::int64_t self_cpu0_ = 0, self_cpu1_ = 0;
+  std::int64_t machine0_ = -1, machine1_ = -1;
 };
 
 int run_rpc(context& ctx);

@@ -57,8 +57,8 @@ void id_template::append_id(std::string& out, std::uint64_t id) const {
 }
 
 std::string make_payload(std::size_t bytes) {
-  if (bytes < min_payload_bytes) bytes = min_payload_bytes;
   std::string p(bytes, 'x');
+  if (bytes < min_payload_bytes) return p;  // too short for a sequence number (rpc, echo only)
   p[0] = '#';
   write_seq(&p[1], 0);
   return p;

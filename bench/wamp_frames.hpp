@@ -46,6 +46,7 @@ class id_template {
 
 // The payload the generator sends: one string of `bytes` characters, starting with '#' and a
 // 12-digit sequence number (fan-out uses it to tell publications apart; RPC leaves it at 0).
+// Below min_payload_bytes it is plain 'x's (fine for rpc and echo; fan-out refuses it).
 inline constexpr std::size_t seq_digits = 12;
 inline constexpr std::size_t min_payload_bytes = seq_digits + 1;
 std::string make_payload(std::size_t bytes);

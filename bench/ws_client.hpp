@@ -131,10 +131,10 @@ class loop {
   int epoll_fd_ = -1;
   std::uint64_t now_ = 0;
   std::size_t open_ = 0;
+  std::uint64_t connects_ = 0;
   std::vector<std::unique_ptr<connection>> connections_;
   std::vector<connection*> dirty_;
   std::vector<char> read_buffer_;  // shared by all connections: reads never need one each
-  std::string sockaddr_cache_key_;
 };
 
 }  // namespace bench

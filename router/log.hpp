@@ -18,10 +18,11 @@ void log_write(log_level level, const std::string& line);
 }  // namespace junction
 
 // JLOG(info) << "listening on " << port;  — the stream is built only when the level is on.
-#define JLOG(level)                                              \
-  if (!::junction::log_enabled(::junction::log_level::level)) {  \
-  } else                                                         \
-    ::junction::detail::log_line(::junction::log_level::level).stream()
+// A for-loop rather than if/else, so that JLOG under an unbraced `if` cannot steal its `else`.
+#define JLOG(level)                                                                  \
+  for (bool jlog_once_ = ::junction::log_enabled(::junction::log_level::level); jlog_once_; \
+       jlog_once_ = false)                                                           \
+  ::junction::detail::log_line(::junction::log_level::level).stream()
 
 namespace junction::detail {
 class log_line {

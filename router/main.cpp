@@ -1,6 +1,8 @@
 // junction — the WAMP router executable: flags → config → router → listeners → run.
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/signal_set.hpp>
+#include <sys/resource.h>
+
 #include <cstdio>
 #include <memory>
 #include <vector>
@@ -9,6 +11,23 @@
 #include "router/log.hpp"
 #include "router/router.hpp"
 #include "router/websocket_listener.hpp"
+
+namespace {
+
+// A router holds a descriptor per connection: take every descriptor the hard limit allows
+// (the soft default of 1024 would cap Junction near a thousand clients).
+void raise_open_file_limit() {
+  rlimit rl{};
+  if (getrlimit(RLIMIT_NOFILE, &rl) != 0) return;
+  if (rl.rlim_cur < rl.rlim_max) {
+    const rlim_t before = rl.rlim_cur;
+    rl.rlim_cur = rl.rlim_max;
+    if (setrlimit(RLIMIT_NOFILE, &rl) != 0) rl.rlim_cur = before;
+  }
+  JLOG(info) << "open-file limit " << rl.rlim_cur;
+}
+
+}  // namespace
 
 int main(int argc, char** argv) {
   using namespace junction;
@@ -26,6 +45,7 @@ int main(int argc, char** argv) {
     return 0;
   }
   set_log_level(cli.config.level);
+  raise_open_file_limit();
 
   boost::asio::io_context io;
   router r(cli.config);

@@ -7,19 +7,44 @@
 #include <websocketpp/config/asio_no_tls.hpp>
 #include <websocketpp/server.hpp>
 
+#include "router/log.hpp"
+
 #ifndef JUNCTION_WS_READ_BUFFER
 #define JUNCTION_WS_READ_BUFFER 1024
 #endif
 
 namespace junction {
 
-// websocketpp's asio config for one thread owning every connection: no locks, no strands, and
-// its own logging off (Junction logs what matters itself).
+// websocketpp's error log, routed into Junction's log so its errors are never lost (an accept
+// that fails because the process is out of file descriptors is only reported here):
+// fatal → error, rerror (a connection failed: reset, bad handshake) → info, the rest → debug.
+class ws_error_log {
+ public:
+  using level = websocketpp::log::level;
+  explicit ws_error_log(websocketpp::log::channel_type_hint::value = {}) {}
+  ws_error_log(level, websocketpp::log::channel_type_hint::value) {}
+  void set_channels(level) {}
+  void clear_channels(level) {}
+  void write(level channel, const std::string& msg) { write(channel, msg.c_str()); }
+  void write(level channel, const char* msg) {
+    using e = websocketpp::log::elevel;
+    const log_level ours = channel == e::fatal    ? log_level::error
+                           : channel == e::rerror ? log_level::info
+                           : channel == e::warn   ? log_level::warn
+                                                  : log_level::debug;
+    if (log_enabled(ours)) log_write(ours, std::string("websocket: ") + msg);
+  }
+  [[nodiscard]] constexpr bool static_test(level) const { return true; }
+  [[nodiscard]] bool dynamic_test(level) const { return true; }
+};
+
+// websocketpp's asio config for one thread owning every connection: no locks, no strands, its
+// access log off and its error log routed into Junction's log.
 struct ws_config : websocketpp::config::asio {
   using type = ws_config;
   using base = websocketpp::config::asio;
   using concurrency_type = websocketpp::concurrency::none;
-  using elog_type = websocketpp::log::basic<concurrency_type, websocketpp::log::elevel>;
+  using elog_type = ws_error_log;
   using alog_type = websocketpp::log::basic<concurrency_type, websocketpp::log::alevel>;
   struct transport_config : base::transport_config {
     using concurrency_type = type::concurrency_type;
@@ -32,7 +57,7 @@ struct ws_config : websocketpp::config::asio {
     static const bool enable_multithreading = false;
   };
   using transport_type = websocketpp::transport::asio::endpoint<transport_config>;
-  static const websocketpp::log::level elog_level = websocketpp::log::elevel::none;
+  static const websocketpp::log::level elog_level = websocketpp::log::elevel::all;
   static const websocketpp::log::level alog_level = websocketpp::log::alevel::none;
   // The read buffer lives inside every connection object (websocketpp's default is 16 KiB, most
   // of a connection's size). Measured per idle WAMP session: 16 KiB → 12.5 KB, 4 KiB → 10.8 KB,

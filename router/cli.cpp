@@ -14,9 +14,15 @@ const char* const usage_text =
     "  --host ADDR             listen address (default 127.0.0.1; use 0.0.0.0 to expose)\n"
     "  --port N                listen port (default 8080; 0 picks a free port)\n"
     "  --path PATH             WebSocket path (default /ws); other paths answer 404\n"
+    "  --listen URL            a listener; repeat for several (replaces --host/--port/--path):\n"
+    "                            ws://HOST:PORT/PATH   WebSocket\n"
+    "                            rs://HOST:PORT        WAMP RawSocket over TCP\n"
+    "                            unix:/PATH            WAMP RawSocket over a Unix socket\n"
+    "                          append ?max-message-size=N for a limit of its own\n"
     "  --realm NAME            serve realm NAME; repeat for several (default realm1)\n"
     "  --max-message-size N    largest incoming WAMP message in bytes (default 16777216);\n"
-    "                          a larger one closes the connection (WebSocket code 1009)\n"
+    "                          a larger one closes the connection (WebSocket code 1009);\n"
+    "                          RawSocket advertises the largest 2^(9+L) <= N (16 MiB at most)\n"
     "  --strict-request-ids    require request ids 1, 2, 3, ... as the spec says (default:\n"
     "                          lenient, because many deployed clients do not send them in order)\n"
     "  --strict-uris           require URI components of [0-9a-z_] (default: loose rules)\n"
@@ -33,11 +39,71 @@ bool parse_number(const std::string& text, T& out) {
   return ec == std::errc() && ptr == end;
 }
 
+bool parse_size(const std::string& text, std::size_t& out) {
+  return parse_number(text, out) && out >= 64;
+}
+
+// "ws://HOST:PORT/PATH", "rs://HOST:PORT", "unix:/PATH", each with an optional
+// "?max-message-size=N". IPv6 hosts go in brackets: "rs://[::1]:8081".
+bool parse_listen_url(const std::string& url, listener_config& out, bool& has_limit,
+                      std::string& error) {
+  std::string rest = url;
+  has_limit = false;
+  if (const auto q = rest.find('?'); q != std::string::npos) {
+    const std::string query = rest.substr(q + 1);
+    rest.resize(q);
+    const std::string key = "max-message-size=";
+    if (query.compare(0, key.size(), key) != 0 || !parse_size(query.substr(key.size()), out.max_message_size)) {
+      error = "--listen " + url + ": the only option is ?max-message-size=N (N >= 64)";
+      return false;
+    }
+    has_limit = true;
+  }
+  auto starts = [&](const char* prefix) { return rest.rfind(prefix, 0) == 0; };
+  if (starts("unix:")) {
+    out.kind = listener_config::protocol::rawsocket;
+    out.unix_path = rest.substr(5);
+    if (out.unix_path.rfind("//", 0) == 0) out.unix_path.erase(0, 2);  // unix:///path
+    if (out.unix_path.empty() || out.unix_path[0] != '/') {
+      error = "--listen " + url + ": a Unix socket needs an absolute path (unix:/run/junction.sock)";
+      return false;
+    }
+    return true;
+  }
+  std::string authority;
+  if (starts("ws://")) {
+    out.kind = listener_config::protocol::websocket;
+    authority = rest.substr(5);
+    const auto slash = authority.find('/');
+    out.path = slash == std::string::npos ? "/ws" : authority.substr(slash);
+    if (slash != std::string::npos) authority.resize(slash);
+  } else if (starts("rs://")) {
+    out.kind = listener_config::protocol::rawsocket;
+    authority = rest.substr(5);
+  } else {
+    error = "--listen " + url + ": expected ws://HOST:PORT/PATH, rs://HOST:PORT or unix:/PATH";
+    return false;
+  }
+  const auto colon = authority.rfind(':');
+  if (colon == std::string::npos || colon == 0 || !parse_number(authority.substr(colon + 1), out.port)) {
+    error = "--listen " + url + ": expected HOST:PORT with a port number (0-65535)";
+    return false;
+  }
+  out.host = authority.substr(0, colon);
+  if (out.host.size() > 2 && out.host.front() == '[' && out.host.back() == ']')
+    out.host = out.host.substr(1, out.host.size() - 2);
+  return true;
+}
+
 }  // namespace
 
 cli_result parse_command_line(const std::vector<std::string>& args) {
   cli_result r;
-  listener_config& listener = r.config.listeners.front();
+  listener_config single;                 // --host/--port/--path
+  bool single_flags = false;
+  std::vector<listener_config> listens;   // --listen
+  std::vector<bool> listen_has_limit;
+  std::size_t default_limit = listener_config{}.max_message_size;
   bool strict_uris = false;
   for (std::size_t i = 0; i < args.size(); ++i) {
     const std::string& flag = args[i];
@@ -55,19 +121,29 @@ cli_result parse_command_line(const std::vector<std::string>& args) {
     } else if (flag == "--version") {
       r.show_version = true;
     } else if (flag == "--host") {
-      if (!next(listener.host)) return r;
+      if (!next(single.host)) return r;
+      single_flags = true;
     } else if (flag == "--port") {
       if (!next(v)) return r;
-      if (!parse_number(v, listener.port)) {
+      if (!parse_number(v, single.port)) {
         r.error = "--port: '" + v + "' is not a port number (0-65535)";
         return r;
       }
+      single_flags = true;
     } else if (flag == "--path") {
-      if (!next(listener.path)) return r;
-      if (listener.path.empty() || listener.path[0] != '/') {
-        r.error = "--path: '" + listener.path + "' must start with '/'";
+      if (!next(single.path)) return r;
+      if (single.path.empty() || single.path[0] != '/') {
+        r.error = "--path: '" + single.path + "' must start with '/'";
         return r;
       }
+      single_flags = true;
+    } else if (flag == "--listen") {
+      if (!next(v)) return r;
+      listener_config l;
+      bool has_limit = false;
+      if (!parse_listen_url(v, l, has_limit, r.error)) return r;
+      listens.push_back(std::move(l));
+      listen_has_limit.push_back(has_limit);
     } else if (flag == "--realm") {
       if (!next(v)) return r;
       if (v.empty()) {
@@ -77,7 +153,7 @@ cli_result parse_command_line(const std::vector<std::string>& args) {
       r.config.realms.push_back(realm_config{v});
     } else if (flag == "--max-message-size") {
       if (!next(v)) return r;
-      if (!parse_number(v, listener.max_message_size) || listener.max_message_size < 64) {
+      if (!parse_size(v, default_limit)) {
         r.error = "--max-message-size: '" + v + "' is not a byte count of at least 64";
         return r;
       }
@@ -96,6 +172,18 @@ cli_result parse_command_line(const std::vector<std::string>& args) {
       return r;
     }
   }
+  if (single_flags && !listens.empty()) {
+    r.error = "--host/--port/--path describe the one default listener; with --listen, write it "
+              "as --listen ws://HOST:PORT/PATH";
+    return r;
+  }
+  if (listens.empty()) {
+    listens.push_back(single);
+    listen_has_limit.push_back(false);
+  }
+  for (std::size_t i = 0; i < listens.size(); ++i)
+    if (!listen_has_limit[i]) listens[i].max_message_size = default_limit;
+  r.config.listeners = std::move(listens);
   if (r.config.realms.empty()) r.config.realms.push_back(realm_config{"realm1"});
   for (auto& realm : r.config.realms)
     realm.uri_check = strict_uris ? uri_policy::strict : uri_policy::loose;

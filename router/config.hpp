@@ -12,11 +12,19 @@
 
 namespace junction {
 
+// One listening endpoint: `--listen ws://127.0.0.1:8080/ws`, `--listen rs://127.0.0.1:8081`,
+// `--listen unix:/run/junction.sock` (TLS, universal ports and keepalive come next).
 struct listener_config {
+  enum class protocol { websocket, rawsocket };
+  protocol kind = protocol::websocket;
   std::string host = "127.0.0.1";  // loopback by default: exposing the router is a decision
   std::uint16_t port = 8080;
-  std::string path = "/ws";        // the WebSocket path; any other path answers 404
+  std::string path = "/ws";        // WebSocket: the path (any other answers 404)
+  std::string unix_path;           // RawSocket over a Unix domain socket when not empty
   std::size_t max_message_size = 16 * 1024 * 1024;  // bytes per incoming WAMP message
+
+  // "ws://127.0.0.1:8080/ws", "rs://127.0.0.1:8081", "unix:/path" — for logs.
+  [[nodiscard]] std::string url() const;
 };
 
 struct router_config {

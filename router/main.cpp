@@ -10,6 +10,7 @@
 #include "router/cli.hpp"
 #include "router/log.hpp"
 #include "router/router.hpp"
+#include "router/rawsocket_listener.hpp"
 #include "router/websocket_listener.hpp"
 
 namespace {
@@ -51,10 +52,14 @@ int main(int argc, char** argv) {
   // scheduler and reactor. Revisit with the multi-core engine.
   boost::asio::io_context io{BOOST_ASIO_CONCURRENCY_HINT_UNSAFE};
   router r(cli.config);
-  std::vector<std::unique_ptr<websocket_listener>> listeners;
+  std::vector<std::unique_ptr<listener>> listeners;
   try {
     for (const auto& lc : cli.config.listeners) {
-      listeners.push_back(std::make_unique<websocket_listener>(io, r, lc));
+      if (lc.kind == listener_config::protocol::rawsocket) {
+        listeners.push_back(std::make_unique<rawsocket_listener>(io, r, lc));
+      } else {
+        listeners.push_back(std::make_unique<websocket_listener>(io, r, lc));
+      }
       listeners.back()->start();
     }
   } catch (const std::exception& e) {

@@ -5,6 +5,7 @@
 #include <memory>
 
 #include "router/config.hpp"
+#include "router/listener.hpp"
 
 namespace boost::asio {
 class io_context;
@@ -14,17 +15,16 @@ namespace junction {
 
 class router;
 
-class websocket_listener {
+class websocket_listener final : public listener {
  public:
   websocket_listener(boost::asio::io_context& io, router& owner, const listener_config& config);
-  ~websocket_listener();
+  ~websocket_listener() override;
   websocket_listener(const websocket_listener&) = delete;
   websocket_listener& operator=(const websocket_listener&) = delete;
 
-  // Binds and starts accepting; throws std::runtime_error with the reason when it cannot bind.
-  void start();
+  void start() override;
   // Stops accepting and closes every connection (going away).
-  void stop();
+  void stop() override;
   // The bound port (useful with port 0).
   [[nodiscard]] unsigned short port() const;
 

@@ -1,0 +1,12 @@
+#include "router/config.hpp"
+
+namespace junction {
+
+std::string listener_config::url() const {
+  if (!unix_path.empty()) return "unix:" + unix_path;
+  const std::string h = host.find(':') != std::string::npos ? "[" + host + "]" : host;
+  if (kind == protocol::rawsocket) return "rs://" + h + ":" + std::to_string(port);
+  return "ws://" + h + ":" + std::to_string(port) + path;
+}
+
+}  // namespace junction

@@ -1,0 +1,389 @@
+// WAMP RawSocket over TCP and Unix domain sockets, on Asio. The framing itself is the pure codec
+// in router/rawsocket.hpp; this file owns sockets, reads and writes.
+//
+// Reads: a connection waits for readability without owning a buffer, then reads into one buffer
+// shared by the whole thread, so an idle connection holds no read buffer (µWebSockets does the
+// same). Only a frame split across reads is kept, by the frame reader, bounded by the limit.
+// Writes: frames queued during one turn of the event loop go out in one write.
+#include "router/rawsocket_listener.hpp"
+
+#include <array>
+#include <cstdio>
+#include <optional>
+#include <stdexcept>
+#include <unordered_map>
+
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/local/stream_protocol.hpp>
+#include <boost/asio/post.hpp>
+#include <boost/asio/write.hpp>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "router/log.hpp"
+#include "router/rawsocket.hpp"
+#include "router/router.hpp"
+#include "router/session.hpp"
+#include "router/transport.hpp"
+
+namespace junction {
+namespace asio = boost::asio;
+namespace {
+
+// RawSocket cannot express more than 2^24 bytes per frame (reference §5 item 14).
+constexpr std::size_t rawsocket_ceiling = std::size_t{1} << 24;
+// Bytes queued for a peer that does not read before it is closed as a slow consumer.
+constexpr std::size_t max_outbound_bytes = std::size_t{64} << 20;
+
+char* shared_read_buffer() {
+  thread_local std::array<char, 64 * 1024> buffer;
+  return buffer.data();
+}
+constexpr std::size_t shared_read_buffer_size = 64 * 1024;
+
+// What the listener needs from a connection of either socket family.
+class rs_connection_base : public transport {
+ public:
+  virtual void start() = 0;
+  virtual void shutdown() = 0;  // router stopping: GOODBYE to the session, then close
+};
+
+template <class Protocol>
+class rs_connection final : public rs_connection_base,
+                            public std::enable_shared_from_this<rs_connection<Protocol>> {
+ public:
+  using socket_type = typename Protocol::socket;
+  using forget_fn = std::function<void(rs_connection_base*)>;
+
+  rs_connection(socket_type socket, router& owner, const listener_config& config,
+                std::string remote, bool over_limit, forget_fn forget)
+      : socket_(std::move(socket)),
+        owner_(owner),
+        limit_(std::min(config.max_message_size, rawsocket_ceiling)),
+        remote_(std::move(remote)),
+        over_limit_(over_limit),
+        forget_(std::move(forget)) {}
+
+  void start() override {
+    boost::system::error_code ec;
+    socket_.non_blocking(true, ec);
+    wait_read();
+  }
+
+  void shutdown() override {
+    if (session_) session_->shutdown();
+    close("router shutting down");
+  }
+
+  // transport
+  void send_frame(std::string_view bytes) override {
+    if (!writable(bytes.size())) return;
+    rawsocket::append_frame(out_, rawsocket::frame_type::message, bytes);
+    schedule_write();
+  }
+
+  void send(const message& m, const codec& c) override {
+    if (dead_ || closing_) return;
+    // Encode straight after a header placeholder, then fill the header in: no second copy.
+    const std::size_t start = out_.size();
+    out_.append(4, '\0');
+    c.encode(m, out_);
+    const std::size_t length = out_.size() - start - 4;
+    if (!writable(length)) {
+      out_.resize(start);
+      return;
+    }
+    const auto header = rawsocket::frame_header(rawsocket::frame_type::message, length);
+    std::copy(header.begin(), header.end(), out_.begin() + static_cast<std::ptrdiff_t>(start));
+    schedule_write();
+  }
+
+  void send_shared(const shared_message& m, const codec& c) override { send_frame(m.encoded(c)); }
+
+  void close(std::string_view reason) override {
+    if (dead_ || closing_) return;
+    JLOG(debug) << "closing RawSocket connection from " << remote_ << ": " << reason;
+    closing_ = true;
+    if (out_.empty() && !writing_) terminate({});
+  }
+
+  [[nodiscard]] std::string_view remote() const noexcept override { return remote_; }
+
+ private:
+  // A message the peer cannot take (over its announced limit) or a peer that stopped reading
+  // ends the connection with a log line rather than silently losing the message.
+  bool writable(std::size_t length) {
+    if (dead_ || closing_) return false;
+    if (length > peer_limit_) {
+      JLOG(warn) << "closing RawSocket connection from " << remote_ << ": an outgoing message of "
+                 << length << " bytes exceeds the client's limit of " << peer_limit_ << " bytes";
+      close("outgoing message over the client's limit");
+      return false;
+    }
+    if (out_.size() + length > max_outbound_bytes) {
+      JLOG(warn) << "closing RawSocket connection from " << remote_ << ": slow consumer ("
+                 << out_.size() << " bytes queued)";
+      terminate("slow consumer");
+      return false;
+    }
+    return true;
+  }
+
+  void wait_read() {
+    socket_.async_wait(socket_type::wait_read,
+                       [self = this->shared_from_this()](const boost::system::error_code& ec) {
+                         self->on_readable(ec);
+                       });
+  }
+
+  void on_readable(const boost::system::error_code& ec) {
+    if (dead_) return;
+    if (ec) return terminate(ec == asio::error::operation_aborted ? "" : ec.message());
+    boost::system::error_code rec;
+    const std::size_t n =
+        socket_.read_some(asio::buffer(shared_read_buffer(), shared_read_buffer_size), rec);
+    if (rec == asio::error::would_block || rec == asio::error::try_again) return wait_read();
+    if (rec) return terminate(rec == asio::error::eof ? "closed by the peer" : rec.message());
+    consume(std::string_view(shared_read_buffer(), n));
+    if (!dead_ && !closing_) wait_read();
+  }
+
+  void consume(std::string_view data) {
+    if (!reader_) {
+      while (handshake_bytes_ < handshake_.size() && !data.empty()) {
+        handshake_[handshake_bytes_++] = static_cast<std::uint8_t>(data.front());
+        data.remove_prefix(1);
+      }
+      if (handshake_bytes_ < handshake_.size()) return;
+      if (!on_handshake()) return;
+    }
+    auto error = reader_->feed(data, [this](rawsocket::frame_type type, std::string_view payload) {
+      on_frame(type, payload);
+    });
+    if (error) {
+      JLOG(warn) << "closing RawSocket connection from " << remote_ << ": " << *error;
+      terminate({});
+    }
+  }
+
+  bool on_handshake() {
+    std::optional<rawsocket::handshake_error> reply_with;
+    const auto hello = rawsocket::parse_handshake(handshake_, reply_with);
+    if (!hello) {
+      if (!reply_with) {
+        JLOG(info) << "closing connection from " << remote_ << ": " << hello.error().message;
+        terminate({});
+        return false;
+      }
+      return refuse(*reply_with, hello.error().message);
+    }
+    if (over_limit_) return refuse(rawsocket::handshake_error::max_connections, "connection limit");
+    peer_limit_ = hello->max_length;
+    const codec& c = codec_for(hello->ser);
+    const auto reply = rawsocket::handshake_reply(hello->ser, limit_);
+    out_.append(reinterpret_cast<const char*>(reply.data()), reply.size());
+    schedule_write();
+    reader_.emplace(limit_);
+    session_ = std::make_shared<session>(owner_, *this, c);
+    JLOG(debug) << "RawSocket connection from " << remote_ << " ("
+                << (hello->ser == serializer::json ? "json" : "msgpack") << ")";
+    return true;
+  }
+
+  bool refuse(rawsocket::handshake_error e, const std::string& what) {
+    JLOG(info) << "refused RawSocket connection from " << remote_ << ": " << what << " (replied "
+               << rawsocket::describe(e) << ")";
+    const auto reply = rawsocket::handshake_error_reply(e);
+    out_.append(reinterpret_cast<const char*>(reply.data()), reply.size());
+    schedule_write();
+    closing_ = true;
+    return false;
+  }
+
+  void on_frame(rawsocket::frame_type type, std::string_view payload) {
+    if (dead_ || closing_) return;
+    switch (type) {
+      case rawsocket::frame_type::message:
+        session_->on_frame(payload);
+        break;
+      case rawsocket::frame_type::ping:  // answered with the same payload
+        if (writable(payload.size())) {
+          rawsocket::append_frame(out_, rawsocket::frame_type::pong, payload);
+          schedule_write();
+        }
+        break;
+      case rawsocket::frame_type::pong:
+        break;
+    }
+  }
+
+  // Frames queued during this turn of the event loop leave together in one write.
+  void schedule_write() {
+    if (write_scheduled_ || writing_) return;
+    write_scheduled_ = true;
+    asio::post(socket_.get_executor(), [self = this->shared_from_this()] { self->do_write(); });
+  }
+
+  void do_write() {
+    write_scheduled_ = false;
+    if (dead_) return;
+    if (out_.empty()) {
+      if (closing_) terminate({});
+      return;
+    }
+    in_flight_.swap(out_);
+    writing_ = true;
+    asio::async_write(socket_, asio::buffer(in_flight_),
+                      [self = this->shared_from_this()](const boost::system::error_code& ec,
+                                                        std::size_t) { self->on_written(ec); });
+  }
+
+  void on_written(const boost::system::error_code& ec) {
+    writing_ = false;
+    in_flight_.clear();
+    if (in_flight_.capacity() > 64 * 1024) std::string().swap(in_flight_);  // after a burst
+    if (dead_) return;
+    if (ec) return terminate(ec.message());
+    do_write();
+  }
+
+  // The end of the connection, whoever caused it; runs once.
+  void terminate(const std::string& why) {
+    if (dead_) return;
+    dead_ = true;
+    if (!why.empty()) JLOG(debug) << "RawSocket connection from " << remote_ << " ended: " << why;
+    auto self = this->shared_from_this();
+    if (session_) session_->on_transport_closed();
+    boost::system::error_code ec;
+    socket_.shutdown(socket_type::shutdown_both, ec);
+    socket_.close(ec);
+    forget_(this);
+  }
+
+  socket_type socket_;
+  router& owner_;
+  std::size_t limit_;                       // longest frame we accept
+  std::size_t peer_limit_ = rawsocket_ceiling;  // longest frame the client accepts
+  std::string remote_;
+  bool over_limit_;
+  forget_fn forget_;
+  std::array<std::uint8_t, 4> handshake_{};
+  std::size_t handshake_bytes_ = 0;
+  std::optional<rawsocket::frame_reader> reader_;  // after a valid handshake
+  std::shared_ptr<session> session_;
+  std::string out_;        // frames waiting for the next write
+  std::string in_flight_;  // frames being written
+  bool write_scheduled_ = false;
+  bool writing_ = false;
+  bool closing_ = false;  // flush what is queued, then end
+  bool dead_ = false;
+};
+
+}  // namespace
+
+struct rawsocket_listener::impl {
+  impl(asio::io_context& io, router& owner, const listener_config& config)
+      : io_(io), owner_(owner), config_(config) {}
+
+  template <class Acceptor>
+  void accept(Acceptor& acceptor) {
+    acceptor.async_accept([this, &acceptor](const boost::system::error_code& ec,
+                                            typename Acceptor::protocol_type::socket socket) {
+      if (ec == asio::error::operation_aborted) return;
+      if (ec) {
+        // Out of descriptors, typically: say so, and keep accepting (retrying after a pause
+        // would be kinder to a loaded box; the connection that failed is gone either way).
+        JLOG(warn) << "accept on " << url() << " failed: " << ec.message();
+      } else {
+        on_accepted(std::move(socket));
+      }
+      accept(acceptor);
+    });
+  }
+
+  template <class Socket>
+  void on_accepted(Socket socket) {
+    using protocol = typename Socket::protocol_type;
+    std::string remote = "unix";
+    if constexpr (std::is_same_v<protocol, asio::ip::tcp>) {
+      boost::system::error_code ec;
+      socket.set_option(asio::ip::tcp::no_delay(true), ec);
+      const auto ep = socket.remote_endpoint(ec);
+      if (!ec) remote = ep.address().to_string() + ":" + std::to_string(ep.port());
+    }
+    const bool over_limit = false;  // a max-connections setting plugs in here
+    auto conn = std::make_shared<rs_connection<protocol>>(
+        std::move(socket), owner_, config_, std::move(remote), over_limit,
+        [this](rs_connection_base* c) { connections_.erase(c); });
+    connections_.emplace(conn.get(), conn);
+    conn->start();
+  }
+
+  std::string url() const {
+    listener_config shown = config_;
+    if (tcp_) {
+      boost::system::error_code ec;
+      const auto ep = tcp_->local_endpoint(ec);
+      if (!ec) shown.port = ep.port();
+    }
+    return shown.url();
+  }
+
+  asio::io_context& io_;
+  router& owner_;
+  listener_config config_;
+  std::optional<asio::ip::tcp::acceptor> tcp_;
+  std::optional<asio::local::stream_protocol::acceptor> unix_;
+  // Open connections, for stop(); each removes itself when it ends.
+  std::unordered_map<rs_connection_base*, std::shared_ptr<rs_connection_base>> connections_;
+};
+
+rawsocket_listener::rawsocket_listener(asio::io_context& io, router& owner,
+                                       const listener_config& config)
+    : impl_(std::make_unique<impl>(io, owner, config)) {}
+
+rawsocket_listener::~rawsocket_listener() {
+  if (impl_->unix_) ::unlink(impl_->config_.unix_path.c_str());
+}
+
+void rawsocket_listener::start() {
+  const listener_config& c = impl_->config_;
+  boost::system::error_code ec;
+  if (!c.unix_path.empty()) {
+    // A socket file left by a previous run would make bind fail; anything else is not ours.
+    struct stat st {};
+    if (::lstat(c.unix_path.c_str(), &st) == 0 && S_ISSOCK(st.st_mode)) ::unlink(c.unix_path.c_str());
+    auto& a = impl_->unix_.emplace(impl_->io_);
+    const asio::local::stream_protocol::endpoint ep(c.unix_path);
+    a.open(ep.protocol(), ec);
+    if (!ec) a.bind(ep, ec);
+    if (!ec) a.listen(asio::socket_base::max_listen_connections, ec);
+    if (ec) throw std::runtime_error("cannot listen on " + c.url() + ": " + ec.message());
+    impl_->accept(a);
+  } else {
+    const auto address = asio::ip::make_address(c.host, ec);
+    if (ec) throw std::runtime_error("invalid listen address '" + c.host + "'");
+    auto& a = impl_->tcp_.emplace(impl_->io_);
+    const asio::ip::tcp::endpoint ep(address, c.port);
+    a.open(ep.protocol(), ec);
+    if (!ec) a.set_option(asio::socket_base::reuse_address(true), ec);
+    if (!ec) a.bind(ep, ec);
+    if (!ec) a.listen(asio::socket_base::max_listen_connections, ec);
+    if (ec) throw std::runtime_error("cannot listen on " + c.url() + ": " + ec.message());
+    impl_->accept(a);
+  }
+  JLOG(info) << "listening on " << url();
+}
+
+void rawsocket_listener::stop() {
+  boost::system::error_code ec;
+  if (impl_->tcp_) impl_->tcp_->close(ec);
+  if (impl_->unix_) impl_->unix_->close(ec);
+  auto open = impl_->connections_;  // shutdown() may remove entries
+  for (auto& [raw, conn] : open) conn->shutdown();
+}
+
+std::string rawsocket_listener::url() const { return impl_->url(); }
+
+}  // namespace junction

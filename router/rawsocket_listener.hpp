@@ -1,0 +1,37 @@
+// router/rawsocket_listener.hpp — a WAMP RawSocket listener over TCP or a Unix domain socket
+// (spec: advanced/transport_rawsocket; reference §3.2). Asio stays behind this pimpl.
+#pragma once
+
+#include <memory>
+#include <string>
+
+#include "router/config.hpp"
+#include "router/listener.hpp"
+
+namespace boost::asio {
+class io_context;
+}
+
+namespace junction {
+
+class router;
+
+class rawsocket_listener final : public listener {
+ public:
+  rawsocket_listener(boost::asio::io_context& io, router& owner, const listener_config& config);
+  ~rawsocket_listener() override;
+  rawsocket_listener(const rawsocket_listener&) = delete;
+  rawsocket_listener& operator=(const rawsocket_listener&) = delete;
+
+  void start() override;
+  // Stops accepting, says GOODBYE to established sessions and closes every connection.
+  void stop() override;
+  // "rs://127.0.0.1:PORT" (the bound port) or "unix:/path".
+  [[nodiscard]] std::string url() const;
+
+ private:
+  struct impl;
+  std::unique_ptr<impl> impl_;
+};
+
+}  // namespace junction

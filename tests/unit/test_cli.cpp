@@ -1,0 +1,69 @@
+// Command-line flags → router_config (router/cli.cpp), socket-free.
+#include <doctest/doctest.h>
+
+#include "router/cli.hpp"
+
+using namespace junction;
+using proto = listener_config::protocol;
+
+namespace {
+cli_result parse(std::vector<std::string> args) { return parse_command_line(args); }
+}  // namespace
+
+TEST_CASE("cli: the embedded default is realm1 on ws://127.0.0.1:8080/ws") {
+  const auto r = parse({});
+  REQUIRE(r.error.empty());
+  REQUIRE(r.config.listeners.size() == 1);
+  CHECK(r.config.listeners[0].url() == "ws://127.0.0.1:8080/ws");
+  CHECK(r.config.listeners[0].max_message_size == 16u * 1024 * 1024);
+  REQUIRE(r.config.realms.size() == 1);
+  CHECK(r.config.realms[0].name == "realm1");
+  CHECK_FALSE(r.config.strict_request_ids);
+}
+
+TEST_CASE("cli: --listen gives several listeners of different kinds, each with its own limit") {
+  const auto r = parse({"--listen", "ws://0.0.0.0:9000/wamp", "--listen",
+                        "rs://127.0.0.1:8081?max-message-size=65536", "--listen",
+                        "unix:/run/junction.sock", "--listen", "rs://[::1]:0",
+                        "--max-message-size", "1024"});
+  REQUIRE_MESSAGE(r.error.empty(), r.error);
+  REQUIRE(r.config.listeners.size() == 4);
+  const auto& ws = r.config.listeners[0];
+  CHECK(ws.kind == proto::websocket);
+  CHECK(ws.host == "0.0.0.0");
+  CHECK(ws.port == 9000);
+  CHECK(ws.path == "/wamp");
+  CHECK(ws.max_message_size == 1024);  // the --max-message-size default
+  const auto& rs = r.config.listeners[1];
+  CHECK(rs.kind == proto::rawsocket);
+  CHECK(rs.port == 8081);
+  CHECK(rs.max_message_size == 65536);  // its own
+  const auto& ux = r.config.listeners[2];
+  CHECK(ux.kind == proto::rawsocket);
+  CHECK(ux.unix_path == "/run/junction.sock");
+  CHECK(ux.url() == "unix:/run/junction.sock");
+  CHECK(r.config.listeners[3].host == "::1");
+  CHECK(r.config.listeners[3].url() == "rs://[::1]:0");
+}
+
+TEST_CASE("cli: bad listener URLs and flag mixes are refused with the reason") {
+  struct row {
+    std::vector<std::string> args;
+    const char* says;
+  };
+  const row rows[] = {
+      {{"--listen", "http://127.0.0.1:80"}, "expected ws://"},
+      {{"--listen", "rs://127.0.0.1"}, "HOST:PORT"},
+      {{"--listen", "rs://127.0.0.1:99999"}, "HOST:PORT"},
+      {{"--listen", "unix:relative.sock"}, "absolute path"},
+      {{"--listen", "rs://127.0.0.1:1?max-message-size=10"}, "max-message-size"},
+      {{"--listen", "rs://127.0.0.1:1?bogus=1"}, "max-message-size"},
+      {{"--port", "9000", "--listen", "rs://127.0.0.1:1"}, "--listen ws://"},
+      {{"--max-message-size", "63"}, "at least 64"},
+  };
+  for (const auto& x : rows) {
+    const auto r = parse(x.args);
+    CAPTURE(x.args.back());
+    CHECK(r.error.find(x.says) != std::string::npos);
+  }
+}

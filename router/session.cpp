@@ -46,6 +46,10 @@ void session::on_frame(std::string_view bytes) {
   route(std::move(m));
 }
 
+void session::on_invalid_framing(std::string text) {
+  if (state_ != state::closed) protocol_violation(std::move(text));
+}
+
 void session::route(message&& m) {
   std::visit(
       overloaded{

@@ -28,8 +28,11 @@ class session final : public peer, public std::enable_shared_from_this<session> 
   session(router& owner, transport& link, const codec& codec);
   ~session() override;
 
-  // One complete incoming transport message.
+  // One complete incoming WAMP message.
   void on_frame(std::string_view bytes);
+  // The transport could not even cut its input into messages (e.g. a truncated batch):
+  // a protocol violation like any other.
+  void on_invalid_framing(std::string text);
   // The connection is gone (closed by either side): leave the realm, drop the transport.
   void on_transport_closed();
   // The router is stopping: an established session is told GOODBYE wamp.close.system_shutdown

@@ -4,6 +4,7 @@
 #include <map>
 #include <stdexcept>
 
+#include "router/batching.hpp"
 #include "router/log.hpp"
 #include "router/router.hpp"
 #include "router/session.hpp"
@@ -16,6 +17,30 @@ namespace {
 using server_t = ws_server;
 using connection_ptr = server_t::connection_ptr;
 namespace close_status = websocketpp::close::status;
+
+// The WebSocket subprotocols we speak, each with the slot its prebuilt frames use in a
+// shared_message (the bytes differ between plain and batched).
+struct subprotocol {
+  std::string_view name;
+  const codec& (*wire)() noexcept;
+  batching::mode batch;
+  std::size_t frame_slot;
+};
+constexpr subprotocol subprotocols[] = {
+    {"wamp.2.json", json_codec, batching::mode::none, 0},
+    {"wamp.2.msgpack", msgpack_codec, batching::mode::none, 1},
+    {"wamp.2.json.batched", json_codec, batching::mode::json, 2},
+    {"wamp.2.msgpack.batched", msgpack_codec, batching::mode::msgpack, 3},
+};
+// JSON batches that answer a client using Autobahn|Python's 0x18 separator get their own slot.
+constexpr std::size_t json_batched_0x18_slot = 4;
+static_assert(std::size(subprotocols) < shared_message::frame_slots);
+
+const subprotocol* find_subprotocol(std::string_view name) {
+  for (const auto& p : subprotocols)
+    if (p.name == name) return &p;
+  return nullptr;
+}
 
 std::string_view path_of(const std::string& resource) {
   std::string_view r = resource;
@@ -47,24 +72,47 @@ server_t::message_ptr make_frame(websocketpp::frame::opcode::value op, Fill&& fi
 // One accepted WebSocket connection carrying WAMP sessions.
 class ws_link final : public transport {
  public:
-  ws_link(connection_ptr con, const codec& c, router& owner)
+  ws_link(connection_ptr con, const subprotocol& proto, router& owner)
       : con_(std::move(con)),
-        opcode_(c.binary_frames() ? websocketpp::frame::opcode::binary
-                                  : websocketpp::frame::opcode::text),
+        proto_(proto),
+        opcode_(proto.wire().binary_frames() ? websocketpp::frame::opcode::binary
+                                             : websocketpp::frame::opcode::text),
         remote_(con_->get_remote_endpoint()),
-        session_(std::make_shared<session>(owner, *this, c)) {}
+        session_(std::make_shared<session>(owner, *this, proto.wire())) {}
+
+  // One incoming WebSocket message: one WAMP message, or several in a batched subprotocol.
+  void on_message(std::string_view payload) {
+    if (proto_.batch == batching::mode::json && separator_ == batching::json_separator) {
+      // Answer in the separator the client speaks (spec 0x1E unless it shows 0x18).
+      if (batching::separator_of(payload) == batching::json_separator_autobahn)
+        separator_ = batching::json_separator_autobahn;
+    }
+    auto error = batching::split(proto_.batch, payload,
+                                 [this](std::string_view m) { session_->on_frame(m); });
+    if (error) session_->on_invalid_framing(std::move(*error));
+  }
 
   void send_frame(std::string_view bytes) override {
-    write(make_frame(opcode_, [&](std::string& out) { out.assign(bytes.data(), bytes.size()); }));
+    write(make_frame(opcode_, [&](std::string& out) {
+      batching::append(proto_.batch, out, [&](std::string& o) { o.append(bytes); }, separator_);
+    }));
   }
 
   void send(const message& m, const codec& c) override {
-    write(make_frame(opcode_, [&](std::string& out) { c.encode(m, out); }));
+    write(make_frame(opcode_, [&](std::string& out) {
+      batching::append(proto_.batch, out, [&](std::string& o) { c.encode(m, o); }, separator_);
+    }));
   }
 
   void send_shared(const shared_message& m, const codec& c) override {
-    std::shared_ptr<void>& slot = m.frame_slot(c.kind());
-    if (!slot) slot = make_frame(opcode_, [&](std::string& out) { out = m.encoded(c); });
+    const bool autobahn = separator_ == batching::json_separator_autobahn;
+    std::shared_ptr<void>& slot = m.frame_slot(autobahn ? json_batched_0x18_slot : proto_.frame_slot);
+    if (!slot) {
+      slot = make_frame(opcode_, [&](std::string& out) {
+        batching::append(
+            proto_.batch, out, [&](std::string& o) { o.append(m.encoded(c)); }, separator_);
+      });
+    }
     write(std::static_pointer_cast<ws_config::message_type>(slot));
   }
 
@@ -85,6 +133,8 @@ class ws_link final : public transport {
   }
 
   connection_ptr con_;  // released when the listener forgets the link (after the close handler)
+  const subprotocol& proto_;
+  char separator_ = batching::json_separator;  // JSON batches: what this client separates with
   websocketpp::frame::opcode::value opcode_;
   std::string remote_;
   std::shared_ptr<session> session_;
@@ -121,7 +171,7 @@ struct websocket_listener::impl {
       return false;
     }
     for (const std::string& offered : con->get_requested_subprotocols()) {
-      if (find_codec_by_subprotocol(offered) != nullptr) {
+      if (find_subprotocol(offered) != nullptr) {
         con->select_subprotocol(offered);
         return true;
       }
@@ -129,7 +179,9 @@ struct websocket_listener::impl {
     JLOG(info) << "refused WebSocket upgrade from " << con->get_remote_endpoint()
                << ": no supported WAMP subprotocol offered";
     con->set_status(websocketpp::http::status_code::bad_request);
-    con->set_body("no supported WAMP subprotocol offered (wamp.2.json, wamp.2.msgpack)\n");
+    con->set_body(
+        "no supported WAMP subprotocol offered (wamp.2.json, wamp.2.msgpack, "
+        "wamp.2.json.batched, wamp.2.msgpack.batched)\n");
     return false;
   }
 
@@ -148,19 +200,19 @@ struct websocket_listener::impl {
 
   void on_open(websocketpp::connection_hdl h) {
     connection_ptr con = server_.get_con_from_hdl(h);
-    const codec* c = find_codec_by_subprotocol(con->get_subprotocol());
+    const subprotocol* proto = find_subprotocol(con->get_subprotocol());
     // The handshake's request and response (header maps, body) are never read again; websocketpp
     // keeps them for the connection's life, ~1.5 KiB per idle session. Release them.
     const_cast<ws_config::request_type&>(con->get_request()) = ws_config::request_type();
     const_cast<ws_config::response_type&>(con->get_response()) = ws_config::response_type();
-    auto link = std::make_unique<ws_link>(con, *c, owner_);
+    auto link = std::make_unique<ws_link>(con, *proto, owner_);
     ws_link* raw = link.get();
     links_.emplace(raw, std::move(link));
     con->set_message_handler([raw](websocketpp::connection_hdl, server_t::message_ptr msg) {
-      raw->wamp().on_frame(msg->get_payload());
+      raw->on_message(msg->get_payload());
     });
     con->set_close_handler([this, raw](websocketpp::connection_hdl hdl) { on_close(raw, hdl); });
-    JLOG(debug) << "WebSocket connection from " << raw->remote() << " (" << c->subprotocol() << ")";
+    JLOG(debug) << "WebSocket connection from " << raw->remote() << " (" << proto->name << ")";
   }
 
   void on_close(ws_link* link, websocketpp::connection_hdl h) {

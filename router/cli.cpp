@@ -18,11 +18,15 @@ const char* const usage_text =
     "                            ws://HOST:PORT/PATH   WebSocket\n"
     "                            rs://HOST:PORT        WAMP RawSocket over TCP\n"
     "                            unix:/PATH            WAMP RawSocket over a Unix socket\n"
-    "                          append ?max-message-size=N for a limit of its own\n"
+    "                          options: ?max-message-size=N&keepalive-interval=MS&\n"
+    "                          keepalive-timeout=MS override the global flags for it\n"
     "  --realm NAME            serve realm NAME; repeat for several (default realm1)\n"
     "  --max-message-size N    largest incoming WAMP message in bytes (default 16777216);\n"
     "                          a larger one closes the connection (WebSocket code 1009);\n"
     "                          RawSocket advertises the largest 2^(9+L) <= N (16 MiB at most)\n"
+    "  --keepalive-interval MS the router pings a connection idle this long (default 30000;\n"
+    "                          0 disables)\n"
+    "  --keepalive-timeout MS  and closes it when nothing answers within this (default 10000)\n"
     "  --strict-request-ids    require request ids 1, 2, 3, ... as the spec says (default:\n"
     "                          lenient, because many deployed clients do not send them in order)\n"
     "  --strict-uris           require URI components of [0-9a-z_] (default: loose rules)\n"
@@ -45,19 +49,43 @@ bool parse_size(const std::string& text, std::size_t& out) {
 
 // "ws://HOST:PORT/PATH", "rs://HOST:PORT", "unix:/PATH", each with an optional
 // "?max-message-size=N". IPv6 hosts go in brackets: "rs://[::1]:8081".
-bool parse_listen_url(const std::string& url, listener_config& out, bool& has_limit,
+// Which of a listener's settings its URL gave (the rest come from the global flags).
+struct listen_overrides {
+  bool max_message_size = false;
+  bool keepalive_interval = false;
+  bool keepalive_timeout = false;
+};
+
+bool parse_listen_url(const std::string& url, listener_config& out, listen_overrides& given,
                       std::string& error) {
   std::string rest = url;
-  has_limit = false;
+  given = {};
   if (const auto q = rest.find('?'); q != std::string::npos) {
-    const std::string query = rest.substr(q + 1);
+    std::string query = rest.substr(q + 1);
     rest.resize(q);
-    const std::string key = "max-message-size=";
-    if (query.compare(0, key.size(), key) != 0 || !parse_size(query.substr(key.size()), out.max_message_size)) {
-      error = "--listen " + url + ": the only option is ?max-message-size=N (N >= 64)";
-      return false;
+    while (!query.empty()) {
+      const auto amp = query.find('&');
+      const std::string option = query.substr(0, amp);
+      query = amp == std::string::npos ? "" : query.substr(amp + 1);
+      const auto eq = option.find('=');
+      const std::string key = option.substr(0, eq);
+      const std::string v = eq == std::string::npos ? "" : option.substr(eq + 1);
+      long long ms = 0;
+      if (key == "max-message-size" && parse_size(v, out.max_message_size)) {
+        given.max_message_size = true;
+      } else if (key == "keepalive-interval" && parse_number(v, ms) && ms >= 0) {
+        out.keepalive.interval = std::chrono::milliseconds(ms);
+        given.keepalive_interval = true;
+      } else if (key == "keepalive-timeout" && parse_number(v, ms) && ms > 0) {
+        out.keepalive.timeout = std::chrono::milliseconds(ms);
+        given.keepalive_timeout = true;
+      } else {
+        error = "--listen " + url + ": '" + option +
+                "' is not one of max-message-size=N (N >= 64), keepalive-interval=MS, "
+                "keepalive-timeout=MS";
+        return false;
+      }
     }
-    has_limit = true;
   }
   auto starts = [&](const char* prefix) { return rest.rfind(prefix, 0) == 0; };
   if (starts("unix:")) {
@@ -102,8 +130,9 @@ cli_result parse_command_line(const std::vector<std::string>& args) {
   listener_config single;                 // --host/--port/--path
   bool single_flags = false;
   std::vector<listener_config> listens;   // --listen
-  std::vector<bool> listen_has_limit;
+  std::vector<listen_overrides> listen_given;
   std::size_t default_limit = listener_config{}.max_message_size;
+  keepalive_settings default_keepalive;
   bool strict_uris = false;
   for (std::size_t i = 0; i < args.size(); ++i) {
     const std::string& flag = args[i];
@@ -140,10 +169,10 @@ cli_result parse_command_line(const std::vector<std::string>& args) {
     } else if (flag == "--listen") {
       if (!next(v)) return r;
       listener_config l;
-      bool has_limit = false;
-      if (!parse_listen_url(v, l, has_limit, r.error)) return r;
+      listen_overrides given;
+      if (!parse_listen_url(v, l, given, r.error)) return r;
       listens.push_back(std::move(l));
-      listen_has_limit.push_back(has_limit);
+      listen_given.push_back(given);
     } else if (flag == "--realm") {
       if (!next(v)) return r;
       if (v.empty()) {
@@ -157,6 +186,17 @@ cli_result parse_command_line(const std::vector<std::string>& args) {
         r.error = "--max-message-size: '" + v + "' is not a byte count of at least 64";
         return r;
       }
+    } else if (flag == "--keepalive-interval" || flag == "--keepalive-timeout") {
+      if (!next(v)) return r;
+      long long ms = 0;
+      const bool interval = flag == "--keepalive-interval";
+      if (!parse_number(v, ms) || ms < (interval ? 0 : 1)) {
+        r.error = flag + ": '" + v + "' is not a number of milliseconds" +
+                  (interval ? " (0 disables)" : " (at least 1)");
+        return r;
+      }
+      (interval ? default_keepalive.interval : default_keepalive.timeout) =
+          std::chrono::milliseconds(ms);
     } else if (flag == "--strict-request-ids") {
       r.config.strict_request_ids = true;
     } else if (flag == "--strict-uris") {
@@ -179,10 +219,13 @@ cli_result parse_command_line(const std::vector<std::string>& args) {
   }
   if (listens.empty()) {
     listens.push_back(single);
-    listen_has_limit.push_back(false);
+    listen_given.emplace_back();
   }
-  for (std::size_t i = 0; i < listens.size(); ++i)
-    if (!listen_has_limit[i]) listens[i].max_message_size = default_limit;
+  for (std::size_t i = 0; i < listens.size(); ++i) {  // a listener's own options win
+    if (!listen_given[i].max_message_size) listens[i].max_message_size = default_limit;
+    if (!listen_given[i].keepalive_interval) listens[i].keepalive.interval = default_keepalive.interval;
+    if (!listen_given[i].keepalive_timeout) listens[i].keepalive.timeout = default_keepalive.timeout;
+  }
   r.config.listeners = std::move(listens);
   if (r.config.realms.empty()) r.config.realms.push_back(realm_config{"realm1"});
   for (auto& realm : r.config.realms)

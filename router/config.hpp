@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "realm/realm_config.hpp"
+#include "router/keepalive.hpp"
 #include "router/log.hpp"
 
 namespace junction {
@@ -22,6 +23,7 @@ struct listener_config {
   std::string path = "/ws";        // WebSocket: the path (any other answers 404)
   std::string unix_path;           // RawSocket over a Unix domain socket when not empty
   std::size_t max_message_size = 16 * 1024 * 1024;  // bytes per incoming WAMP message
+  keepalive_settings keepalive;  // router pings (WebSocket ping / RawSocket PING)
 
   // "ws://127.0.0.1:8080/ws", "rs://127.0.0.1:8081", "unix:/path" — for logs.
   [[nodiscard]] std::string url() const;

@@ -17,10 +17,12 @@
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/local/stream_protocol.hpp>
 #include <boost/asio/post.hpp>
+#include <boost/asio/steady_timer.hpp>
 #include <boost/asio/write.hpp>
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "router/keepalive.hpp"
 #include "router/log.hpp"
 #include "router/rawsocket.hpp"
 #include "router/router.hpp"
@@ -47,6 +49,13 @@ class rs_connection_base : public transport {
  public:
   virtual void start() = 0;
   virtual void shutdown() = 0;  // router stopping: GOODBYE to the session, then close
+  // The listener's keepalive sweep: PING the idle, end the silent.
+  virtual void keepalive_ping() = 0;
+  virtual void keepalive_expired(std::chrono::milliseconds timeout) = 0;
+  keepalive_state& keepalive() noexcept { return keepalive_; }
+
+ protected:
+  keepalive_state keepalive_;
 };
 
 template <class Protocol>
@@ -101,6 +110,18 @@ class rs_connection final : public rs_connection_base,
 
   void send_shared(const shared_message& m, const codec& c) override { send_frame(m.encoded(c)); }
 
+  void keepalive_ping() override {
+    if (!reader_ || !writable(0)) return;  // not before the handshake
+    rawsocket::append_frame(out_, rawsocket::frame_type::ping, {});
+    schedule_write();
+  }
+
+  void keepalive_expired(std::chrono::milliseconds timeout) override {
+    JLOG(info) << "closing RawSocket connection from " << remote_
+               << ": no answer to the keepalive PING within " << timeout.count() << " ms";
+    terminate("keepalive timeout");
+  }
+
   void close(std::string_view reason) override {
     if (dead_ || closing_) return;
     JLOG(debug) << "closing RawSocket connection from " << remote_ << ": " << reason;
@@ -145,6 +166,7 @@ class rs_connection final : public rs_connection_base,
         socket_.read_some(asio::buffer(shared_read_buffer(), shared_read_buffer_size), rec);
     if (rec == asio::error::would_block || rec == asio::error::try_again) return wait_read();
     if (rec) return terminate(rec == asio::error::eof ? "closed by the peer" : rec.message());
+    keepalive_heard(keepalive_);
     consume(std::string_view(shared_read_buffer(), n));
     if (!dead_ && !closing_) wait_read();
   }
@@ -284,7 +306,26 @@ class rs_connection final : public rs_connection_base,
 
 struct rawsocket_listener::impl {
   impl(asio::io_context& io, router& owner, const listener_config& config)
-      : io_(io), owner_(owner), config_(config) {}
+      : io_(io), owner_(owner), config_(config), sweep_timer_(io) {}
+
+  void schedule_sweep() {
+    if (!config_.keepalive.enabled()) return;
+    sweep_timer_.expires_after(config_.keepalive.sweep_period());
+    sweep_timer_.async_wait([this](const boost::system::error_code& ec) {
+      if (ec) return;
+      const auto now = keepalive_clock::now();
+      std::vector<std::shared_ptr<rs_connection_base>> expired;
+      for (auto& [raw, conn] : connections_) {
+        switch (keepalive_sweep(conn->keepalive(), now, config_.keepalive)) {
+          case keepalive_action::ping: conn->keepalive_ping(); break;
+          case keepalive_action::expire: expired.push_back(conn); break;
+          case keepalive_action::none: break;
+        }
+      }
+      for (auto& conn : expired) conn->keepalive_expired(config_.keepalive.timeout);
+      schedule_sweep();
+    });
+  }
 
   template <class Acceptor>
   void accept(Acceptor& acceptor) {
@@ -335,6 +376,7 @@ struct rawsocket_listener::impl {
   listener_config config_;
   std::optional<asio::ip::tcp::acceptor> tcp_;
   std::optional<asio::local::stream_protocol::acceptor> unix_;
+  asio::steady_timer sweep_timer_;
   // Open connections, for stop(); each removes itself when it ends.
   std::unordered_map<rs_connection_base*, std::shared_ptr<rs_connection_base>> connections_;
 };
@@ -374,10 +416,12 @@ void rawsocket_listener::start() {
     impl_->accept(a);
   }
   JLOG(info) << "listening on " << url();
+  impl_->schedule_sweep();
 }
 
 void rawsocket_listener::stop() {
   boost::system::error_code ec;
+  impl_->sweep_timer_.cancel();
   if (impl_->tcp_) impl_->tcp_->close(ec);
   if (impl_->unix_) impl_->unix_->close(ec);
   auto open = impl_->connections_;  // shutdown() may remove entries

@@ -1,10 +1,12 @@
 // The WebSocket transport: websocketpp on Boost.Asio, one io_context, no locks.
 #include "router/websocket_listener.hpp"
 
+#include <boost/asio/steady_timer.hpp>
 #include <map>
 #include <stdexcept>
 
 #include "router/batching.hpp"
+#include "router/keepalive.hpp"
 #include "router/log.hpp"
 #include "router/router.hpp"
 #include "router/session.hpp"
@@ -82,6 +84,7 @@ class ws_link final : public transport {
 
   // One incoming WebSocket message: one WAMP message, or several in a batched subprotocol.
   void on_message(std::string_view payload) {
+    keepalive_heard(keepalive_);
     if (proto_.batch == batching::mode::json && separator_ == batching::json_separator) {
       // Answer in the separator the client speaks (spec 0x1E unless it shows 0x18).
       if (batching::separator_of(payload) == batching::json_separator_autobahn)
@@ -124,6 +127,7 @@ class ws_link final : public transport {
 
   [[nodiscard]] std::string_view remote() const noexcept override { return remote_; }
   session& wamp() noexcept { return *session_; }
+  keepalive_state& keepalive() noexcept { return keepalive_; }
   const connection_ptr& connection() const noexcept { return con_; }
 
  private:
@@ -135,6 +139,7 @@ class ws_link final : public transport {
   connection_ptr con_;  // released when the listener forgets the link (after the close handler)
   const subprotocol& proto_;
   char separator_ = batching::json_separator;  // JSON batches: what this client separates with
+  keepalive_state keepalive_;
   websocketpp::frame::opcode::value opcode_;
   std::string remote_;
   std::shared_ptr<session> session_;
@@ -142,7 +147,7 @@ class ws_link final : public transport {
 
 struct websocket_listener::impl {
   impl(boost::asio::io_context& io, router& owner, const listener_config& config)
-      : owner_(owner), config_(config) {
+      : owner_(owner), config_(config), sweep_timer_(io) {
     server_.init_asio(&io);
     server_.set_reuse_addr(true);
     server_.set_listen_backlog(1024);
@@ -212,6 +217,9 @@ struct websocket_listener::impl {
       raw->on_message(msg->get_payload());
     });
     con->set_close_handler([this, raw](websocketpp::connection_hdl hdl) { on_close(raw, hdl); });
+    con->set_pong_handler([raw](websocketpp::connection_hdl, std::string) {
+      keepalive_heard(raw->keepalive());
+    });
     JLOG(debug) << "WebSocket connection from " << raw->remote() << " (" << proto->name << ")";
   }
 
@@ -225,8 +233,47 @@ struct websocket_listener::impl {
     links_.erase(link);  // the handler that called us is destroyed with the connection later
   }
 
+  // One timer for all connections (router/keepalive.hpp): ping the idle, end the silent.
+  void schedule_sweep() {
+    if (!config_.keepalive.enabled()) return;
+    sweep_timer_.expires_after(config_.keepalive.sweep_period());
+    sweep_timer_.async_wait([this](const boost::system::error_code& ec) {
+      if (ec) return;
+      sweep();
+      schedule_sweep();
+    });
+  }
+
+  void sweep() {
+    const auto now = keepalive_clock::now();
+    std::vector<ws_link*> expired;
+    for (auto& [raw, link] : links_) {
+      switch (keepalive_sweep(link->keepalive(), now, config_.keepalive)) {
+        case keepalive_action::ping: {
+          std::error_code ec;
+          link->connection()->ping("", ec);
+          break;
+        }
+        case keepalive_action::expire:
+          expired.push_back(raw);
+          break;
+        case keepalive_action::none:
+          break;
+      }
+    }
+    for (ws_link* link : expired) {
+      JLOG(info) << "closing WebSocket connection from " << link->remote()
+                 << ": no answer to the keepalive ping within "
+                 << config_.keepalive.timeout.count() << " ms";
+      link->wamp().on_transport_closed();  // leave the realm now, not after a close handshake
+      std::error_code ec;
+      link->connection()->close(close_status::going_away, "keepalive timeout", ec);
+    }
+  }
+
   router& owner_;
   listener_config config_;
+  boost::asio::steady_timer sweep_timer_;
   server_t server_;
   std::map<ws_link*, std::unique_ptr<ws_link>> links_;  // open connections, for stop()
 };
@@ -248,11 +295,13 @@ void websocket_listener::start() {
                              std::to_string(impl_->config_.port) + ": " + ec.message());
   impl_->server_.start_accept(ec);
   if (ec) throw std::runtime_error("cannot accept: " + ec.message());
+  impl_->schedule_sweep();
   JLOG(info) << "listening on ws://" << impl_->config_.host << ":" << port() << impl_->config_.path;
 }
 
 void websocket_listener::stop() {
   std::error_code ec;
+  impl_->sweep_timer_.cancel();
   impl_->server_.stop_listening(ec);
   for (auto& [raw, link] : impl_->links_) {
     link->wamp().shutdown();

@@ -33,7 +33,7 @@ class TransportTests(WampCases):
         cases = [
             (['wamp.2.cbor', 'wamp.2.msgpack', 'wamp.2.json'], 'wamp.2.msgpack'),
             (['chat', 'wamp.2.json', 'wamp.2.msgpack'], 'wamp.2.json'),
-            (['wamp.2.json.batched', 'wamp.2.msgpack.batched', 'wamp.2.msgpack'], 'wamp.2.msgpack'),
+            (['wamp.2.cbor.batched', 'wamp.2.ubjson', 'wamp.2.msgpack'], 'wamp.2.msgpack'),
             (['wamp.2.json'], 'wamp.2.json'),
             (['wamp.2.msgpack'], 'wamp.2.msgpack'),
         ]

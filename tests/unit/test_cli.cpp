@@ -57,7 +57,7 @@ TEST_CASE("cli: bad listener URLs and flag mixes are refused with the reason") {
       {{"--listen", "rs://127.0.0.1:99999"}, "HOST:PORT"},
       {{"--listen", "unix:relative.sock"}, "absolute path"},
       {{"--listen", "rs://127.0.0.1:1?max-message-size=10"}, "max-message-size"},
-      {{"--listen", "rs://127.0.0.1:1?bogus=1"}, "max-message-size"},
+      {{"--listen", "rs://127.0.0.1:1?bogus=1"}, "is not one of"},
       {{"--port", "9000", "--listen", "rs://127.0.0.1:1"}, "--listen ws://"},
       {{"--max-message-size", "63"}, "at least 64"},
   };
@@ -66,4 +66,22 @@ TEST_CASE("cli: bad listener URLs and flag mixes are refused with the reason") {
     CAPTURE(x.args.back());
     CHECK(r.error.find(x.says) != std::string::npos);
   }
+}
+
+TEST_CASE("cli: keepalive defaults, global flags and per-listener options") {
+  using std::chrono::milliseconds;
+  auto r = parse({});
+  CHECK(r.config.listeners[0].keepalive.interval == milliseconds(30000));
+  CHECK(r.config.listeners[0].keepalive.timeout == milliseconds(10000));
+  r = parse({"--keepalive-interval", "5000", "--keepalive-timeout", "2000", "--listen",
+             "rs://127.0.0.1:1?keepalive-interval=0", "--listen",
+             "ws://127.0.0.1:2/ws?keepalive-timeout=700&max-message-size=4096"});
+  REQUIRE_MESSAGE(r.error.empty(), r.error);
+  CHECK_FALSE(r.config.listeners[0].keepalive.enabled());
+  CHECK(r.config.listeners[0].keepalive.timeout == milliseconds(2000));
+  CHECK(r.config.listeners[1].keepalive.interval == milliseconds(5000));
+  CHECK(r.config.listeners[1].keepalive.timeout == milliseconds(700));
+  CHECK(r.config.listeners[1].max_message_size == 4096);
+  CHECK(parse({"--keepalive-timeout", "0"}).error.find("at least 1") != std::string::npos);
+  CHECK(parse({"--keepalive-interval", "-5"}).error.find("milliseconds") != std::string::npos);
 }

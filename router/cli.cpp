@@ -18,6 +18,8 @@ const char* const usage_text =
     "                            ws://HOST:PORT/PATH   WebSocket\n"
     "                            rs://HOST:PORT        WAMP RawSocket over TCP\n"
     "                            unix:/PATH            WAMP RawSocket over a Unix socket\n"
+    "                            universal://HOST:PORT/PATH  WebSocket and RawSocket on one\n"
+    "                                                  port (the first byte decides)\n"
     "                          options: ?max-message-size=N&keepalive-interval=MS&\n"
     "                          keepalive-timeout=MS override the global flags for it\n"
     "  --realm NAME            serve realm NAME; repeat for several (default realm1)\n"
@@ -99,9 +101,10 @@ bool parse_listen_url(const std::string& url, listener_config& out, listen_overr
     return true;
   }
   std::string authority;
-  if (starts("ws://")) {
-    out.kind = listener_config::protocol::websocket;
-    authority = rest.substr(5);
+  if (starts("ws://") || starts("universal://")) {
+    out.kind = starts("ws://") ? listener_config::protocol::websocket
+                               : listener_config::protocol::universal;
+    authority = rest.substr(rest.find("//") + 2);
     const auto slash = authority.find('/');
     out.path = slash == std::string::npos ? "/ws" : authority.substr(slash);
     if (slash != std::string::npos) authority.resize(slash);
@@ -109,7 +112,9 @@ bool parse_listen_url(const std::string& url, listener_config& out, listen_overr
     out.kind = listener_config::protocol::rawsocket;
     authority = rest.substr(5);
   } else {
-    error = "--listen " + url + ": expected ws://HOST:PORT/PATH, rs://HOST:PORT or unix:/PATH";
+    error = "--listen " + url +
+            ": expected ws://HOST:PORT/PATH, rs://HOST:PORT, unix:/PATH or "
+            "universal://HOST:PORT/PATH";
     return false;
   }
   const auto colon = authority.rfind(':');

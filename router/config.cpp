@@ -6,6 +6,8 @@ std::string listener_config::url() const {
   if (!unix_path.empty()) return "unix:" + unix_path;
   const std::string h = host.find(':') != std::string::npos ? "[" + host + "]" : host;
   if (kind == protocol::rawsocket) return "rs://" + h + ":" + std::to_string(port);
+  if (kind == protocol::universal)
+    return "universal://" + h + ":" + std::to_string(port) + path;
   return "ws://" + h + ":" + std::to_string(port) + path;
 }
 

@@ -16,7 +16,7 @@ namespace junction {
 // One listening endpoint: `--listen ws://127.0.0.1:8080/ws`, `--listen rs://127.0.0.1:8081`,
 // `--listen unix:/run/junction.sock` (TLS, universal ports and keepalive come next).
 struct listener_config {
-  enum class protocol { websocket, rawsocket };
+  enum class protocol { websocket, rawsocket, universal };  // universal: both on one port
   protocol kind = protocol::websocket;
   std::string host = "127.0.0.1";  // loopback by default: exposing the router is a decision
   std::uint16_t port = 8080;
@@ -25,7 +25,8 @@ struct listener_config {
   std::size_t max_message_size = 16 * 1024 * 1024;  // bytes per incoming WAMP message
   keepalive_settings keepalive;  // router pings (WebSocket ping / RawSocket PING)
 
-  // "ws://127.0.0.1:8080/ws", "rs://127.0.0.1:8081", "unix:/path" — for logs.
+  // "ws://127.0.0.1:8080/ws", "rs://127.0.0.1:8081", "unix:/path",
+  // "universal://127.0.0.1:8080/ws" — for logs.
   [[nodiscard]] std::string url() const;
 };
 

@@ -11,6 +11,7 @@
 #include "router/log.hpp"
 #include "router/router.hpp"
 #include "router/rawsocket_listener.hpp"
+#include "router/universal_listener.hpp"
 #include "router/websocket_listener.hpp"
 
 namespace {
@@ -57,6 +58,8 @@ int main(int argc, char** argv) {
     for (const auto& lc : cli.config.listeners) {
       if (lc.kind == listener_config::protocol::rawsocket) {
         listeners.push_back(std::make_unique<rawsocket_listener>(io, r, lc));
+      } else if (lc.kind == listener_config::protocol::universal) {
+        listeners.push_back(std::make_unique<universal_listener>(io, r, lc));
       } else {
         listeners.push_back(std::make_unique<websocket_listener>(io, r, lc));
       }

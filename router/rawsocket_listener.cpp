@@ -419,6 +419,20 @@ void rawsocket_listener::start() {
   impl_->schedule_sweep();
 }
 
+void rawsocket_listener::attach() { impl_->schedule_sweep(); }
+
+void rawsocket_listener::adopt(int native_socket, bool ipv6) {
+  asio::ip::tcp::socket socket(impl_->io_);
+  boost::system::error_code ec;
+  socket.assign(ipv6 ? asio::ip::tcp::v6() : asio::ip::tcp::v4(), native_socket, ec);
+  if (ec) {
+    JLOG(warn) << "cannot take over a connection on " << url() << ": " << ec.message();
+    ::close(native_socket);
+    return;
+  }
+  impl_->on_accepted(std::move(socket));
+}
+
 void rawsocket_listener::stop() {
   boost::system::error_code ec;
   impl_->sweep_timer_.cancel();

@@ -24,6 +24,10 @@ class rawsocket_listener final : public listener {
   rawsocket_listener& operator=(const rawsocket_listener&) = delete;
 
   void start() override;
+  // For a universal port: serve connections handed over by adopt() instead of listening.
+  void attach();
+  // Takes an accepted TCP connection (its descriptor) whose first byte says it is ours.
+  void adopt(int native_socket, bool ipv6);
   // Stops accepting, says GOODBYE to established sessions and closes every connection.
   void stop() override;
   // "rs://127.0.0.1:PORT" (the bound port) or "unix:/path".

@@ -3,6 +3,7 @@
 
 #include <boost/asio/steady_timer.hpp>
 #include <map>
+#include <unistd.h>
 #include <stdexcept>
 
 #include "router/batching.hpp"
@@ -297,6 +298,24 @@ void websocket_listener::start() {
   if (ec) throw std::runtime_error("cannot accept: " + ec.message());
   impl_->schedule_sweep();
   JLOG(info) << "listening on ws://" << impl_->config_.host << ":" << port() << impl_->config_.path;
+}
+
+void websocket_listener::attach() { impl_->schedule_sweep(); }
+
+void websocket_listener::adopt(int native_socket, bool ipv6) {
+  connection_ptr con = impl_->server_.get_connection();
+  boost::system::error_code bec;
+  if (con) {
+    con->get_raw_socket().assign(ipv6 ? boost::asio::ip::tcp::v6() : boost::asio::ip::tcp::v4(),
+                                 native_socket, bec);
+  }
+  if (!con || bec) {
+    JLOG(warn) << "cannot take over a connection on " << impl_->config_.url() << ": "
+               << (bec ? bec.message() : std::string("no connection object"));
+    ::close(native_socket);
+    return;
+  }
+  con->start();
 }
 
 void websocket_listener::stop() {

@@ -23,6 +23,10 @@ class websocket_listener final : public listener {
   websocket_listener& operator=(const websocket_listener&) = delete;
 
   void start() override;
+  // For a universal port: serve connections handed over by adopt() instead of listening.
+  void attach();
+  // Takes an accepted TCP connection (its descriptor) whose first byte says it is ours.
+  void adopt(int native_socket, bool ipv6);
   // Stops accepting and closes every connection (going away).
   void stop() override;
   // The bound port (useful with port 0).

@@ -85,3 +85,13 @@ TEST_CASE("cli: keepalive defaults, global flags and per-listener options") {
   CHECK(parse({"--keepalive-timeout", "0"}).error.find("at least 1") != std::string::npos);
   CHECK(parse({"--keepalive-interval", "-5"}).error.find("milliseconds") != std::string::npos);
 }
+
+TEST_CASE("cli: a universal listener serves WebSocket and RawSocket on one port") {
+  const auto r = parse({"--listen", "universal://127.0.0.1:8080/wamp"});
+  REQUIRE_MESSAGE(r.error.empty(), r.error);
+  const auto& u = r.config.listeners.at(0);
+  CHECK(u.kind == proto::universal);
+  CHECK(u.port == 8080);
+  CHECK(u.path == "/wamp");
+  CHECK(u.url() == "universal://127.0.0.1:8080/wamp");
+}

@@ -20,6 +20,10 @@ const char* const usage_text =
     "                            unix:/PATH            WAMP RawSocket over a Unix socket\n"
     "                            universal://HOST:PORT/PATH  WebSocket and RawSocket on one\n"
     "                                                  port (the first byte decides)\n"
+    "                            wss://HOST:PORT/PATH?cert=PEM&key=PEM   WebSocket over TLS\n"
+    "                            rss://HOST:PORT?cert=PEM&key=PEM        RawSocket over TLS\n"
+    "                          (TLS 1.2/1.3; add &ca=PEM&verify-client=true to require\n"
+    "                          client certificates)\n"
     "                          options: ?max-message-size=N&keepalive-interval=MS&\n"
     "                          keepalive-timeout=MS override the global flags for it\n"
     "  --realm NAME            serve realm NAME; repeat for several (default realm1)\n"
@@ -78,13 +82,21 @@ bool parse_listen_url(const std::string& url, listener_config& out, listen_overr
       } else if (key == "keepalive-interval" && parse_number(v, ms) && ms >= 0) {
         out.keepalive.interval = std::chrono::milliseconds(ms);
         given.keepalive_interval = true;
+      } else if (key == "cert" && !v.empty()) {
+        out.tls.cert_file = v;
+      } else if (key == "key" && !v.empty()) {
+        out.tls.key_file = v;
+      } else if (key == "ca" && !v.empty()) {
+        out.tls.ca_file = v;
+      } else if (key == "verify-client" && (v == "true" || v == "false")) {
+        out.tls.require_client_cert = v == "true";
       } else if (key == "keepalive-timeout" && parse_number(v, ms) && ms > 0) {
         out.keepalive.timeout = std::chrono::milliseconds(ms);
         given.keepalive_timeout = true;
       } else {
         error = "--listen " + url + ": '" + option +
                 "' is not one of max-message-size=N (N >= 64), keepalive-interval=MS, "
-                "keepalive-timeout=MS";
+                "keepalive-timeout=MS, cert=PEM, key=PEM, ca=PEM, verify-client=true|false";
         return false;
       }
     }
@@ -101,16 +113,26 @@ bool parse_listen_url(const std::string& url, listener_config& out, listen_overr
     return true;
   }
   std::string authority;
-  if (starts("ws://") || starts("universal://")) {
-    out.kind = starts("ws://") ? listener_config::protocol::websocket
-                               : listener_config::protocol::universal;
+  const bool secure = starts("wss://") || starts("rss://");
+  if (secure != out.tls.enabled()) {
+    error = "--listen " + url + (secure ? ": wss:// and rss:// need ?cert=PEM&key=PEM"
+                                        : ": cert= is for wss:// and rss:// listeners");
+    return false;
+  }
+  if (out.tls.require_client_cert && out.tls.ca_file.empty()) {
+    error = "--listen " + url + ": verify-client=true needs ca=PEM";
+    return false;
+  }
+  if (starts("ws://") || starts("wss://") || starts("universal://")) {
+    out.kind = starts("universal://") ? listener_config::protocol::universal
+                                      : listener_config::protocol::websocket;
     authority = rest.substr(rest.find("//") + 2);
     const auto slash = authority.find('/');
     out.path = slash == std::string::npos ? "/ws" : authority.substr(slash);
     if (slash != std::string::npos) authority.resize(slash);
-  } else if (starts("rs://")) {
+  } else if (starts("rs://") || starts("rss://")) {
     out.kind = listener_config::protocol::rawsocket;
-    authority = rest.substr(5);
+    authority = rest.substr(rest.find("//") + 2);
   } else {
     error = "--listen " + url +
             ": expected ws://HOST:PORT/PATH, rs://HOST:PORT, unix:/PATH or "

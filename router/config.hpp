@@ -13,6 +13,15 @@
 
 namespace junction {
 
+// TLS for a listener (OpenSSL): PEM files; TLS 1.2 and 1.3 only.
+struct tls_config {
+  std::string cert_file;      // certificate chain; TLS is on when set
+  std::string key_file;       // private key
+  std::string ca_file;        // CAs that client certificates must chain to
+  bool require_client_cert = false;  // needs ca_file
+  [[nodiscard]] bool enabled() const noexcept { return !cert_file.empty(); }
+};
+
 // One listening endpoint: `--listen ws://127.0.0.1:8080/ws`, `--listen rs://127.0.0.1:8081`,
 // `--listen unix:/run/junction.sock` (TLS, universal ports and keepalive come next).
 struct listener_config {
@@ -24,6 +33,7 @@ struct listener_config {
   std::string unix_path;           // RawSocket over a Unix domain socket when not empty
   std::size_t max_message_size = 16 * 1024 * 1024;  // bytes per incoming WAMP message
   keepalive_settings keepalive;  // router pings (WebSocket ping / RawSocket PING)
+  tls_config tls;                // wss:// and rss:// listeners
 
   // "ws://127.0.0.1:8080/ws", "rs://127.0.0.1:8081", "unix:/path",
   // "universal://127.0.0.1:8080/ws" — for logs.

@@ -12,14 +12,18 @@
 #include "router/router.hpp"
 #include "router/session.hpp"
 #include "router/transport.hpp"
+#include "router/tls_context.hpp"
 #include "router/ws_config.hpp"
+#include "router/wss_config.hpp"
 
 namespace junction {
 namespace {
 
-using server_t = ws_server;
-using connection_ptr = server_t::connection_ptr;
 namespace close_status = websocketpp::close::status;
+// Both configs share websocketpp's message type, so one prebuilt frame serves ws and wss alike
+// (TLS encrypts below the frame).
+using frame_ptr = ws_config::message_type::ptr;
+static_assert(std::is_same_v<ws_config::message_type, wss_config::message_type>);
 
 // The WebSocket subprotocols we speak, each with the slot its prebuilt frames use in a
 // shared_message (the bytes differ between plain and batched).
@@ -59,7 +63,7 @@ namespace {
 // frame can be queued on any number of connections (fan-out shares it). `fill` appends the
 // payload to the string it is given.
 template <class Fill>
-server_t::message_ptr make_frame(websocketpp::frame::opcode::value op, Fill&& fill) {
+frame_ptr make_frame(websocketpp::frame::opcode::value op, Fill&& fill) {
   auto msg = std::make_shared<ws_config::message_type>(nullptr, op, 0);
   std::string& payload = msg->get_raw_payload();
   fill(payload);
@@ -70,11 +74,12 @@ server_t::message_ptr make_frame(websocketpp::frame::opcode::value op, Fill&& fi
   return msg;
 }
 
-}  // namespace
-
-// One accepted WebSocket connection carrying WAMP sessions.
+// One accepted WebSocket connection carrying WAMP sessions (Config: ws_config or wss_config).
+template <class Config>
 class ws_link final : public transport {
  public:
+  using connection_ptr = typename websocketpp::server<Config>::connection_ptr;
+
   ws_link(connection_ptr con, const subprotocol& proto, router& owner)
       : con_(std::move(con)),
         proto_(proto),
@@ -132,7 +137,7 @@ class ws_link final : public transport {
   const connection_ptr& connection() const noexcept { return con_; }
 
  private:
-  void write(const server_t::message_ptr& frame) {
+  void write(const frame_ptr& frame) {
     const std::error_code ec = con_->send(frame);
     if (ec) JLOG(debug) << "send to " << remote_ << " failed: " << ec.message();
   }
@@ -146,9 +151,31 @@ class ws_link final : public transport {
   std::shared_ptr<session> session_;
 };
 
+}  // namespace
+
+// What websocket_listener needs from its implementation, whichever websocketpp config it runs.
 struct websocket_listener::impl {
-  impl(boost::asio::io_context& io, router& owner, const listener_config& config)
+  virtual ~impl() = default;
+  virtual void start() = 0;
+  virtual void attach() = 0;
+  virtual void adopt(int native_socket, bool ipv6) = 0;
+  virtual void stop() = 0;
+};
+
+namespace {
+
+template <class Config>
+struct ws_impl final : websocket_listener::impl {
+  using server_t = websocketpp::server<Config>;
+  using connection_ptr = typename server_t::connection_ptr;
+  using link_t = ws_link<Config>;
+
+  ws_impl(boost::asio::io_context& io, router& owner, const listener_config& config)
       : owner_(owner), config_(config), sweep_timer_(io) {
+    if constexpr (Config::is_tls) {
+      auto ctx = make_server_tls_context(config_.tls);  // throws: the listener does not start
+      server_.set_tls_init_handler([ctx](websocketpp::connection_hdl) { return ctx; });
+    }
     server_.init_asio(&io);
     server_.set_reuse_addr(true);
     server_.set_listen_backlog(1024);
@@ -209,12 +236,14 @@ struct websocket_listener::impl {
     const subprotocol* proto = find_subprotocol(con->get_subprotocol());
     // The handshake's request and response (header maps, body) are never read again; websocketpp
     // keeps them for the connection's life, ~1.5 KiB per idle session. Release them.
-    const_cast<ws_config::request_type&>(con->get_request()) = ws_config::request_type();
-    const_cast<ws_config::response_type&>(con->get_response()) = ws_config::response_type();
-    auto link = std::make_unique<ws_link>(con, *proto, owner_);
-    ws_link* raw = link.get();
+    using request_t = typename Config::request_type;
+    using response_t = typename Config::response_type;
+    const_cast<request_t&>(con->get_request()) = request_t();
+    const_cast<response_t&>(con->get_response()) = response_t();
+    auto link = std::make_unique<link_t>(con, *proto, owner_);
+    link_t* raw = link.get();
     links_.emplace(raw, std::move(link));
-    con->set_message_handler([raw](websocketpp::connection_hdl, server_t::message_ptr msg) {
+    con->set_message_handler([raw](websocketpp::connection_hdl, typename server_t::message_ptr msg) {
       raw->on_message(msg->get_payload());
     });
     con->set_close_handler([this, raw](websocketpp::connection_hdl hdl) { on_close(raw, hdl); });
@@ -224,7 +253,7 @@ struct websocket_listener::impl {
     JLOG(debug) << "WebSocket connection from " << raw->remote() << " (" << proto->name << ")";
   }
 
-  void on_close(ws_link* link, websocketpp::connection_hdl h) {
+  void on_close(link_t* link, websocketpp::connection_hdl h) {
     connection_ptr con = server_.get_con_from_hdl(h);
     if (con->get_local_close_code() == close_status::message_too_big)
       JLOG(warn) << "closed connection from " << link->remote()
@@ -247,7 +276,7 @@ struct websocket_listener::impl {
 
   void sweep() {
     const auto now = keepalive_clock::now();
-    std::vector<ws_link*> expired;
+    std::vector<link_t*> expired;
     for (auto& [raw, link] : links_) {
       switch (keepalive_sweep(link->keepalive(), now, config_.keepalive)) {
         case keepalive_action::ping: {
@@ -262,7 +291,7 @@ struct websocket_listener::impl {
           break;
       }
     }
-    for (ws_link* link : expired) {
+    for (link_t* link : expired) {
       JLOG(info) << "closing WebSocket connection from " << link->remote()
                  << ": no answer to the keepalive ping within "
                  << config_.keepalive.timeout.count() << " ms";
@@ -272,66 +301,74 @@ struct websocket_listener::impl {
     }
   }
 
+  void start() override {
+    std::error_code ec;
+    boost::system::error_code addr_ec;
+    auto address = boost::asio::ip::make_address(config_.host, addr_ec);
+    if (addr_ec) throw std::runtime_error("invalid listen address '" + config_.host + "'");
+    server_.listen(boost::asio::ip::tcp::endpoint(address, config_.port), ec);
+    if (ec) throw std::runtime_error("cannot listen on " + config_.url() + ": " + ec.message());
+    server_.start_accept(ec);
+    if (ec) throw std::runtime_error("cannot accept: " + ec.message());
+    schedule_sweep();
+    listener_config shown = config_;
+    boost::system::error_code port_ec;
+    const auto ep = server_.get_local_endpoint(port_ec);
+    if (!port_ec) shown.port = ep.port();
+    JLOG(info) << "listening on " << shown.url();
+  }
+
+  void attach() override { schedule_sweep(); }
+
+  void adopt(int native_socket, bool ipv6) override {
+    connection_ptr con = server_.get_connection();
+    boost::system::error_code ec;
+    if (con) {
+      con->get_raw_socket().assign(ipv6 ? boost::asio::ip::tcp::v6() : boost::asio::ip::tcp::v4(),
+                                   native_socket, ec);
+    }
+    if (!con || ec) {
+      JLOG(warn) << "cannot take over a connection on " << config_.url() << ": "
+                 << (ec ? ec.message() : std::string("no connection object"));
+      ::close(native_socket);
+      return;
+    }
+    con->start();
+  }
+
+  void stop() override {
+    std::error_code ec;
+    sweep_timer_.cancel();
+    server_.stop_listening(ec);
+    for (auto& [raw, link] : links_) {
+      link->wamp().shutdown();
+      link->connection()->close(close_status::going_away, "router shutting down", ec);
+    }
+  }
+
   router& owner_;
   listener_config config_;
   boost::asio::steady_timer sweep_timer_;
   server_t server_;
-  std::map<ws_link*, std::unique_ptr<ws_link>> links_;  // open connections, for stop()
+  std::map<link_t*, std::unique_ptr<link_t>> links_;  // open connections, for stop()
 };
 
+}  // namespace
+
 websocket_listener::websocket_listener(boost::asio::io_context& io, router& owner,
-                                       const listener_config& config)
-    : impl_(std::make_unique<impl>(io, owner, config)) {}
+                                       const listener_config& config) {
+  if (config.tls.enabled()) {
+    impl_ = std::make_unique<ws_impl<wss_config>>(io, owner, config);
+  } else {
+    impl_ = std::make_unique<ws_impl<ws_config>>(io, owner, config);
+  }
+}
 
 websocket_listener::~websocket_listener() = default;
 
-void websocket_listener::start() {
-  std::error_code ec;
-  boost::system::error_code addr_ec;
-  auto address = boost::asio::ip::make_address(impl_->config_.host, addr_ec);
-  if (addr_ec) throw std::runtime_error("invalid listen address '" + impl_->config_.host + "'");
-  impl_->server_.listen(boost::asio::ip::tcp::endpoint(address, impl_->config_.port), ec);
-  if (ec)
-    throw std::runtime_error("cannot listen on " + impl_->config_.host + ":" +
-                             std::to_string(impl_->config_.port) + ": " + ec.message());
-  impl_->server_.start_accept(ec);
-  if (ec) throw std::runtime_error("cannot accept: " + ec.message());
-  impl_->schedule_sweep();
-  JLOG(info) << "listening on ws://" << impl_->config_.host << ":" << port() << impl_->config_.path;
-}
-
-void websocket_listener::attach() { impl_->schedule_sweep(); }
-
-void websocket_listener::adopt(int native_socket, bool ipv6) {
-  connection_ptr con = impl_->server_.get_connection();
-  boost::system::error_code bec;
-  if (con) {
-    con->get_raw_socket().assign(ipv6 ? boost::asio::ip::tcp::v6() : boost::asio::ip::tcp::v4(),
-                                 native_socket, bec);
-  }
-  if (!con || bec) {
-    JLOG(warn) << "cannot take over a connection on " << impl_->config_.url() << ": "
-               << (bec ? bec.message() : std::string("no connection object"));
-    ::close(native_socket);
-    return;
-  }
-  con->start();
-}
-
-void websocket_listener::stop() {
-  std::error_code ec;
-  impl_->sweep_timer_.cancel();
-  impl_->server_.stop_listening(ec);
-  for (auto& [raw, link] : impl_->links_) {
-    link->wamp().shutdown();
-    link->connection()->close(close_status::going_away, "router shutting down", ec);
-  }
-}
-
-unsigned short websocket_listener::port() const {
-  boost::system::error_code ec;
-  auto ep = impl_->server_.get_local_endpoint(ec);
-  return ec ? impl_->config_.port : ep.port();
-}
+void websocket_listener::start() { impl_->start(); }
+void websocket_listener::attach() { impl_->attach(); }
+void websocket_listener::adopt(int native_socket, bool ipv6) { impl_->adopt(native_socket, ipv6); }
+void websocket_listener::stop() { impl_->stop(); }
 
 }  // namespace junction

@@ -29,11 +29,10 @@ class websocket_listener final : public listener {
   void adopt(int native_socket, bool ipv6);
   // Stops accepting and closes every connection (going away).
   void stop() override;
-  // The bound port (useful with port 0).
-  [[nodiscard]] unsigned short port() const;
+
+  struct impl;  // public so the per-config implementations in the .cpp can derive from it
 
  private:
-  struct impl;
   std::unique_ptr<impl> impl_;
 };
 

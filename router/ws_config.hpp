@@ -39,20 +39,25 @@ class ws_error_log {
 };
 
 // websocketpp's asio config for one thread owning every connection: no locks, no strands, its
-// access log off and its error log routed into Junction's log.
-struct ws_config : websocketpp::config::asio {
-  using type = ws_config;
-  using base = websocketpp::config::asio;
+// access log off and its error log routed into Junction's log. A template over websocketpp's own
+// base config and socket so ws:// and wss:// (router/wss_config.hpp) share every setting.
+template <class Base, class Socket, bool Tls>
+struct basic_ws_config : Base {
+  using type = basic_ws_config;
+  using base = Base;
   using concurrency_type = websocketpp::concurrency::none;
   using elog_type = ws_error_log;
   using alog_type = websocketpp::log::basic<concurrency_type, websocketpp::log::alevel>;
-  struct transport_config : base::transport_config {
-    using concurrency_type = type::concurrency_type;
-    using alog_type = type::alog_type;
-    using elog_type = type::elog_type;
-    using request_type = type::request_type;
-    using response_type = type::response_type;
-    using socket_type = websocketpp::transport::asio::basic_socket::endpoint;
+  using request_type = typename Base::request_type;
+  using response_type = typename Base::response_type;
+  using message_type = typename Base::message_type;
+  struct transport_config : Base::transport_config {
+    using concurrency_type = typename type::concurrency_type;
+    using alog_type = typename type::alog_type;
+    using elog_type = typename type::elog_type;
+    using request_type = typename type::request_type;
+    using response_type = typename type::response_type;
+    using socket_type = Socket;
     // No strand per connection: one thread runs everything (docs/THREADING.md).
     static const bool enable_multithreading = false;
   };
@@ -61,12 +66,14 @@ struct ws_config : websocketpp::config::asio {
   static const websocketpp::log::level alog_level = websocketpp::log::alevel::none;
   // The read buffer lives inside every connection object (websocketpp's default is 16 KiB, most
   // of a connection's size). Measured per idle WAMP session: 16 KiB → 12.5 KB, 4 KiB → 10.8 KB,
-  // 2 KiB → 8.8 KB, 1 KiB → 7.7 KB, with no change in rpc or fan-out throughput (pipelined WAMP
-  // messages are small: ~15 CALLs fit in one read). The price: a large message takes one read
-  // per KiB. docs/PERFORMANCE.md has the method.
+  // 2 KiB → 8.8 KB, 1 KiB → 7.7 KB, with no change in fan-out throughput; pipelined RPC pays a
+  // read per KiB (docs/PERFORMANCE.md has the measurements).
   static const std::size_t connection_read_buffer_size = JUNCTION_WS_READ_BUFFER;
+  static constexpr bool is_tls = Tls;
 };
 
+using ws_config = basic_ws_config<websocketpp::config::asio,
+                                  websocketpp::transport::asio::basic_socket::endpoint, false>;
 using ws_server = websocketpp::server<ws_config>;
 
 }  // namespace junction

@@ -2,12 +2,18 @@
 
 Environment (set by conformance/run, or by run_tests.py when it starts its own router):
   JUNCTION_URL     ws://127.0.0.1:PORT/ws of a running router with realms REALM and REALM2
+  JUNCTION_RS      HOST:PORT of the same router's WAMP RawSocket (TCP) listener
+  JUNCTION_UNIX    /path of the same router's WAMP RawSocket Unix-socket listener
   JUNCTION_REALM   first realm  (default realm1)
   JUNCTION_REALM2  second realm (default realm2)
   JUNCTION_BIN     router binary, for tests that start an extra router (default build/router/junction)
   JUNCTION_TIMEOUT seconds to wait for any single router reaction (default 5)
 
 Everything here waits with a timeout, so a hung router fails a test instead of hanging the run.
+
+Transports: 'ws' (WebSocket), 'rs' (WAMP RawSocket over TCP), 'unix' (WAMP RawSocket over a Unix domain
+socket). Addresses are written as URLs everywhere: ws://HOST:PORT/PATH, rs://HOST:PORT, unix:/PATH; the
+scheme of a URL picks the transport (see address(), connect(), RawWamp.open()).
 """
 
 import asyncio
@@ -16,6 +22,8 @@ import functools
 import json
 import logging
 import os
+import re
+import shutil
 import socket
 import subprocess
 import sys
@@ -30,6 +38,7 @@ import txaio
 
 txaio.use_asyncio()
 
+from autobahn.asyncio.rawsocket import WampRawSocketClientFactory, WampRawSocketClientProtocol  # noqa: E402
 from autobahn.asyncio.wamp import ApplicationSession  # noqa: E402
 from autobahn.asyncio.websocket import (  # noqa: E402
     WampWebSocketClientFactory,
@@ -45,6 +54,8 @@ CONFORMANCE_DIR = os.path.dirname(HERE)
 REPO_ROOT = os.path.dirname(CONFORMANCE_DIR)
 
 URL = os.environ.get('JUNCTION_URL', '')
+RS = os.environ.get('JUNCTION_RS', '')      # HOST:PORT
+UNIX = os.environ.get('JUNCTION_UNIX', '')  # /path/to/socket
 REALM = os.environ.get('JUNCTION_REALM', 'realm1')
 REALM2 = os.environ.get('JUNCTION_REALM2', 'realm2')
 BIN = os.environ.get('JUNCTION_BIN', os.path.join(REPO_ROOT, 'build', 'router', 'junction'))
@@ -52,6 +63,8 @@ T = float(os.environ.get('JUNCTION_TIMEOUT', '5'))
 TEST_TIMEOUT = float(os.environ.get('JUNCTION_TEST_TIMEOUT', '40'))
 
 SERIALIZERS = ('json', 'msgpack')
+TRANSPORTS = ('ws', 'rs', 'unix')
+RAWSOCKET_SERIALIZER_IDS = {'json': 1, 'msgpack': 2}
 MAX_ID = 2 ** 53
 
 # Router features the router is specified to announce in WELCOME (basic profile only: none).
@@ -100,8 +113,61 @@ def decode(ser, payload):
 
 
 def split_url(url):
+    """(host, port, path) of a ws:// or rs:// URL (the query, if any, is dropped)."""
     u = urllib.parse.urlparse(url)
     return u.hostname, u.port or 80, u.path or '/'
+
+
+def transport_of(url):
+    """'ws', 'rs' or 'unix' from a URL's scheme."""
+    if url.startswith('ws://'):
+        return 'ws'
+    if url.startswith('rs://'):
+        return 'rs'
+    if url.startswith('unix:'):
+        return 'unix'
+    raise ValueError('not a ws://, rs:// or unix: URL: {!r}'.format(url))
+
+
+def unix_path(url):
+    """The socket path of unix:/PATH (or unix:///PATH), without a ?query."""
+    path = url[len('unix:'):].split('?', 1)[0]
+    return path[2:] if path.startswith('//') else path
+
+
+def address(transport='ws'):
+    """URL of the main router's listener for a transport (from JUNCTION_URL / JUNCTION_RS / JUNCTION_UNIX)."""
+    if transport == 'ws':
+        if not URL:
+            raise RuntimeError('JUNCTION_URL is not set (use conformance/run or run_tests.py)')
+        return URL
+    if transport == 'rs':
+        if not RS:
+            raise RuntimeError('JUNCTION_RS (HOST:PORT of a RawSocket listener) is not set; conformance/run and '
+                               'run_tests.py set it when the router supports --listen')
+        return 'rs://' + RS
+    if transport == 'unix':
+        if not UNIX:
+            raise RuntimeError('JUNCTION_UNIX (path of a RawSocket Unix socket) is not set; conformance/run and '
+                               'run_tests.py set it when the router supports --listen')
+        return 'unix:' + UNIX
+    raise ValueError('unknown transport {!r}'.format(transport))
+
+
+def _create_connection(loop, protocol_factory, url):
+    """loop.create_connection / create_unix_connection, by the URL's scheme."""
+    if transport_of(url) == 'unix':
+        return loop.create_unix_connection(protocol_factory, unix_path(url))
+    host, port, _ = split_url(url)
+    return loop.create_connection(protocol_factory, host, port)
+
+
+async def open_stream(url):
+    """Plain asyncio (reader, writer) to a rs:// or unix: (or ws://) listener, for byte-exact tests."""
+    if transport_of(url) == 'unix':
+        return await asyncio.wait_for(asyncio.open_unix_connection(unix_path(url)), T)
+    host, port, _ = split_url(url)
+    return await asyncio.wait_for(asyncio.open_connection(host, port), T)
 
 
 def free_port():
@@ -136,23 +202,74 @@ def _quiet(fut):
 # Router processes (for run_tests.py without JUNCTION_URL and for tests that need their own router)
 # ---------------------------------------------------------------------------------------------
 
+LISTEN_ALL = ('ws://127.0.0.1:0/ws', 'rs://127.0.0.1:0', 'unix:{tmp}/junction.sock')
+_LISTENING_RE = re.compile(r'listening on (\S+)')
+
+
+def router_supports_listen(binary=None):
+    """True if the router binary knows --listen (RawSocket listeners)."""
+    try:
+        p = subprocess.run([binary or BIN, '--help'], capture_output=True, text=True, timeout=10)
+    except (OSError, subprocess.TimeoutExpired):
+        return False
+    return '--listen' in p.stdout
+
+
 class RouterProcess:
-    def __init__(self, binary=None, realms=None, extra_args=(), path='/ws'):
+    """A router of the test's own.
+
+    listen=None: the classic single WebSocket listener (--host 127.0.0.1 --port FREE --path PATH).
+    listen=[URL, ...]: one --listen per URL (ws://HOST:PORT/PATH, rs://HOST:PORT, unix:/PATH, each optionally
+    with ?max-message-size=N); '{tmp}' in a URL is replaced by a private temp dir (removed by stop()).
+    Use port 0: the actual addresses are read from the router's "listening on URL" log lines (logged at
+    level info, so do not pass --log-level warn or higher). LISTEN_ALL = ws + rs + unix at once.
+    After start(): .listeners (the logged URLs, in log order), .urls {'ws'|'rs'|'unix': first such URL},
+    .url / .rs_url / .unix_url, .env() (JUNCTION_URL / JUNCTION_RS / JUNCTION_UNIX for that router).
+    """
+
+    def __init__(self, binary=None, realms=None, extra_args=(), path='/ws', listen=None):
         self.binary = binary or BIN
         self.realms = realms if realms is not None else [REALM, REALM2]
         self.extra_args = list(extra_args)
         self.path = path
+        self.listen = list(listen) if listen is not None else None
         self.port = None
         self.proc = None
         self.log = None
+        self.tmpdir = None
+        self.listeners = []
+        self.urls = {}
 
     @property
     def url(self):
+        if self.listen is not None:
+            return self.urls.get('ws')
         return 'ws://127.0.0.1:{}{}'.format(self.port, self.path)
+
+    @property
+    def rs_url(self):
+        return self.urls.get('rs')
+
+    @property
+    def unix_url(self):
+        return self.urls.get('unix')
+
+    def env(self):
+        """JUNCTION_URL / JUNCTION_RS / JUNCTION_UNIX of this router (only those it has)."""
+        e = {}
+        if self.url:
+            e['JUNCTION_URL'] = self.url
+        if self.rs_url:
+            e['JUNCTION_RS'] = self.rs_url[len('rs://'):].split('?', 1)[0]
+        if self.unix_url:
+            e['JUNCTION_UNIX'] = unix_path(self.unix_url)
+        return e
 
     def start(self, wait=10.0):
         if not os.access(self.binary, os.X_OK):
             raise RuntimeError('router binary {} is missing or not executable'.format(self.binary))
+        if self.listen is not None:
+            return self._start_listen(wait)
         last_err = None
         for _attempt in range(3):
             self.port = free_port()
@@ -176,11 +293,42 @@ class RouterProcess:
             self.stop()
         raise RuntimeError(last_err)
 
+    def _start_listen(self, wait):
+        if any('{tmp}' in u for u in self.listen):
+            self.tmpdir = tempfile.mkdtemp(prefix='junction-rs-')
+        args = [self.binary]
+        for u in self.listen:
+            args += ['--listen', u.replace('{tmp}', self.tmpdir or '')]
+        for r in self.realms:
+            args += ['--realm', r]
+        args += self.extra_args
+        self.log = tempfile.TemporaryFile()
+        self.proc = subprocess.Popen(args, stdout=self.log, stderr=subprocess.STDOUT)
+        deadline = time.monotonic() + wait
+        while time.monotonic() < deadline:
+            found = _LISTENING_RE.findall(self.output())
+            if len(found) >= len(self.listen):
+                self.listeners = found
+                self.urls = {}
+                for u in found:
+                    # ws / rs / unix; any other scheme a listener may log is kept under its scheme
+                    kind = 'unix' if u.startswith('unix:') else u.split('://', 1)[0]
+                    self.urls.setdefault(kind, u)
+                return self
+            if self.proc.poll() is not None:
+                break
+            time.sleep(0.03)
+        err = 'router {} did not log "listening on" for all {} listeners (exit code {}): {}'.format(
+            args, len(self.listen), self.proc.poll(), self.output()[-2000:])
+        self.stop()
+        raise RuntimeError(err)
+
     def output(self):
         if not self.log:
             return ''
-        self.log.seek(0)
-        return self.log.read().decode('utf-8', 'replace')
+        # pread: the router writes through the same open file (shared offset), so never move the offset
+        fd = self.log.fileno()
+        return os.pread(fd, os.fstat(fd).st_size, 0).decode('utf-8', 'replace')
 
     def stop(self):
         if self.proc and self.proc.poll() is None:
@@ -190,6 +338,9 @@ class RouterProcess:
             except subprocess.TimeoutExpired:
                 self.proc.kill()
                 self.proc.wait()
+        if self.tmpdir:
+            shutil.rmtree(self.tmpdir, ignore_errors=True)
+            self.tmpdir = None
 
 
 # ---------------------------------------------------------------------------------------------
@@ -201,7 +352,9 @@ class Session(ApplicationSession):
 
     joined       -> SessionDetails, or raises Aborted if the router answered HELLO with ABORT
     left         -> CloseDetails of the end of the current session (GOODBYE reply, ABORT, transport loss)
-    disconnected -> set when the WebSocket is gone
+    disconnected -> set when the WebSocket / RawSocket connection is gone
+    .ws is Autobahn's transport protocol: a WebSocket client protocol, or a RawSocket client protocol
+    (.transport_kind says which: 'ws', 'rs', 'unix').
     """
 
     def __init__(self, config, auto_join=True, keep_transport=False):
@@ -212,6 +365,7 @@ class Session(ApplicationSession):
         self.welcomes = []
         self.leaves = []
         self.ws = None
+        self.transport_kind = 'ws'
         self.disconnected = self._loop.create_future()
         self._new_futures()
 
@@ -269,7 +423,7 @@ class Session(ApplicationSession):
         return await asyncio.wait_for(asyncio.shield(self.left), T)
 
     def drop(self):
-        """Kill the TCP connection without any WAMP or WebSocket goodbye."""
+        """Kill the TCP (or Unix socket) connection without any WAMP or WebSocket goodbye."""
         if self.ws is not None and self.ws.transport is not None:
             self.ws.transport.abort()
 
@@ -277,28 +431,77 @@ class Session(ApplicationSession):
         if self.disconnected.done() or self.ws is None:
             return
         try:
-            if self.ws.transport is not None and not self.ws.transport.is_closing():
-                self.ws.sendClose(1000)
+            if self.transport_kind == 'ws':
+                if self.ws.transport is not None and not self.ws.transport.is_closing():
+                    self.ws.sendClose(1000)
+            else:
+                # RawSocket has no closing handshake: close the stream. A connection that never got
+                # through the RawSocket handshake has no session attached, so wait for the protocol itself.
+                if self.ws.transport is None:
+                    return
+                self.ws.transport.close()
+                await asyncio.wait_for(asyncio.shield(self.ws.is_closed), 2)
+                return
             await asyncio.wait_for(asyncio.shield(self.disconnected), 2)
         except Exception:
             self.drop()
 
 
-async def connect(ser='json', realm=None, url=None, join=True, keep_transport=False, serializers=None):
-    """Open a WAMP-over-WebSocket connection with Autobahn; by default wait for WELCOME."""
+class _WampRawSocketClientProtocol(WampRawSocketClientProtocol):
+    """Debian's Autobahn 22.7.1 asyncio RawSocket client protocol lacks the `transport_details` property that
+    ApplicationSession reads on WELCOME (AttributeError in onWelcome -> the client sends ABORT
+    wamp.error.cannot_authenticate and drops the connection). The WebSocket protocol has it; add it here.
+    Left as is: it does not answer a router's PING (PrefixProtocol.ping raises NotImplementedError, which
+    ends the connection), so a session idle past the router's keepalive interval is lost. Tests here are
+    far shorter than the default interval (30 s)."""
+
+    @property
+    def transport_details(self):
+        return self._transport_details
+
+
+async def connect(ser='json', realm=None, url=None, join=True, keep_transport=False, serializers=None,
+                  transport=None):
+    """Open a WAMP connection with Autobahn; by default wait for WELCOME.
+
+    url picks the listener (ws://..., rs://HOST:PORT, unix:/PATH); without url, the main router's listener
+    for `transport` ('ws' default, 'rs', 'unix'). WebSocket offers `serializers` (default: just `ser`);
+    RawSocket takes exactly one serializer.
+    """
     loop = asyncio.get_running_loop()
     txaio.config.loop = loop
+    url = url or address(transport or 'ws')
+    kind = transport_of(url)
     sess = Session(ComponentConfig(realm=realm or REALM), auto_join=join, keep_transport=keep_transport)
+    sess.transport_kind = kind
     sers = serializers if serializers is not None else [make_serializer(ser)]
-    url = url or URL
-    factory = WampWebSocketClientFactory(lambda: sess, url=url, serializers=sers, loop=loop)
-    factory.setProtocolOptions(openHandshakeTimeout=T, closeHandshakeTimeout=2, maxFramePayloadSize=0,
-                               maxMessagePayloadSize=0, autoFragmentSize=0, tcpNoDelay=True)
-    host, port, _ = split_url(url)
-    _transport, proto = await asyncio.wait_for(loop.create_connection(factory, host, port), T)
+    if kind == 'ws':
+        factory = WampWebSocketClientFactory(lambda: sess, url=url, serializers=sers, loop=loop)
+        factory.setProtocolOptions(openHandshakeTimeout=T, closeHandshakeTimeout=2, maxFramePayloadSize=0,
+                                   maxMessagePayloadSize=0, autoFragmentSize=0, tcpNoDelay=True)
+    else:
+        if len(sers) != 1:
+            raise ValueError('RawSocket negotiates exactly one serializer, got {}'.format(sers))
+        factory = WampRawSocketClientFactory(lambda: sess, serializer=sers[0])
+        factory.protocol = _WampRawSocketClientProtocol
+    _transport, proto = await asyncio.wait_for(_create_connection(loop, factory, url), T)
     sess.ws = proto
     if join:
-        await asyncio.wait_for(asyncio.shield(sess.joined), T)
+        if kind == 'ws':
+            await asyncio.wait_for(asyncio.shield(sess.joined), T)
+        else:
+            # A refused RawSocket handshake never reaches the session (Autobahn just closes the stream),
+            # so also watch the protocol's own closed future.
+            done, _ = await asyncio.wait([sess.joined, proto.is_closed], timeout=T,
+                                         return_when=asyncio.FIRST_COMPLETED)
+            if sess.joined in done:
+                sess.joined.result()  # raises Aborted / TransportClosed
+            elif done:
+                raise TransportClosed('RawSocket connection to {} closed before WELCOME (handshake refused?)'
+                                      .format(url))
+            else:
+                proto.transport and proto.transport.abort()
+                raise asyncio.TimeoutError('no WELCOME from {} within {}s'.format(url, T))
     return sess
 
 
@@ -397,8 +600,195 @@ class RawWebSocket:
             self.proto.transport.abort()
 
 
+# ---------------------------------------------------------------------------------------------
+# Raw RawSocket client (plain asyncio, no Autobahn) for byte-exact frames
+# ---------------------------------------------------------------------------------------------
+
+RS_MAGIC = 0x7F
+RS_MESSAGE, RS_PING, RS_PONG = 0, 1, 2
+
+
+def rs_handshake(ser='json', length_exp=15):
+    """The 4-octet client handshake: 0x7F, LLLL SSSS, 0, 0."""
+    return bytes([RS_MAGIC, (length_exp << 4) | RAWSOCKET_SERIALIZER_IDS[ser], 0, 0])
+
+
+def rs_header(frame_type, length):
+    """4-octet frame header: RRRR XTTT + 24-bit length (X = 25th length bit, set only for exactly 2^24)."""
+    if length == 1 << 24:
+        return bytes([0x08 | frame_type, 0, 0, 0])
+    if not 0 <= length < 1 << 24:
+        raise ValueError('RawSocket frame length {} out of range'.format(length))
+    return bytes([frame_type]) + length.to_bytes(3, 'big')
+
+
+def rs_frame(frame_type, payload):
+    return rs_header(frame_type, len(payload)) + payload
+
+
+class _RawSocketProto(asyncio.Protocol):
+    def __init__(self, owner):
+        self.owner = owner
+
+    def connection_made(self, transport):
+        self.owner.transport = transport
+
+    def data_received(self, data):
+        self.owner._feed(data)
+
+    def eof_received(self):
+        return False  # close our side too
+
+    def connection_lost(self, exc):
+        self.owner._lost(exc)
+
+
+class RawSocket:
+    """A WAMP RawSocket client that sends/receives exact frames (same interface as RawWebSocket).
+
+    open() does the handshake and checks the reply (magic, serializer echoed); .reply is the router's 4
+    octets and .peer_limit the length it announced. recv() returns the next message frame as
+    (payload, is_binary) (is_binary just mirrors the serializer, for RawWamp); PINGs from the router are
+    answered with PONG automatically (and kept in .router_pings); PONGs go to recv_pong(). A frame header
+    with reserved bits from the router fails the next recv(). .received keeps every octet the router sent.
+    """
+
+    close_frame = None  # RawWebSocket compatibility: RawSocket has no close frame
+
+    def __init__(self, ser='json'):
+        self.loop = asyncio.get_running_loop()
+        self.ser = ser
+        self.queue = asyncio.Queue()
+        self.pongs = asyncio.Queue()
+        self.reply = _quiet(self.loop.create_future())
+        self.closed = self.loop.create_future()
+        self.transport = None
+        self.buf = bytearray()
+        self.received = bytearray()
+        self.router_pings = []
+        self.peer_limit = None
+        self.url = None
+
+    @classmethod
+    async def connect(cls, url=None, ser='json'):
+        """TCP / Unix connection only, no handshake sent yet."""
+        self = cls(ser)
+        self.url = url or address('rs')
+        await asyncio.wait_for(_create_connection(self.loop, lambda: _RawSocketProto(self), self.url), T)
+        return self
+
+    @classmethod
+    async def open(cls, ser='json', url=None, length_exp=15):
+        self = await cls.connect(url, ser)
+        hs = rs_handshake(ser, length_exp)
+        self.write(hs)
+        try:
+            reply = await asyncio.wait_for(asyncio.shield(self.reply), T)
+        except asyncio.TimeoutError:
+            self.drop()
+            raise asyncio.TimeoutError('no RawSocket handshake reply from {} to {} within {}s'.format(
+                self.url, hs.hex(' '), T))
+        if reply[0] != RS_MAGIC or reply[1] & 0x0F != RAWSOCKET_SERIALIZER_IDS[ser] or reply[2:] != b'\0\0':
+            self.drop()
+            raise TransportClosed('RawSocket handshake {} to {} answered with {}'.format(
+                hs.hex(' '), self.url, reply.hex(' ')))
+        self.peer_limit = 2 ** (9 + (reply[1] >> 4))
+        return self
+
+    # incoming
+    def _feed(self, data):
+        self.received += data
+        self.buf += data
+        if not self.reply.done():
+            if len(self.buf) < 4:
+                return
+            self.reply.set_result(bytes(self.buf[:4]))
+            del self.buf[:4]
+        while len(self.buf) >= 4:
+            h = self.buf[0]
+            ftype = h & 0x07
+            if h & 0xF0 or ftype > RS_PONG:
+                self.queue.put_nowait(AssertionError('router sent a RawSocket frame header with reserved bits: '
+                                                     '{}'.format(bytes(self.buf[:4]).hex(' '))))
+                self.drop()
+                return
+            n = int.from_bytes(self.buf[1:4], 'big') | ((h & 0x08) << 21)
+            if len(self.buf) < 4 + n:
+                return
+            payload = bytes(self.buf[4:4 + n])
+            del self.buf[:4 + n]
+            if ftype == RS_MESSAGE:
+                self.queue.put_nowait(payload)
+            elif ftype == RS_PING:
+                self.router_pings.append(payload)
+                self.send_frame(RS_PONG, payload)
+            else:
+                self.pongs.put_nowait(payload)
+
+    def _lost(self, exc):
+        if not self.reply.done():
+            self.reply.set_exception(TransportClosed('connection closed before the RawSocket handshake reply '
+                                                     '(received {!r})'.format(bytes(self.received))))
+        if not self.closed.done():
+            self.closed.set_result(exc)
+        self.transport = None
+        self.queue.put_nowait(None)
+        self.pongs.put_nowait(None)
+
+    # outgoing
+    def write(self, data):
+        """Exact octets (no framing)."""
+        if self.transport is not None and not self.transport.is_closing():
+            self.transport.write(data)
+
+    def send_frame(self, frame_type, payload):
+        self.write(rs_frame(frame_type, payload))
+
+    def send(self, payload, is_binary=None):
+        self.send_frame(RS_MESSAGE, payload)
+
+    def ping(self, payload=b''):
+        self.send_frame(RS_PING, payload)
+
+    async def recv(self, timeout=None):
+        item = await asyncio.wait_for(self.queue.get(), timeout or T)
+        if item is None:
+            self.queue.put_nowait(None)
+            raise TransportClosed('RawSocket connection closed by router')
+        if isinstance(item, Exception):
+            raise item
+        return item, self.ser != 'json'
+
+    async def recv_pong(self, timeout=None):
+        item = await asyncio.wait_for(self.pongs.get(), timeout or T)
+        if item is None:
+            self.pongs.put_nowait(None)
+            raise TransportClosed('RawSocket connection closed by router before PONG')
+        return item
+
+    async def wait_closed(self, timeout=None):
+        return await asyncio.wait_for(asyncio.shield(self.closed), timeout or T)
+
+    def is_closed(self):
+        return self.closed.done()
+
+    async def close(self):
+        if self.closed.done() or self.transport is None:
+            return
+        self.transport.close()
+        try:
+            await asyncio.wait_for(asyncio.shield(self.closed), 2)
+        except Exception:
+            self.drop()
+
+    def drop(self):
+        if self.transport is not None:
+            self.transport.abort()
+
+
 class RawWamp:
-    """WAMP messages (lists) over a RawWebSocket with one serializer; request ids managed by the caller."""
+    """WAMP messages (lists) over a RawWebSocket or RawSocket (.ws) with one serializer; request ids managed
+    by the caller."""
 
     def __init__(self, ws, ser):
         self.ws = ws
@@ -408,13 +798,17 @@ class RawWamp:
         self._req = 0
 
     @classmethod
-    async def open(cls, ser='json', url=None):
-        ws = await RawWebSocket.open(url, protocols=['wamp.2.' + ser])
+    async def open(cls, ser='json', url=None, transport=None):
+        url = url or address(transport or 'ws')
+        if transport_of(url) == 'ws':
+            ws = await RawWebSocket.open(url, protocols=['wamp.2.' + ser])
+        else:
+            ws = await RawSocket.open(ser, url)
         return cls(ws, ser)
 
     @classmethod
-    async def joined(cls, ser='json', realm=None, url=None):
-        self = await cls.open(ser, url)
+    async def joined(cls, ser='json', realm=None, url=None, transport=None):
+        self = await cls.open(ser, url, transport)
         await self.hello(realm or REALM)
         return self
 
@@ -528,15 +922,20 @@ async def http_upgrade(path, protocols=None, url=None, upgrade=True):
 # ---------------------------------------------------------------------------------------------
 
 class WampCases:
-    """Mixin for test classes. Track connections so they are closed after each test."""
+    """Mixin for test classes. Track connections so they are closed after each test.
+
+    SER / TRANSPORT are the cell of the matrix a generated class runs in; session() and raw() use them
+    unless told otherwise (a url= picks the transport by its scheme).
+    """
 
     SER = 'json'
+    TRANSPORT = 'ws'
 
     async def asyncSetUp(self):
         txaio.config.loop = asyncio.get_running_loop()
         self._closers = []
-        if not URL:
-            raise RuntimeError('JUNCTION_URL is not set (use conformance/run or run_tests.py)')
+        address('ws')              # raises if JUNCTION_URL is not set
+        address(self.TRANSPORT)    # ... or JUNCTION_RS / JUNCTION_UNIX for a RawSocket cell
 
     async def asyncTearDown(self):
         for c in reversed(self._closers):
@@ -546,12 +945,17 @@ class WampCases:
                 pass
 
     async def session(self, ser=None, realm=None, **kw):
+        if kw.get('url') is None and kw.get('transport') is None:
+            kw['transport'] = self.TRANSPORT
         s = await connect(ser or self.SER, realm=realm, **kw)
         self._closers.append(s)
         return s
 
-    async def raw(self, ser=None, realm=None, join=True, url=None):
-        r = await (RawWamp.joined(ser or self.SER, realm, url) if join else RawWamp.open(ser or self.SER, url))
+    async def raw(self, ser=None, realm=None, join=True, url=None, transport=None):
+        if url is None and transport is None:
+            transport = self.TRANSPORT
+        ser = ser or self.SER
+        r = await (RawWamp.joined(ser, realm, url, transport) if join else RawWamp.open(ser, url, transport))
         self._closers.append(r)
         return r
 
@@ -582,28 +986,70 @@ def _wrap_tests(ns):
             ns[name] = _with_timeout(val)
 
 
-def each_serializer(cls):
-    """Class decorator: emit one TestCase per serializer (Name_json, Name_msgpack) into the module."""
-    module = sys.modules[cls.__module__]
-    for ser in SERIALIZERS:
-        name = '{}_{}'.format(cls.__name__, ser)
-        ns = {'SER': ser, '__module__': cls.__module__, '__qualname__': name}
-        for attr in dir(cls):
-            if attr.startswith('test'):
-                ns[attr] = getattr(cls, attr)
-        _wrap_tests(ns)
-        setattr(module, name, type(name, (cls, unittest.IsolatedAsyncioTestCase), ns))
-    return cls
-
-
-def single(cls):
-    """Class decorator: a TestCase that is not per-serializer."""
-    ns = {'__module__': cls.__module__, '__qualname__': cls.__name__}
+def make_case(cls, name, attrs):
+    """A unittest TestCase named `name` with cls's test methods (each under the per-test timeout)."""
+    ns = {'__module__': cls.__module__, '__qualname__': name}
+    ns.update(attrs)
     for attr in dir(cls):
         if attr.startswith('test'):
             ns[attr] = getattr(cls, attr)
     _wrap_tests(ns)
-    return type(cls.__name__, (cls, unittest.IsolatedAsyncioTestCase), ns)
+    return type(name, (cls, unittest.IsolatedAsyncioTestCase), ns)
+
+
+def _cell_name(base, transport, ser=None):
+    """Class name of one cell: WebSocket cells keep the historic names (Name_json / Name), RawSocket cells
+    carry the transport (Name_rs_json, Name_unix_msgpack, Name_rs)."""
+    parts = [base] + ([transport] if transport != 'ws' else []) + ([ser] if ser else [])
+    return '_'.join(parts)
+
+
+def each_serializer(cls):
+    """Class decorator: emit one TestCase per serializer (Name_json, Name_msgpack) into the module,
+    WebSocket only."""
+    module = sys.modules[cls.__module__]
+    for ser in SERIALIZERS:
+        name = _cell_name(cls.__name__, 'ws', ser)
+        setattr(module, name, make_case(cls, name, {'SER': ser}))
+    return cls
+
+
+def each_transport_and_serializer(cls=None, *, transports=TRANSPORTS):
+    """Class decorator: emit one TestCase per transport x serializer into the module:
+    Name_json, Name_msgpack (WebSocket), Name_rs_json, Name_rs_msgpack (RawSocket TCP),
+    Name_unix_json, Name_unix_msgpack (RawSocket over a Unix socket). Usable as
+    @each_transport_and_serializer or @each_transport_and_serializer(transports=('ws', 'rs'))."""
+    def deco(cls):
+        module = sys.modules[cls.__module__]
+        for transport in transports:
+            for ser in SERIALIZERS:
+                name = _cell_name(cls.__name__, transport, ser)
+                setattr(module, name, make_case(cls, name, {'SER': ser, 'TRANSPORT': transport}))
+        return cls
+    return deco(cls) if cls is not None else deco
+
+
+def each_transport(cls=None, *, transports=TRANSPORTS):
+    """Class decorator for classes that pick serializers themselves: one TestCase per transport.
+    The WebSocket one keeps the class's name (and is what the decorator returns); the others are
+    Name_rs and Name_unix."""
+    def deco(cls):
+        module = sys.modules[cls.__module__]
+        result = cls
+        for transport in transports:
+            name = _cell_name(cls.__name__, transport)
+            case = make_case(cls, name, {'TRANSPORT': transport})
+            if transport == 'ws':
+                result = case
+            else:
+                setattr(module, name, case)
+        return result
+    return deco(cls) if cls is not None else deco
+
+
+def single(cls):
+    """Class decorator: a TestCase that is not per-serializer (WebSocket unless it says otherwise)."""
+    return make_case(cls, cls.__name__, {})
 
 
 async def gather_all(*aws):

@@ -3,9 +3,11 @@
 
     /usr/bin/python3 conformance/python/run_tests.py [-k PATTERN ...] [-v] [--list]
 
-Uses JUNCTION_URL if set; otherwise starts a router from JUNCTION_BIN (default build/router/junction)
-with realms JUNCTION_REALM/JUNCTION_REALM2 on a free port and stops it afterwards.
-Last line of output: "python: N passed, M failed" (each test x serializer counts once).
+Uses JUNCTION_URL (WebSocket), JUNCTION_RS (RawSocket HOST:PORT) and JUNCTION_UNIX (RawSocket socket path)
+if JUNCTION_URL is set; otherwise starts a router from JUNCTION_BIN (default build/router/junction) with
+realms JUNCTION_REALM/JUNCTION_REALM2 and --listen ws://127.0.0.1:0/ws, rs://127.0.0.1:0 and a Unix socket
+in a temp dir (a router without --listen: WebSocket only), and stops it afterwards.
+Last line of output: "python: N passed, M failed" (each test x transport x serializer counts once).
 Exit status: 0 only if nothing failed.
 """
 
@@ -19,7 +21,7 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
 
 MODULES = ['test_session', 'test_rpc', 'test_pubsub', 'test_realms', 'test_interop', 'test_transport',
-           'test_malformed', 'test_cli']
+           'test_rawsocket', 'test_malformed', 'test_cli', 'test_batched', 'test_keepalive', 'test_universal']
 
 
 def router_alive():
@@ -106,10 +108,16 @@ def main():
     router = None
     if not os.environ.get('JUNCTION_URL') and not args.list:
         import harness
-        router = harness.RouterProcess().start()
-        os.environ['JUNCTION_URL'] = router.url
-        harness.URL = router.url
-        print('started {} at {}'.format(router.binary, router.url), flush=True)
+        if harness.router_supports_listen():
+            router = harness.RouterProcess(listen=harness.LISTEN_ALL).start()
+        else:
+            router = harness.RouterProcess().start()
+        for k, v in router.env().items():
+            os.environ[k] = v
+        harness.URL = os.environ.get('JUNCTION_URL', '')
+        harness.RS = os.environ.get('JUNCTION_RS', '')
+        harness.UNIX = os.environ.get('JUNCTION_UNIX', '')
+        print('started {} at {}'.format(router.binary, ' '.join(router.listeners or [router.url])), flush=True)
 
     import harness  # noqa: F401  (after JUNCTION_URL is settled)
     loader = unittest.TestLoader()

@@ -6,6 +6,10 @@ import subprocess
 from harness import BIN, T, Aborted, RouterProcess, WampCases, connect, single
 
 
+def _listening_lines(text):
+    return [line.split('listening on ', 1)[1].strip() for line in text.splitlines() if 'listening on ' in line]
+
+
 def run(*args):
     return subprocess.run([BIN, *args], capture_output=True, text=True, timeout=10)
 
@@ -21,7 +25,7 @@ class CliTests(WampCases):
     async def test_help_documents_the_flags(self):
         p = run('--help')
         self.assertEqual(p.returncode, 0)
-        for flag in ('--host', '--port', '--path', '--realm', '--max-message-size', '--log-level',
+        for flag in ('--host', '--port', '--path', '--listen', '--realm', '--max-message-size', '--log-level',
                      '--strict-request-ids', '--version'):
             self.assertIn(flag, p.stdout)
         self.assertIn('ws://127.0.0.1:8080/ws', p.stdout)
@@ -33,7 +37,12 @@ class CliTests(WampCases):
                            (['--path', 'ws'], "must start with '/'"),
                            (['--log-level', 'loud'], '--log-level'),
                            (['--max-message-size', '-1'], '--max-message-size'),
-                           (['--realm'], 'needs a value')):
+                           (['--realm'], 'needs a value'),
+                           (['--listen', 'ftp://127.0.0.1:1'], '--listen'),
+                           (['--listen', 'rs://127.0.0.1'], '--listen'),
+                           (['--listen', 'unix:relative.sock'], '--listen'),
+                           (['--listen', 'rs://127.0.0.1:0?max-message-size=10'], '--listen'),
+                           (['--listen', 'rs://127.0.0.1:0', '--port', '9000'], '--listen')):
             p = run(*args)
             self.assertEqual(p.returncode, 2, args)
             self.assertIn(text, p.stderr, args)
@@ -47,6 +56,18 @@ class CliTests(WampCases):
             with self.assertRaises(Aborted) as ctx:
                 await connect('json', realm='realm2', url=url)
             self.assertIn('wamp.error.no_such_realm', str(ctx.exception))
+        finally:
+            router.stop()
+
+    async def test_only_the_listed_listeners(self):
+        # with --listen, only those listeners exist (no default ws://127.0.0.1:8080/ws besides)
+        router = RouterProcess(listen=['unix:{tmp}/only.sock']).start()
+        try:
+            await asyncio.sleep(0.1)
+            logged = _listening_lines(router.output())
+            self.assertEqual(logged, [router.unix_url], 'listeners logged: {}'.format(logged))
+            s = await connect('msgpack', url=router.unix_url)
+            await s.close()
         finally:
             router.stop()
 

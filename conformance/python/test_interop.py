@@ -1,14 +1,18 @@
 """JSON <-> MessagePack bridging: binary payloads survive the trip in both directions.
 
 JSON carries bytes as "\\u0000" + base64 (WAMP binary convention); MessagePack carries them as bin.
-Per-serializer variants: SER is the serializer of the caller/publisher; the peers use both.
+InteropTests runs per transport x serializer: SER is the serializer of the caller/publisher; the peers use
+both, over the same transport. CrossTransportTests puts the two peers on different transports (a JSON
+WebSocket client and a MessagePack RawSocket client, and more pairs) in one realm.
 """
 
 import asyncio
+import base64
 
 from autobahn.wamp.types import CallResult, PublishOptions
 
-from harness import T, WampCases, each_serializer, uri
+from harness import (CALL, EVENT, INVOCATION, PUBLISH, PUBLISHED, RESULT, YIELD, T, WampCases,
+                     each_transport_and_serializer, make_case, uri)
 
 BLOB = bytes(range(256)) + b'\x00\xff' * 100
 SMALL = b'\x00\x01binary\xfe'
@@ -18,7 +22,7 @@ def other(ser):
     return 'msgpack' if ser == 'json' else 'json'
 
 
-@each_serializer
+@each_transport_and_serializer
 class InteropTests(WampCases):
 
     async def test_rpc_binary_across_serializers(self):
@@ -92,3 +96,110 @@ class InteropTests(WampCases):
         self.assertEqual(res.kwresults, kwargs)
         for a, b in zip(res.results, args):
             self.assertIs(type(a), type(b), 'type changed: {!r} -> {!r}'.format(b, a))
+
+
+def json_bytes(b):
+    """How JSON carries bytes: a string of NUL + base64."""
+    return '\0' + base64.b64encode(b).decode('ascii')
+
+
+def wire_bytes(ser, b):
+    return json_bytes(b) if ser == 'json' else b
+
+
+class CrossTransportTests(WampCases):
+    """Peer A and peer B, each (transport, serializer), in one realm of one router."""
+
+    A = ('ws', 'json')
+    B = ('rs', 'msgpack')
+
+    def _where(self):
+        return '{}/{} <-> {}/{}'.format(*self.A, *self.B)
+
+    async def _pair(self):
+        a = await self.session(self.A[1], transport=self.A[0])
+        b = await self.session(self.B[1], transport=self.B[0])
+        self.assertEqual(a.serializer_id, self.A[1])
+        self.assertEqual(b.serializer_id, self.B[1])
+        return a, b
+
+    async def test_call_each_other_with_bytes(self):
+        a, b = await self._pair()
+        for callee, caller, what in ((a, b, 'B calls A'), (b, a, 'A calls B')):
+            proc = uri()
+            seen = []
+
+            def handler(blob, **kw):
+                seen.append((blob, kw))
+                return CallResult(blob[::-1], [blob], tag=kw.get('tag'))
+
+            await asyncio.wait_for(callee.register(handler, proc), T)
+            res = await asyncio.wait_for(caller.call(proc, BLOB, tag=SMALL), T)
+            where = '{} ({})'.format(what, self._where())
+            self.assertEqual(len(seen), 1, where)
+            self.assertIsInstance(seen[0][0], bytes, where)
+            self.assertEqual(seen[0], (BLOB, {'tag': SMALL}), where)
+            self.assertEqual(list(res.results), [BLOB[::-1], [BLOB]], where)
+            self.assertIsInstance(res.results[0], bytes, where)
+            self.assertEqual(res.kwresults, {'tag': SMALL}, where)
+
+    async def test_events_with_bytes_both_ways(self):
+        a, b = await self._pair()
+        for sub, pub, what in ((a, b, 'B publishes to A'), (b, a, 'A publishes to B')):
+            topic = uri()
+            got = asyncio.Queue()
+            await asyncio.wait_for(sub.subscribe(lambda *args, **kw: got.put_nowait((args, kw)), topic), T)
+            publication = await asyncio.wait_for(
+                pub.publish(topic, BLOB, [SMALL], options=PublishOptions(acknowledge=True), raw=SMALL), T)
+            args, kwargs = await asyncio.wait_for(got.get(), T)
+            where = '{} ({})'.format(what, self._where())
+            self.assertIsNotNone(publication, where)
+            self.assertIsInstance(args[0], bytes, where)
+            self.assertEqual(list(args), [BLOB, [SMALL]], where)
+            self.assertEqual(kwargs, {'raw': SMALL}, where)
+
+    async def test_error_with_bytes(self):
+        from autobahn.wamp.exception import ApplicationError
+        a, b = await self._pair()
+        proc = uri()
+
+        def failing():
+            raise ApplicationError('com.conformance.error.binary', SMALL, raw=BLOB)
+
+        await asyncio.wait_for(b.register(failing, proc), T)
+        e = await self.assertAppError(a.call(proc), 'com.conformance.error.binary')
+        self.assertEqual(list(e.args), [SMALL])
+        self.assertEqual(e.kwargs, {'raw': BLOB})
+
+    async def test_raw_wire_encoding(self):
+        # byte level: each side sees bytes in its own serializer's form (JSON "\u0000"+base64, MessagePack bin)
+        (ta, sa), (tb, sb) = self.A, self.B
+        a = await self.raw(sa, transport=ta)
+        b = await self.raw(sb, transport=tb)
+        proc, topic = uri(), uri()
+        await b.register(proc)
+        a.send([CALL, 1, {}, proc, [wire_bytes(sa, SMALL)], {'k': wire_bytes(sa, BLOB)}])
+        inv = await b.expect(INVOCATION)
+        self.assertEqual(inv[4:], [[wire_bytes(sb, SMALL)], {'k': wire_bytes(sb, BLOB)}], self._where())
+        b.send([YIELD, inv[1], {}, [wire_bytes(sb, BLOB)]])
+        res = await a.expect(RESULT)
+        self.assertEqual(res[1], 1)
+        self.assertEqual(res[3:], [[wire_bytes(sa, BLOB)]], self._where())
+        await a.subscribe(topic)
+        b.send([PUBLISH, 1, {'acknowledge': True}, topic, [wire_bytes(sb, SMALL)]])
+        await b.expect(PUBLISHED)
+        ev = await a.expect(EVENT)
+        self.assertEqual(ev[4:], [[wire_bytes(sa, SMALL)]], self._where())
+
+
+# the pairs: the one the issue asks for (JSON WebSocket <-> MessagePack RawSocket) on TCP and on the Unix
+# socket, the serializers the other way round, and RawSocket TCP <-> RawSocket Unix
+CROSS_PAIRS = [
+    (('ws', 'json'), ('rs', 'msgpack')),
+    (('ws', 'json'), ('unix', 'msgpack')),
+    (('ws', 'msgpack'), ('rs', 'json')),
+    (('rs', 'json'), ('unix', 'msgpack')),
+]
+for _a, _b in CROSS_PAIRS:
+    _name = 'CrossTransportTests_{}_{}__{}_{}'.format(*_a, *_b)
+    globals()[_name] = make_case(CrossTransportTests, _name, {'A': _a, 'B': _b})

@@ -1,4 +1,5 @@
-"""Bad input: every row of conformance/malformed_frames.json, sent over a raw WebSocket.
+"""Bad input: every row of conformance/malformed_frames.json, sent over a raw WebSocket, and again as a
+RawSocket message frame over TCP (MalformedTests_rs) and over the Unix socket (MalformedTests_unix).
 
 For each row: two bystander sessions join (a JSON callee with a procedure, a MessagePack caller), the
 offending connection sends the row's frame, and the router must
@@ -13,7 +14,7 @@ import json
 import os
 
 from harness import (ABORT, CONFORMANCE_DIR, HELLO, REALM, SUBSCRIBE, SUBSCRIBED, T, TransportClosed, WampCases,
-                     single, uri)
+                     each_transport, uri)
 
 CLOSE_WAIT = min(T, 2.0)
 TABLE_PATH = os.path.join(CONFORMANCE_DIR, 'malformed_frames.json')
@@ -149,4 +150,4 @@ class MalformedTests(MalformedBase):
 for _row in TABLE:
     setattr(MalformedTests, 'test_' + _row['name'], _make_row_test(_row))
 
-MalformedTests = single(MalformedTests)
+MalformedTests = each_transport(MalformedTests)

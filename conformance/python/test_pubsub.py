@@ -1,11 +1,13 @@
-"""Broker: SUBSCRIBE/UNSUBSCRIBE/PUBLISH/EVENT, acknowledge, publisher exclusion, shared subscription ids."""
+"""Broker: SUBSCRIBE/UNSUBSCRIBE/PUBLISH/EVENT, acknowledge, publisher exclusion, shared subscription ids.
+
+Every case runs per transport (WebSocket, RawSocket TCP, RawSocket Unix) x serializer."""
 
 import asyncio
 
 from autobahn.wamp.types import PublishOptions, SubscribeOptions
 
 from harness import (ERROR, EVENT, PUBLISH, PUBLISHED, SUBSCRIBE, SUBSCRIBED, T, UNSUBSCRIBE, UNSUBSCRIBED,
-                     WampCases, each_serializer, uri)
+                     WampCases, each_transport_and_serializer, uri)
 
 ACK = PublishOptions(acknowledge=True)
 
@@ -31,7 +33,7 @@ class Inbox:
         test.fail('unexpected event {!r}'.format(item))
 
 
-@each_serializer
+@each_transport_and_serializer
 class PubSubTests(WampCases):
 
     async def _subscriber(self, topic, **kw):

@@ -1,15 +1,17 @@
-"""Realm isolation: nothing registered or subscribed in one realm is visible in another."""
+"""Realm isolation: nothing registered or subscribed in one realm is visible in another.
+
+Every case runs per transport (WebSocket, RawSocket TCP, RawSocket Unix) x serializer."""
 
 import asyncio
 
 from autobahn.wamp.types import PublishOptions
 
-from harness import REALM, REALM2, T, WampCases, each_serializer, uri
+from harness import REALM, REALM2, T, WampCases, each_transport_and_serializer, uri
 
 ACK = PublishOptions(acknowledge=True)
 
 
-@each_serializer
+@each_transport_and_serializer
 class RealmTests(WampCases):
 
     async def test_rpc_isolated(self):

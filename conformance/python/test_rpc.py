@@ -1,4 +1,6 @@
-"""Dealer: REGISTER/UNREGISTER/CALL/INVOCATION/YIELD/RESULT and the basic-profile errors."""
+"""Dealer: REGISTER/UNREGISTER/CALL/INVOCATION/YIELD/RESULT and the basic-profile errors.
+
+Every case runs per transport (WebSocket, RawSocket TCP, RawSocket Unix) x serializer."""
 
 import asyncio
 
@@ -6,10 +8,10 @@ from autobahn.wamp.exception import ApplicationError
 from autobahn.wamp.types import CallResult
 
 from harness import (CALL, ERROR, GOODBYE, INVOCATION, REGISTER, REGISTERED, RESULT, T, UNREGISTER, UNREGISTERED,
-                     YIELD, WampCases, each_serializer, uri)
+                     YIELD, WampCases, each_transport_and_serializer, uri)
 
 
-@each_serializer
+@each_transport_and_serializer
 class RpcTests(WampCases):
 
     async def test_call_with_args_and_kwargs(self):

@@ -1,4 +1,6 @@
-"""Session lifecycle: HELLO/WELCOME/ABORT/GOODBYE, consecutive sessions, many sessions at once."""
+"""Session lifecycle: HELLO/WELCOME/ABORT/GOODBYE, consecutive sessions, many sessions at once.
+
+Every case runs per transport (WebSocket, RawSocket TCP, RawSocket Unix) x serializer."""
 
 import asyncio
 
@@ -7,12 +9,12 @@ from autobahn.wamp.exception import ApplicationError
 
 from harness import (ABORT, ANNOUNCED_FEATURES, CALL, CLIENT_ROLES, GOODBYE, HELLO, INVOCATION, MAX_ID, PUBLISH,
                      PUBLISHED, REALM, REALM2, RESULT, T, WELCOME, YIELD,
-                     Aborted, TransportClosed, WampCases, connect, each_serializer, uri)
+                     Aborted, TransportClosed, WampCases, connect, each_transport_and_serializer, uri)
 
 NO_SUCH_REALM = 'com.conformance.no.such.realm'
 
 
-@each_serializer
+@each_transport_and_serializer
 class SessionTests(WampCases):
 
     async def test_welcome_details(self):
@@ -131,7 +133,8 @@ class SessionTests(WampCases):
 
     async def test_200_sessions_at_once(self):
         n = 200
-        results = await asyncio.gather(*[connect(self.SER) for _ in range(n)], return_exceptions=True)
+        results = await asyncio.gather(*[connect(self.SER, transport=self.TRANSPORT) for _ in range(n)],
+                                       return_exceptions=True)
         sessions = [s for s in results if not isinstance(s, BaseException)]
         self._closers.extend(sessions)
         errors = [e for e in results if isinstance(e, BaseException)]

@@ -2,6 +2,8 @@
 
 #include <charconv>
 
+#include "router/rawsocket.hpp"
+
 namespace junction {
 
 const char* const usage_text =
@@ -31,7 +33,10 @@ const char* const usage_text =
     "                          a larger one closes the connection (WebSocket code 1009);\n"
     "                          RawSocket advertises the largest 2^(9+L) <= N (16 MiB at most)\n"
     "  --keepalive-interval MS the router pings a connection idle this long (default 30000;\n"
-    "                          0 disables)\n"
+    "                          0 disables). RawSocket PINGs are sent only when this flag or\n"
+    "                          the listener's keepalive-interval is given (some clients drop\n"
+    "                          the connection on a PING); RawSocket over TCP always gets TCP\n"
+    "                          keepalive\n"
     "  --keepalive-timeout MS  and closes it when nothing answers within this (default 10000)\n"
     "  --strict-request-ids    require request ids 1, 2, 3, ... as the spec says (default:\n"
     "                          lenient, because many deployed clients do not send them in order)\n"
@@ -160,6 +165,7 @@ cli_result parse_command_line(const std::vector<std::string>& args) {
   std::vector<listen_overrides> listen_given;
   std::size_t default_limit = listener_config{}.max_message_size;
   keepalive_settings default_keepalive;
+  bool keepalive_flag_given = false;
   bool strict_uris = false;
   for (std::size_t i = 0; i < args.size(); ++i) {
     const std::string& flag = args[i];
@@ -224,6 +230,7 @@ cli_result parse_command_line(const std::vector<std::string>& args) {
       }
       (interval ? default_keepalive.interval : default_keepalive.timeout) =
           std::chrono::milliseconds(ms);
+      keepalive_flag_given = keepalive_flag_given || interval;
     } else if (flag == "--strict-request-ids") {
       r.config.strict_request_ids = true;
     } else if (flag == "--strict-uris") {
@@ -249,9 +256,19 @@ cli_result parse_command_line(const std::vector<std::string>& args) {
     listen_given.emplace_back();
   }
   for (std::size_t i = 0; i < listens.size(); ++i) {  // a listener's own options win
-    if (!listen_given[i].max_message_size) listens[i].max_message_size = default_limit;
-    if (!listen_given[i].keepalive_interval) listens[i].keepalive.interval = default_keepalive.interval;
-    if (!listen_given[i].keepalive_timeout) listens[i].keepalive.timeout = default_keepalive.timeout;
+    listener_config& l = listens[i];
+    if (!listen_given[i].max_message_size) l.max_message_size = default_limit;
+    if (!listen_given[i].keepalive_timeout) l.keepalive.timeout = default_keepalive.timeout;
+    if (!listen_given[i].keepalive_interval) l.keepalive.interval = default_keepalive.interval;
+    // RawSocket PINGs only when asked for: Autobahn|Python's asyncio RawSocket client (Debian's
+    // 22.x) drops its connection on a PING. TCP keepalive guards RawSocket peers instead.
+    l.rawsocket_pings = listen_given[i].keepalive_interval || keepalive_flag_given;
+    if (l.kind != listener_config::protocol::websocket &&
+        l.max_message_size < rawsocket::min_message_length) {
+      r.error = "--listen " + l.url() + ": a RawSocket limit cannot be below " +
+                std::to_string(rawsocket::min_message_length) + " bytes (the handshake's smallest)";
+      return r;
+    }
   }
   r.config.listeners = std::move(listens);
   if (r.config.realms.empty()) r.config.realms.push_back(realm_config{"realm1"});

@@ -17,8 +17,12 @@
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/local/stream_protocol.hpp>
 #include <boost/asio/post.hpp>
+#include <boost/asio/ssl/stream.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/write.hpp>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -27,6 +31,7 @@
 #include "router/rawsocket.hpp"
 #include "router/router.hpp"
 #include "router/session.hpp"
+#include "router/tls_context.hpp"
 #include "router/transport.hpp"
 
 namespace junction {
@@ -37,6 +42,16 @@ namespace {
 constexpr std::size_t rawsocket_ceiling = std::size_t{1} << 24;
 // Bytes queued for a peer that does not read before it is closed as a slow consumer.
 constexpr std::size_t max_outbound_bytes = std::size_t{64} << 20;
+
+// The kernel probes an idle peer (30 s idle, then every 10 s, 3 tries) and the read fails when
+// the peer's host is gone: dead-peer detection that needs nothing from the client.
+void enable_tcp_keepalive(int fd) {
+  const int on = 1, idle = 30, interval = 10, count = 3;
+  ::setsockopt(fd, SOL_SOCKET, SO_KEEPALIVE, &on, sizeof on);
+  ::setsockopt(fd, IPPROTO_TCP, TCP_KEEPIDLE, &idle, sizeof idle);
+  ::setsockopt(fd, IPPROTO_TCP, TCP_KEEPINTVL, &interval, sizeof interval);
+  ::setsockopt(fd, IPPROTO_TCP, TCP_KEEPCNT, &count, sizeof count);
+}
 
 char* shared_read_buffer() {
   thread_local std::array<char, 64 * 1024> buffer;
@@ -58,11 +73,18 @@ class rs_connection_base : public transport {
   keepalive_state keepalive_;
 };
 
-template <class Protocol>
+template <class T>
+struct is_tls_stream : std::false_type {};
+template <class S>
+struct is_tls_stream<asio::ssl::stream<S>> : std::true_type {};
+
+// Socket: a TCP or Unix stream socket, or a TLS stream over a TCP socket.
+template <class Socket>
 class rs_connection final : public rs_connection_base,
-                            public std::enable_shared_from_this<rs_connection<Protocol>> {
+                            public std::enable_shared_from_this<rs_connection<Socket>> {
  public:
-  using socket_type = typename Protocol::socket;
+  using socket_type = Socket;
+  static constexpr bool tls = is_tls_stream<Socket>::value;
   using forget_fn = std::function<void(rs_connection_base*)>;
 
   rs_connection(socket_type socket, router& owner, const listener_config& config,
@@ -76,8 +98,30 @@ class rs_connection final : public rs_connection_base,
 
   void start() override {
     boost::system::error_code ec;
-    socket_.non_blocking(true, ec);
-    wait_read();
+    socket_.lowest_layer().non_blocking(true, ec);
+    if constexpr (tls) {
+      // A client that never completes the TLS handshake must not hold the connection forever.
+      handshake_timer_ = std::make_unique<asio::steady_timer>(socket_.get_executor());
+      handshake_timer_->expires_after(std::chrono::seconds(10));
+      handshake_timer_->async_wait(
+          [self = this->shared_from_this()](const boost::system::error_code& e) {
+            if (e) return;
+            JLOG(info) << "TLS handshake with " << self->remote_ << " timed out";
+            self->terminate({});
+          });
+      socket_.async_handshake(asio::ssl::stream_base::server,
+                              [self = this->shared_from_this()](const boost::system::error_code& e) {
+                                self->handshake_timer_.reset();
+                                if (e) {
+                                  JLOG(info) << "TLS handshake with " << self->remote_
+                                             << " failed: " << e.message();
+                                  return self->terminate({});
+                                }
+                                self->wait_read();
+                              });
+    } else {
+      wait_read();
+    }
   }
 
   void shutdown() override {
@@ -152,13 +196,33 @@ class rs_connection final : public rs_connection_base,
   }
 
   void wait_read() {
-    socket_.async_wait(socket_type::wait_read,
-                       [self = this->shared_from_this()](const boost::system::error_code& ec) {
-                         self->on_readable(ec);
-                       });
+    if constexpr (tls) {
+      // Readable bytes on the socket are not readable plaintext: read through the TLS stream,
+      // into a buffer of this connection's own (allocated once, for TLS connections only).
+      if (!tls_buffer_) tls_buffer_ = std::make_unique<char[]>(tls_buffer_size);
+      socket_.async_read_some(
+          asio::buffer(tls_buffer_.get(), tls_buffer_size),
+          [self = this->shared_from_this()](const boost::system::error_code& ec, std::size_t n) {
+            self->on_read(ec, n);
+          });
+    } else {
+      socket_.async_wait(Socket::wait_read,
+                         [self = this->shared_from_this()](const boost::system::error_code& ec) {
+                           self->on_readable(ec);
+                         });
+    }
+  }
+
+  void on_read(const boost::system::error_code& ec, std::size_t n) {
+    if (dead_) return;
+    if (ec) return terminate(ec == asio::error::eof ? "closed by the peer" : ec.message());
+    keepalive_heard(keepalive_);
+    consume(std::string_view(tls_buffer_.get(), n));
+    if (!dead_ && !closing_) wait_read();
   }
 
   void on_readable(const boost::system::error_code& ec) {
+    if constexpr (!tls) {
     if (dead_) return;
     if (ec) return terminate(ec == asio::error::operation_aborted ? "" : ec.message());
     boost::system::error_code rec;
@@ -169,6 +233,7 @@ class rs_connection final : public rs_connection_base,
     keepalive_heard(keepalive_);
     consume(std::string_view(shared_read_buffer(), n));
     if (!dead_ && !closing_) wait_read();
+    }
   }
 
   void consume(std::string_view data) {
@@ -278,8 +343,8 @@ class rs_connection final : public rs_connection_base,
     auto self = this->shared_from_this();
     if (session_) session_->on_transport_closed();
     boost::system::error_code ec;
-    socket_.shutdown(socket_type::shutdown_both, ec);
-    socket_.close(ec);
+    socket_.lowest_layer().shutdown(asio::socket_base::shutdown_both, ec);
+    socket_.lowest_layer().close(ec);
     forget_(this);
   }
 
@@ -296,6 +361,9 @@ class rs_connection final : public rs_connection_base,
   std::shared_ptr<session> session_;
   std::string out_;        // frames waiting for the next write
   std::string in_flight_;  // frames being written
+  static constexpr std::size_t tls_buffer_size = 16 * 1024;  // one TLS record
+  std::unique_ptr<char[]> tls_buffer_;
+  std::unique_ptr<asio::steady_timer> handshake_timer_;  // TLS: until the handshake completes
   bool write_scheduled_ = false;
   bool writing_ = false;
   bool closing_ = false;  // flush what is queued, then end
@@ -306,10 +374,14 @@ class rs_connection final : public rs_connection_base,
 
 struct rawsocket_listener::impl {
   impl(asio::io_context& io, router& owner, const listener_config& config)
-      : io_(io), owner_(owner), config_(config), sweep_timer_(io) {}
+      : io_(io),
+        owner_(owner),
+        config_(config),
+        sweep_timer_(io),
+        tls_(config.tls.enabled() ? make_server_tls_context(config.tls) : nullptr) {}
 
   void schedule_sweep() {
-    if (!config_.keepalive.enabled()) return;
+    if (!config_.keepalive.enabled() || !config_.rawsocket_pings) return;
     sweep_timer_.expires_after(config_.keepalive.sweep_period());
     sweep_timer_.async_wait([this](const boost::system::error_code& ec) {
       if (ec) return;
@@ -350,13 +422,25 @@ struct rawsocket_listener::impl {
     if constexpr (std::is_same_v<protocol, asio::ip::tcp>) {
       boost::system::error_code ec;
       socket.set_option(asio::ip::tcp::no_delay(true), ec);
+      if (!config_.rawsocket_pings) enable_tcp_keepalive(socket.native_handle());
       const auto ep = socket.remote_endpoint(ec);
       if (!ec) remote = ep.address().to_string() + ":" + std::to_string(ep.port());
     }
     const bool over_limit = false;  // a max-connections setting plugs in here
-    auto conn = std::make_shared<rs_connection<protocol>>(
-        std::move(socket), owner_, config_, std::move(remote), over_limit,
-        [this](rs_connection_base* c) { connections_.erase(c); });
+    auto forget = [this](rs_connection_base* c) { connections_.erase(c); };
+    std::shared_ptr<rs_connection_base> conn;
+    if constexpr (std::is_same_v<protocol, asio::ip::tcp>) {
+      if (tls_) {
+        conn = std::make_shared<rs_connection<asio::ssl::stream<asio::ip::tcp::socket>>>(
+            asio::ssl::stream<asio::ip::tcp::socket>(std::move(socket), *tls_), owner_, config_,
+            std::move(remote), over_limit, std::move(forget));
+      }
+    }
+    if (!conn) {
+      conn = std::make_shared<rs_connection<Socket>>(std::move(socket), owner_, config_,
+                                                     std::move(remote), over_limit,
+                                                     std::move(forget));
+    }
     connections_.emplace(conn.get(), conn);
     conn->start();
   }
@@ -377,6 +461,7 @@ struct rawsocket_listener::impl {
   std::optional<asio::ip::tcp::acceptor> tcp_;
   std::optional<asio::local::stream_protocol::acceptor> unix_;
   asio::steady_timer sweep_timer_;
+  std::shared_ptr<asio::ssl::context> tls_;  // rss:// listeners
   // Open connections, for stop(); each removes itself when it ends.
   std::unordered_map<rs_connection_base*, std::shared_ptr<rs_connection_base>> connections_;
 };

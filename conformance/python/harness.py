@@ -119,14 +119,14 @@ def split_url(url):
 
 
 def transport_of(url):
-    """'ws', 'rs' or 'unix' from a URL's scheme."""
-    if url.startswith('ws://'):
+    """'ws', 'rs' or 'unix' from a URL's scheme (wss:// and rss:// are their TLS forms)."""
+    if url.startswith('ws://') or url.startswith('wss://'):
         return 'ws'
-    if url.startswith('rs://'):
+    if url.startswith('rs://') or url.startswith('rss://'):
         return 'rs'
     if url.startswith('unix:'):
         return 'unix'
-    raise ValueError('not a ws://, rs:// or unix: URL: {!r}'.format(url))
+    raise ValueError('not a ws(s)://, rs(s):// or unix: URL: {!r}'.format(url))
 
 
 def unix_path(url):
@@ -154,12 +154,12 @@ def address(transport='ws'):
     raise ValueError('unknown transport {!r}'.format(transport))
 
 
-def _create_connection(loop, protocol_factory, url):
-    """loop.create_connection / create_unix_connection, by the URL's scheme."""
+def _create_connection(loop, protocol_factory, url, ssl_context=None):
+    """loop.create_connection / create_unix_connection, by the URL's scheme (TLS with ssl_context)."""
     if transport_of(url) == 'unix':
         return loop.create_unix_connection(protocol_factory, unix_path(url))
     host, port, _ = split_url(url)
-    return loop.create_connection(protocol_factory, host, port)
+    return loop.create_connection(protocol_factory, host, port, ssl=ssl_context)
 
 
 async def open_stream(url):
@@ -461,7 +461,7 @@ class _WampRawSocketClientProtocol(WampRawSocketClientProtocol):
 
 
 async def connect(ser='json', realm=None, url=None, join=True, keep_transport=False, serializers=None,
-                  transport=None):
+                  transport=None, ssl_context=None):
     """Open a WAMP connection with Autobahn; by default wait for WELCOME.
 
     url picks the listener (ws://..., rs://HOST:PORT, unix:/PATH); without url, the main router's listener
@@ -484,7 +484,7 @@ async def connect(ser='json', realm=None, url=None, join=True, keep_transport=Fa
             raise ValueError('RawSocket negotiates exactly one serializer, got {}'.format(sers))
         factory = WampRawSocketClientFactory(lambda: sess, serializer=sers[0])
         factory.protocol = _WampRawSocketClientProtocol
-    _transport, proto = await asyncio.wait_for(_create_connection(loop, factory, url), T)
+    _transport, proto = await asyncio.wait_for(_create_connection(loop, factory, url, ssl_context), T)
     sess.ws = proto
     if join:
         if kind == 'ws':

@@ -95,3 +95,33 @@ TEST_CASE("cli: a universal listener serves WebSocket and RawSocket on one port"
   CHECK(u.path == "/wamp");
   CHECK(u.url() == "universal://127.0.0.1:8080/wamp");
 }
+
+TEST_CASE("cli: RawSocket PINGs are opt-in; RawSocket limits start at 512") {
+  auto r = parse({"--listen", "ws://127.0.0.1:1/ws", "--listen", "rs://127.0.0.1:2", "--listen",
+                  "rs://127.0.0.1:3?keepalive-interval=1000"});
+  REQUIRE_MESSAGE(r.error.empty(), r.error);
+  CHECK(r.config.listeners[0].keepalive.enabled());      // WebSocket pings by default
+  CHECK_FALSE(r.config.listeners[1].rawsocket_pings);    // Autobahn|Python drops on PING
+  CHECK(r.config.listeners[2].rawsocket_pings);          // asked for on this listener
+  r = parse({"--keepalive-interval", "5000", "--listen", "rs://127.0.0.1:2"});
+  CHECK(r.config.listeners[0].rawsocket_pings);          // asked for globally
+  CHECK(parse({"--listen", "rs://127.0.0.1:2?max-message-size=511"}).error.find("below 512") !=
+        std::string::npos);
+  CHECK(parse({"--listen", "ws://127.0.0.1:2/ws?max-message-size=511"}).error.empty());
+}
+
+TEST_CASE("cli: TLS listeners need a certificate, and client verification needs a CA") {
+  auto r = parse({"--listen", "wss://127.0.0.1:1/ws?cert=/c.pem&key=/k.pem", "--listen",
+                  "rss://127.0.0.1:2?cert=/c.pem&key=/k.pem&ca=/ca.pem&verify-client=true"});
+  REQUIRE_MESSAGE(r.error.empty(), r.error);
+  CHECK(r.config.listeners[0].tls.enabled());
+  CHECK(r.config.listeners[0].url() == "wss://127.0.0.1:1/ws");
+  CHECK(r.config.listeners[1].kind == proto::rawsocket);
+  CHECK(r.config.listeners[1].tls.require_client_cert);
+  CHECK(r.config.listeners[1].url() == "rss://127.0.0.1:2");
+  CHECK(parse({"--listen", "wss://127.0.0.1:1/ws"}).error.find("need ?cert") != std::string::npos);
+  CHECK(parse({"--listen", "ws://127.0.0.1:1/ws?cert=/c.pem"}).error.find("cert= is for") !=
+        std::string::npos);
+  CHECK(parse({"--listen", "rss://127.0.0.1:1?cert=/c.pem&verify-client=true"})
+            .error.find("needs ca=") != std::string::npos);
+}

@@ -1,0 +1,130 @@
+"""TLS listeners: WebSocket over TLS (wss://) and RawSocket over TLS (rss://), with a throwaway CA
+and certificates made at test time; TLS 1.2/1.3 only; required client certificates."""
+
+import asyncio
+import os
+import ssl
+import subprocess
+import tempfile
+
+from autobahn.wamp.types import PublishOptions
+
+from harness import T, RouterProcess, WampCases, connect, single, uri
+
+
+def openssl(*args, cwd):
+    subprocess.run(['openssl', *args], cwd=cwd, check=True, capture_output=True)
+
+
+def make_pki(d):
+    """ca.pem/ca.key, server.pem/server.key (127.0.0.1), client.pem/client.key signed by the CA,
+    and rogue.pem/rogue.key self-signed (not from the CA)."""
+    openssl('req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-days', '1', '-subj', '/CN=test CA',
+            '-keyout', 'ca.key', '-out', 'ca.pem', cwd=d)
+    for name, cn in (('server', '127.0.0.1'), ('client', 'client')):
+        openssl('req', '-newkey', 'rsa:2048', '-nodes', '-subj', '/CN=' + cn,
+                '-keyout', name + '.key', '-out', name + '.csr', cwd=d)
+        with open(os.path.join(d, name + '.ext'), 'w') as f:
+            f.write('subjectAltName=IP:127.0.0.1\n' if name == 'server' else 'extendedKeyUsage=clientAuth\n')
+        openssl('x509', '-req', '-in', name + '.csr', '-CA', 'ca.pem', '-CAkey', 'ca.key',
+                '-CAcreateserial', '-days', '1', '-extfile', name + '.ext', '-out', name + '.pem', cwd=d)
+    openssl('req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-days', '1', '-subj', '/CN=rogue',
+            '-keyout', 'rogue.key', '-out', 'rogue.pem', cwd=d)
+
+
+def client_context(d, cert=None, max_version=None):
+    ctx = ssl.create_default_context(cafile=os.path.join(d, 'ca.pem'))
+    if cert:
+        ctx.load_cert_chain(os.path.join(d, cert + '.pem'), os.path.join(d, cert + '.key'))
+    if max_version:
+        ctx.minimum_version = ssl.TLSVersion.MINIMUM_SUPPORTED
+        ctx.maximum_version = max_version
+        ctx.set_ciphers('DEFAULT:@SECLEVEL=0')
+    return ctx
+
+
+async def tls_handshake(port, ctx):
+    """True if a TLS handshake with the router completes."""
+    try:
+        r, w = await asyncio.wait_for(asyncio.open_connection('127.0.0.1', port, ssl=ctx), T)
+    except (ssl.SSLError, ConnectionError, OSError):
+        return False
+    try:
+        # With TLS 1.3 a refused client certificate shows only on the first read.
+        w.write(bytes([0x7F, 0xF1, 0, 0]))
+        await w.drain()
+        data = await asyncio.wait_for(r.read(4), T)
+        return len(data) == 4
+    except (ssl.SSLError, ConnectionError, OSError):
+        return False
+    finally:
+        w.close()
+
+
+@single
+class TlsTests(WampCases):
+
+    @classmethod
+    def setUpClass(cls):
+        cls.dir = tempfile.mkdtemp(prefix='junction-pki-')
+        make_pki(cls.dir)
+
+    def _files(self):
+        d = self.dir
+        return 'cert={0}/server.pem&key={0}/server.key'.format(d)
+
+    async def asyncSetUp(self):
+        f = self._files()
+        self.router = RouterProcess(listen=[
+            'wss://127.0.0.1:0/ws?' + f,
+            'rss://127.0.0.1:0?' + f,
+            'rss://127.0.0.1:0?' + f + '&ca={}/ca.pem&verify-client=true'.format(self.dir),
+            'ws://127.0.0.1:0/ws',
+        ]).start()
+        self.wss, self.rss, self.rss_mtls, self.ws = self.router.listeners
+        self.port = lambda url: int(url.split(':')[2].split('/')[0].split('?')[0])
+
+    async def asyncTearDown(self):
+        self.router.stop()
+
+    async def test_wss_and_rss_route_rpc_and_events_with_autobahn(self):
+        ctx = client_context(self.dir)
+        a = await connect('json', url=self.wss, ssl_context=ctx)
+        b = await connect('msgpack', url=self.rss, ssl_context=ctx)
+        plain = await connect('msgpack', url=self.ws)
+        try:
+            proc, topic = uri(), uri()
+            await a.register(lambda x: x + b'!', proc)
+            self.assertEqual(await b.call(proc, b'\x00tls'), b'\x00tls!')
+            self.assertEqual(await plain.call(proc, b'ws'), b'ws!')
+            got = asyncio.get_running_loop().create_future()
+            await b.subscribe(lambda p: got.done() or got.set_result(p), topic)
+            await a.publish(topic, b'\xfe', options=PublishOptions(acknowledge=True))
+            self.assertEqual(await asyncio.wait_for(got, T), b'\xfe')
+        finally:
+            for s in (a, b, plain):
+                await s.close()
+
+    async def test_tls_1_1_is_refused(self):
+        self.assertTrue(await tls_handshake(self.port(self.rss), client_context(self.dir)))
+        old = client_context(self.dir, max_version=ssl.TLSVersion.TLSv1_1)
+        self.assertFalse(await tls_handshake(self.port(self.rss), old))
+        self.assertFalse(await tls_handshake(self.port(self.wss), old))
+
+    async def test_client_certificates_when_required(self):
+        port = self.port(self.rss_mtls)
+        self.assertTrue(await tls_handshake(port, client_context(self.dir, cert='client')))
+        self.assertFalse(await tls_handshake(port, client_context(self.dir)))          # none
+        self.assertFalse(await tls_handshake(port, client_context(self.dir, cert='rogue')))
+        # A refused client closes only its own connection.
+        s = await connect('json', url=self.rss_mtls, ssl_context=client_context(self.dir, cert='client'))
+        await s.close()
+
+    async def test_plain_client_on_a_tls_port_is_refused_and_others_keep_working(self):
+        r, w = await asyncio.open_connection('127.0.0.1', self.port(self.rss))
+        w.write(bytes([0x7F, 0xF1, 0, 0]) + b'\x00\x00\x00\x02[]')  # a RawSocket handshake, in clear
+        data = await asyncio.wait_for(r.read(), T)  # the router ends the connection
+        self.assertNotEqual(data[:4], bytes([0x7F, 0xF1, 0, 0]))
+        w.close()
+        s = await connect('json', url=self.wss, ssl_context=client_context(self.dir))
+        await s.close()

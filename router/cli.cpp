@@ -27,7 +27,9 @@ const char* const usage_text =
     "                          (TLS 1.2/1.3; add &ca=PEM&verify-client=true to require\n"
     "                          client certificates)\n"
     "                          options: ?max-message-size=N&keepalive-interval=MS&\n"
-    "                          keepalive-timeout=MS override the global flags for it\n"
+    "                          keepalive-timeout=MS override the global flags for it;\n"
+    "                          &max-connections=N caps its open connections (RawSocket\n"
+    "                          answers over the cap with error 4, WebSocket with HTTP 503)\n"
     "  --realm NAME            serve realm NAME; repeat for several (default realm1)\n"
     "  --max-message-size N    largest incoming WAMP message in bytes (default 16777216);\n"
     "                          a larger one closes the connection (WebSocket code 1009);\n"
@@ -87,6 +89,8 @@ bool parse_listen_url(const std::string& url, listener_config& out, listen_overr
       } else if (key == "keepalive-interval" && parse_number(v, ms) && ms >= 0) {
         out.keepalive.interval = std::chrono::milliseconds(ms);
         given.keepalive_interval = true;
+      } else if (key == "max-connections" && parse_number(v, out.max_connections) &&
+                 out.max_connections > 0) {
       } else if (key == "cert" && !v.empty()) {
         out.tls.cert_file = v;
       } else if (key == "key" && !v.empty()) {
@@ -101,7 +105,8 @@ bool parse_listen_url(const std::string& url, listener_config& out, listen_overr
       } else {
         error = "--listen " + url + ": '" + option +
                 "' is not one of max-message-size=N (N >= 64), keepalive-interval=MS, "
-                "keepalive-timeout=MS, cert=PEM, key=PEM, ca=PEM, verify-client=true|false";
+                "keepalive-timeout=MS, max-connections=N, cert=PEM, key=PEM, ca=PEM, "
+                "verify-client=true|false";
         return false;
       }
     }

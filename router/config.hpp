@@ -34,6 +34,7 @@ struct listener_config {
   std::size_t max_message_size = 16 * 1024 * 1024;  // bytes per incoming WAMP message
   keepalive_settings keepalive;  // router pings (WebSocket ping / RawSocket PING)
   bool rawsocket_pings = false;  // RawSocket PINGs too (opt-in: see --keepalive-interval)
+  std::size_t max_connections = 0;  // 0: bounded only by the open-file limit
   tls_config tls;                // wss:// and rss:// listeners
 
   // "ws://127.0.0.1:8080/ws", "rs://127.0.0.1:8081", "unix:/path",

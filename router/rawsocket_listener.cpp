@@ -426,7 +426,8 @@ struct rawsocket_listener::impl {
       const auto ep = socket.remote_endpoint(ec);
       if (!ec) remote = ep.address().to_string() + ":" + std::to_string(ep.port());
     }
-    const bool over_limit = false;  // a max-connections setting plugs in here
+    const bool over_limit =
+        config_.max_connections != 0 && connections_.size() >= config_.max_connections;
     auto forget = [this](rs_connection_base* c) { connections_.erase(c); };
     std::shared_ptr<rs_connection_base> conn;
     if constexpr (std::is_same_v<protocol, asio::ip::tcp>) {

@@ -198,6 +198,13 @@ struct ws_impl final : websocket_listener::impl {
   // first one in the client's order of preference that we speak wins.
   bool validate(websocketpp::connection_hdl h) {
     connection_ptr con = server_.get_con_from_hdl(h);
+    if (config_.max_connections != 0 && links_.size() >= config_.max_connections) {
+      JLOG(info) << "refused WebSocket upgrade from " << con->get_remote_endpoint() << ": "
+                 << links_.size() << " connections open, the listener's max-connections";
+      con->set_status(websocketpp::http::status_code::service_unavailable);
+      con->set_body("connection limit reached\n");
+      return false;
+    }
     if (path_of(con->get_resource()) != config_.path) {
       con->set_status(websocketpp::http::status_code::not_found);
       con->set_body("no WAMP endpoint at this path\n");

@@ -125,3 +125,12 @@ TEST_CASE("cli: TLS listeners need a certificate, and client verification needs 
   CHECK(parse({"--listen", "rss://127.0.0.1:1?cert=/c.pem&verify-client=true"})
             .error.find("needs ca=") != std::string::npos);
 }
+
+TEST_CASE("cli: max-connections per listener") {
+  auto r = parse({"--listen", "rs://127.0.0.1:1?max-connections=100"});
+  REQUIRE_MESSAGE(r.error.empty(), r.error);
+  CHECK(r.config.listeners[0].max_connections == 100);
+  CHECK(parse({"--listen", "rs://127.0.0.1:1"}).config.listeners[0].max_connections == 0);
+  CHECK(parse({"--listen", "rs://127.0.0.1:1?max-connections=0"}).error.find("max-connections") !=
+        std::string::npos);
+}

@@ -138,9 +138,24 @@ class ws_link final : public transport {
 
  private:
   void write(const frame_ptr& frame) {
+    if (slow_) return;
+    // A peer that stops reading must not grow the router's memory without bound: past the cap
+    // it is closed as a slow consumer, with a log line (never silent drops, DESIGN.md §3).
+    if (con_->get_buffered_amount() > max_outbound_bytes) {
+      slow_ = true;
+      JLOG(warn) << "closing WebSocket connection from " << remote_ << ": slow consumer ("
+                 << con_->get_buffered_amount() << " bytes queued)";
+      session_->on_transport_closed();
+      std::error_code ec;
+      con_->close(close_status::try_again_later, "slow consumer", ec);
+      return;
+    }
     const std::error_code ec = con_->send(frame);
     if (ec) JLOG(debug) << "send to " << remote_ << " failed: " << ec.message();
   }
+
+  static constexpr std::size_t max_outbound_bytes = std::size_t{64} << 20;
+  bool slow_ = false;
 
   connection_ptr con_;  // released when the listener forgets the link (after the close handler)
   const subprotocol& proto_;

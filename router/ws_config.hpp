@@ -60,6 +60,9 @@ struct basic_ws_config : Base {
     using socket_type = Socket;
     // No strand per connection: one thread runs everything (docs/THREADING.md).
     static const bool enable_multithreading = false;
+    // After a close, a TLS connection waits for the peer's close_notify (websocketpp: 5 s),
+    // holding the socket and delaying router shutdown; many clients never send one.
+    static const long timeout_socket_shutdown = 1000;
   };
   using transport_type = websocketpp::transport::asio::endpoint<transport_config>;
   static const websocketpp::log::level elog_level = websocketpp::log::elevel::all;

@@ -4,6 +4,9 @@ Environment (set by conformance/run, or by run_tests.py when it starts its own r
   JUNCTION_URL     ws://127.0.0.1:PORT/ws of a running router with realms REALM and REALM2
   JUNCTION_RS      HOST:PORT of the same router's WAMP RawSocket (TCP) listener
   JUNCTION_UNIX    /path of the same router's WAMP RawSocket Unix-socket listener
+  JUNCTION_WSS     wss://127.0.0.1:PORT/ws of the same router's WebSocket-over-TLS listener
+  JUNCTION_RSS     HOST:PORT of the same router's RawSocket-over-TLS listener
+  JUNCTION_CA      PEM file of the CA that signed the TLS listeners' certificate (clients trust it)
   JUNCTION_REALM   first realm  (default realm1)
   JUNCTION_REALM2  second realm (default realm2)
   JUNCTION_BIN     router binary, for tests that start an extra router (default build/router/junction)
@@ -12,8 +15,10 @@ Environment (set by conformance/run, or by run_tests.py when it starts its own r
 Everything here waits with a timeout, so a hung router fails a test instead of hanging the run.
 
 Transports: 'ws' (WebSocket), 'rs' (WAMP RawSocket over TCP), 'unix' (WAMP RawSocket over a Unix domain
-socket). Addresses are written as URLs everywhere: ws://HOST:PORT/PATH, rs://HOST:PORT, unix:/PATH; the
-scheme of a URL picks the transport (see address(), connect(), RawWamp.open()).
+socket), 'wss' / 'rss' (WebSocket / RawSocket over TLS). Addresses are written as URLs everywhere:
+ws://HOST:PORT/PATH, rs://HOST:PORT, unix:/PATH, wss://HOST:PORT/PATH, rss://HOST:PORT; the scheme of a URL
+picks the transport (see address(), connect(), RawWamp.open()). A wss:// or rss:// URL without an explicit
+ssl_context gets a client context that trusts JUNCTION_CA (tls_context()).
 """
 
 import asyncio
@@ -25,6 +30,7 @@ import os
 import re
 import shutil
 import socket
+import ssl
 import subprocess
 import sys
 import tempfile
@@ -56,6 +62,9 @@ REPO_ROOT = os.path.dirname(CONFORMANCE_DIR)
 URL = os.environ.get('JUNCTION_URL', '')
 RS = os.environ.get('JUNCTION_RS', '')      # HOST:PORT
 UNIX = os.environ.get('JUNCTION_UNIX', '')  # /path/to/socket
+WSS = os.environ.get('JUNCTION_WSS', '')    # wss://HOST:PORT/PATH
+RSS = os.environ.get('JUNCTION_RSS', '')    # HOST:PORT
+CA = os.environ.get('JUNCTION_CA', '')      # CA certificate (PEM) of the TLS listeners
 REALM = os.environ.get('JUNCTION_REALM', 'realm1')
 REALM2 = os.environ.get('JUNCTION_REALM2', 'realm2')
 BIN = os.environ.get('JUNCTION_BIN', os.path.join(REPO_ROOT, 'build', 'router', 'junction'))
@@ -63,7 +72,9 @@ T = float(os.environ.get('JUNCTION_TIMEOUT', '5'))
 TEST_TIMEOUT = float(os.environ.get('JUNCTION_TEST_TIMEOUT', '40'))
 
 SERIALIZERS = ('json', 'msgpack')
-TRANSPORTS = ('ws', 'rs', 'unix')
+PLAIN_TRANSPORTS = ('ws', 'rs', 'unix')
+TLS_TRANSPORTS = ('wss', 'rss')
+TRANSPORTS = PLAIN_TRANSPORTS + TLS_TRANSPORTS
 RAWSOCKET_SERIALIZER_IDS = {'json': 1, 'msgpack': 2}
 MAX_ID = 2 ** 53
 
@@ -129,6 +140,33 @@ def transport_of(url):
     raise ValueError('not a ws(s)://, rs(s):// or unix: URL: {!r}'.format(url))
 
 
+def is_tls(url):
+    """True for wss:// and rss:// URLs."""
+    return url.startswith('wss://') or url.startswith('rss://')
+
+
+_TLS_CONTEXTS = {}
+
+
+def tls_context(cafile=None):
+    """A client SSLContext that trusts cafile (default JUNCTION_CA) and checks the host name / IP."""
+    cafile = cafile or CA
+    if not cafile:
+        raise RuntimeError('JUNCTION_CA (the CA of the TLS listeners) is not set; conformance/run and '
+                           'run_tests.py set it together with JUNCTION_WSS / JUNCTION_RSS')
+    ctx = _TLS_CONTEXTS.get(cafile)
+    if ctx is None:
+        ctx = _TLS_CONTEXTS[cafile] = ssl.create_default_context(cafile=cafile)
+    return ctx
+
+
+def ssl_for(url, ssl_context=None):
+    """The SSLContext to connect to url with: the given one, tls_context() for wss:// / rss://, else None."""
+    if ssl_context is not None:
+        return ssl_context
+    return tls_context() if is_tls(url) else None
+
+
 def unix_path(url):
     """The socket path of unix:/PATH (or unix:///PATH), without a ?query."""
     path = url[len('unix:'):].split('?', 1)[0]
@@ -136,7 +174,8 @@ def unix_path(url):
 
 
 def address(transport='ws'):
-    """URL of the main router's listener for a transport (from JUNCTION_URL / JUNCTION_RS / JUNCTION_UNIX)."""
+    """URL of the main router's listener for a transport (from JUNCTION_URL / JUNCTION_RS / JUNCTION_UNIX /
+    JUNCTION_WSS / JUNCTION_RSS)."""
     if transport == 'ws':
         if not URL:
             raise RuntimeError('JUNCTION_URL is not set (use conformance/run or run_tests.py)')
@@ -151,23 +190,35 @@ def address(transport='ws'):
             raise RuntimeError('JUNCTION_UNIX (path of a RawSocket Unix socket) is not set; conformance/run and '
                                'run_tests.py set it when the router supports --listen')
         return 'unix:' + UNIX
+    if transport == 'wss':
+        if not WSS:
+            raise RuntimeError('JUNCTION_WSS (wss:// URL of a WebSocket-over-TLS listener) is not set; '
+                               'conformance/run and run_tests.py set it when the router supports --listen')
+        return WSS
+    if transport == 'rss':
+        if not RSS:
+            raise RuntimeError('JUNCTION_RSS (HOST:PORT of a RawSocket-over-TLS listener) is not set; '
+                               'conformance/run and run_tests.py set it when the router supports --listen')
+        return 'rss://' + RSS
     raise ValueError('unknown transport {!r}'.format(transport))
 
 
 def _create_connection(loop, protocol_factory, url, ssl_context=None):
-    """loop.create_connection / create_unix_connection, by the URL's scheme (TLS with ssl_context)."""
+    """loop.create_connection / create_unix_connection, by the URL's scheme (TLS for wss:// and rss://,
+    with ssl_context or else tls_context())."""
     if transport_of(url) == 'unix':
         return loop.create_unix_connection(protocol_factory, unix_path(url))
     host, port, _ = split_url(url)
-    return loop.create_connection(protocol_factory, host, port, ssl=ssl_context)
+    return loop.create_connection(protocol_factory, host, port, ssl=ssl_for(url, ssl_context))
 
 
 async def open_stream(url):
-    """Plain asyncio (reader, writer) to a rs:// or unix: (or ws://) listener, for byte-exact tests."""
+    """Plain asyncio (reader, writer) to a rs:// or unix: (or ws://) listener, for byte-exact tests
+    (TLS for rss:// and wss://)."""
     if transport_of(url) == 'unix':
         return await asyncio.wait_for(asyncio.open_unix_connection(unix_path(url)), T)
     host, port, _ = split_url(url)
-    return await asyncio.wait_for(asyncio.open_connection(host, port), T)
+    return await asyncio.wait_for(asyncio.open_connection(host, port, ssl=ssl_for(url)), T)
 
 
 def free_port():
@@ -203,6 +254,32 @@ def _quiet(fut):
 # ---------------------------------------------------------------------------------------------
 
 LISTEN_ALL = ('ws://127.0.0.1:0/ws', 'rs://127.0.0.1:0', 'unix:{tmp}/junction.sock')
+
+
+def openssl(*args, cwd):
+    subprocess.run(['openssl', *args], cwd=cwd, check=True, capture_output=True)
+
+
+def make_pki(d):
+    """A throwaway PKI in directory d: ca.pem/ca.key, server.pem/server.key (127.0.0.1), client.pem/client.key
+    signed by the CA, and rogue.pem/rogue.key self-signed (not from the CA)."""
+    openssl('req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-days', '1', '-subj', '/CN=test CA',
+            '-keyout', 'ca.key', '-out', 'ca.pem', cwd=d)
+    for name, cn in (('server', '127.0.0.1'), ('client', 'client')):
+        openssl('req', '-newkey', 'rsa:2048', '-nodes', '-subj', '/CN=' + cn,
+                '-keyout', name + '.key', '-out', name + '.csr', cwd=d)
+        with open(os.path.join(d, name + '.ext'), 'w') as f:
+            f.write('subjectAltName=IP:127.0.0.1\n' if name == 'server' else 'extendedKeyUsage=clientAuth\n')
+        openssl('x509', '-req', '-in', name + '.csr', '-CA', 'ca.pem', '-CAkey', 'ca.key',
+                '-CAcreateserial', '-days', '1', '-extfile', name + '.ext', '-out', name + '.pem', cwd=d)
+    openssl('req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-days', '1', '-subj', '/CN=rogue',
+            '-keyout', 'rogue.key', '-out', 'rogue.pem', cwd=d)
+
+
+def listen_tls(pki_dir):
+    """The wss:// and rss:// --listen URLs (port 0) with make_pki(pki_dir)'s server certificate."""
+    f = 'cert={0}/server.pem&key={0}/server.key'.format(pki_dir)
+    return ('wss://127.0.0.1:0/ws?' + f, 'rss://127.0.0.1:0?' + f)
 _LISTENING_RE = re.compile(r'listening on (\S+)')
 
 
@@ -255,7 +332,8 @@ class RouterProcess:
         return self.urls.get('unix')
 
     def env(self):
-        """JUNCTION_URL / JUNCTION_RS / JUNCTION_UNIX of this router (only those it has)."""
+        """JUNCTION_URL / JUNCTION_RS / JUNCTION_UNIX / JUNCTION_WSS / JUNCTION_RSS of this router (only those
+        it has; JUNCTION_CA is up to the caller)."""
         e = {}
         if self.url:
             e['JUNCTION_URL'] = self.url
@@ -263,6 +341,10 @@ class RouterProcess:
             e['JUNCTION_RS'] = self.rs_url[len('rs://'):].split('?', 1)[0]
         if self.unix_url:
             e['JUNCTION_UNIX'] = unix_path(self.unix_url)
+        if self.urls.get('wss'):
+            e['JUNCTION_WSS'] = self.urls['wss']
+        if self.urls.get('rss'):
+            e['JUNCTION_RSS'] = self.urls['rss'][len('rss://'):].split('?', 1)[0]
         return e
 
     def start(self, wait=10.0):
@@ -464,9 +546,10 @@ async def connect(ser='json', realm=None, url=None, join=True, keep_transport=Fa
                   transport=None, ssl_context=None):
     """Open a WAMP connection with Autobahn; by default wait for WELCOME.
 
-    url picks the listener (ws://..., rs://HOST:PORT, unix:/PATH); without url, the main router's listener
-    for `transport` ('ws' default, 'rs', 'unix'). WebSocket offers `serializers` (default: just `ser`);
-    RawSocket takes exactly one serializer.
+    url picks the listener (ws://..., rs://HOST:PORT, unix:/PATH, wss://..., rss://HOST:PORT); without url, the
+    main router's listener for `transport` ('ws' default, 'rs', 'unix', 'wss', 'rss'). TLS uses ssl_context,
+    or tls_context() (trusting JUNCTION_CA) if none is given. WebSocket offers `serializers` (default: just
+    `ser`); RawSocket takes exactly one serializer.
     """
     loop = asyncio.get_running_loop()
     txaio.config.loop = loop
@@ -549,7 +632,7 @@ class RawWebSocket:
         self.proto = None
 
     @classmethod
-    async def open(cls, url=None, protocols=('wamp.2.json',)):
+    async def open(cls, url=None, protocols=('wamp.2.json',), ssl_context=None):
         self = cls()
         txaio.config.loop = self.loop
         url = url or URL
@@ -560,7 +643,8 @@ class RawWebSocket:
                                    maxMessagePayloadSize=0, autoFragmentSize=0, tcpNoDelay=True,
                                    serverConnectionDropTimeout=2)
         host, port, _ = split_url(url)
-        _t, self.proto = await asyncio.wait_for(self.loop.create_connection(factory, host, port), T)
+        _t, self.proto = await asyncio.wait_for(
+            self.loop.create_connection(factory, host, port, ssl=ssl_for(url, ssl_context)), T)
         await asyncio.wait_for(asyncio.shield(self.opened), T)
         return self
 
@@ -935,7 +1019,7 @@ class WampCases:
         txaio.config.loop = asyncio.get_running_loop()
         self._closers = []
         address('ws')              # raises if JUNCTION_URL is not set
-        address(self.TRANSPORT)    # ... or JUNCTION_RS / JUNCTION_UNIX for a RawSocket cell
+        address(self.TRANSPORT)    # ... or JUNCTION_RS / JUNCTION_UNIX / JUNCTION_WSS / JUNCTION_RSS
 
     async def asyncTearDown(self):
         for c in reversed(self._closers):
@@ -998,8 +1082,8 @@ def make_case(cls, name, attrs):
 
 
 def _cell_name(base, transport, ser=None):
-    """Class name of one cell: WebSocket cells keep the historic names (Name_json / Name), RawSocket cells
-    carry the transport (Name_rs_json, Name_unix_msgpack, Name_rs)."""
+    """Class name of one cell: WebSocket cells keep the historic names (Name_json / Name), the others carry
+    the transport (Name_rs_json, Name_unix_msgpack, Name_wss_json, Name_rss_msgpack, Name_rs)."""
     parts = [base] + ([transport] if transport != 'ws' else []) + ([ser] if ser else [])
     return '_'.join(parts)
 
@@ -1017,7 +1101,8 @@ def each_serializer(cls):
 def each_transport_and_serializer(cls=None, *, transports=TRANSPORTS):
     """Class decorator: emit one TestCase per transport x serializer into the module:
     Name_json, Name_msgpack (WebSocket), Name_rs_json, Name_rs_msgpack (RawSocket TCP),
-    Name_unix_json, Name_unix_msgpack (RawSocket over a Unix socket). Usable as
+    Name_unix_json, Name_unix_msgpack (RawSocket over a Unix socket), Name_wss_json, Name_wss_msgpack
+    (WebSocket over TLS), Name_rss_json, Name_rss_msgpack (RawSocket over TLS). Usable as
     @each_transport_and_serializer or @each_transport_and_serializer(transports=('ws', 'rs'))."""
     def deco(cls):
         module = sys.modules[cls.__module__]
@@ -1032,7 +1117,7 @@ def each_transport_and_serializer(cls=None, *, transports=TRANSPORTS):
 def each_transport(cls=None, *, transports=TRANSPORTS):
     """Class decorator for classes that pick serializers themselves: one TestCase per transport.
     The WebSocket one keeps the class's name (and is what the decorator returns); the others are
-    Name_rs and Name_unix."""
+    Name_rs, Name_unix, Name_wss and Name_rss."""
     def deco(cls):
         module = sys.modules[cls.__module__]
         result = cls

@@ -3,17 +3,21 @@
 
     /usr/bin/python3 conformance/python/run_tests.py [-k PATTERN ...] [-v] [--list]
 
-Uses JUNCTION_URL (WebSocket), JUNCTION_RS (RawSocket HOST:PORT) and JUNCTION_UNIX (RawSocket socket path)
-if JUNCTION_URL is set; otherwise starts a router from JUNCTION_BIN (default build/router/junction) with
-realms JUNCTION_REALM/JUNCTION_REALM2 and --listen ws://127.0.0.1:0/ws, rs://127.0.0.1:0 and a Unix socket
-in a temp dir (a router without --listen: WebSocket only), and stops it afterwards.
+Uses JUNCTION_URL (WebSocket), JUNCTION_RS (RawSocket HOST:PORT), JUNCTION_UNIX (RawSocket socket path),
+JUNCTION_WSS (WebSocket over TLS URL), JUNCTION_RSS (RawSocket over TLS HOST:PORT) and JUNCTION_CA (their CA)
+if JUNCTION_URL is set; otherwise makes a throwaway CA and server certificate (openssl) and starts a router
+from JUNCTION_BIN (default build/router/junction) with realms JUNCTION_REALM/JUNCTION_REALM2 and --listen
+ws://127.0.0.1:0/ws, rs://127.0.0.1:0, a Unix socket in a temp dir, wss://127.0.0.1:0/ws and rss://127.0.0.1:0
+(a router without --listen: WebSocket only), and stops it afterwards.
 Last line of output: "python: N passed, M failed" (each test x transport x serializer counts once).
 Exit status: 0 only if nothing failed.
 """
 
 import argparse
 import os
+import shutil
 import sys
+import tempfile
 import time
 import unittest
 
@@ -106,10 +110,15 @@ def main():
         os.environ['JUNCTION_VERBOSE'] = '1'
 
     router = None
+    pki_dir = None
     if not os.environ.get('JUNCTION_URL') and not args.list:
         import harness
         if harness.router_supports_listen():
-            router = harness.RouterProcess(listen=harness.LISTEN_ALL).start()
+            # a throwaway CA + server certificate for the wss:// and rss:// cells
+            pki_dir = tempfile.mkdtemp(prefix='junction-pki-')
+            harness.make_pki(pki_dir)
+            os.environ['JUNCTION_CA'] = os.path.join(pki_dir, 'ca.pem')
+            router = harness.RouterProcess(listen=harness.LISTEN_ALL + harness.listen_tls(pki_dir)).start()
         else:
             router = harness.RouterProcess().start()
         for k, v in router.env().items():
@@ -117,6 +126,9 @@ def main():
         harness.URL = os.environ.get('JUNCTION_URL', '')
         harness.RS = os.environ.get('JUNCTION_RS', '')
         harness.UNIX = os.environ.get('JUNCTION_UNIX', '')
+        harness.WSS = os.environ.get('JUNCTION_WSS', '')
+        harness.RSS = os.environ.get('JUNCTION_RSS', '')
+        harness.CA = os.environ.get('JUNCTION_CA', '')
         print('started {} at {}'.format(router.binary, ' '.join(router.listeners or [router.url])), flush=True)
 
     import harness  # noqa: F401  (after JUNCTION_URL is settled)
@@ -140,6 +152,8 @@ def main():
     finally:
         if router:
             router.stop()
+        if pki_dir:
+            shutil.rmtree(pki_dir, ignore_errors=True)
     not_run = [tid for tid in all_ids if tid not in result.ran] if result.abandoned else []
     for tid, text in result.failed:
         sys.stdout.write('\n' + '=' * 78 + '\n' + tid + '\n' + '-' * 78 + '\n' + text)

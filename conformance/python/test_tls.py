@@ -4,32 +4,11 @@ and certificates made at test time; TLS 1.2/1.3 only; required client certificat
 import asyncio
 import os
 import ssl
-import subprocess
 import tempfile
 
 from autobahn.wamp.types import PublishOptions
 
-from harness import T, RouterProcess, WampCases, connect, single, uri
-
-
-def openssl(*args, cwd):
-    subprocess.run(['openssl', *args], cwd=cwd, check=True, capture_output=True)
-
-
-def make_pki(d):
-    """ca.pem/ca.key, server.pem/server.key (127.0.0.1), client.pem/client.key signed by the CA,
-    and rogue.pem/rogue.key self-signed (not from the CA)."""
-    openssl('req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-days', '1', '-subj', '/CN=test CA',
-            '-keyout', 'ca.key', '-out', 'ca.pem', cwd=d)
-    for name, cn in (('server', '127.0.0.1'), ('client', 'client')):
-        openssl('req', '-newkey', 'rsa:2048', '-nodes', '-subj', '/CN=' + cn,
-                '-keyout', name + '.key', '-out', name + '.csr', cwd=d)
-        with open(os.path.join(d, name + '.ext'), 'w') as f:
-            f.write('subjectAltName=IP:127.0.0.1\n' if name == 'server' else 'extendedKeyUsage=clientAuth\n')
-        openssl('x509', '-req', '-in', name + '.csr', '-CA', 'ca.pem', '-CAkey', 'ca.key',
-                '-CAcreateserial', '-days', '1', '-extfile', name + '.ext', '-out', name + '.pem', cwd=d)
-    openssl('req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-days', '1', '-subj', '/CN=rogue',
-            '-keyout', 'rogue.key', '-out', 'rogue.pem', cwd=d)
+from harness import T, RouterProcess, WampCases, connect, make_pki, openssl, single, uri  # noqa: F401
 
 
 def client_context(d, cert=None, max_version=None):

@@ -2,7 +2,9 @@
 // Shared helpers for the Autobahn|JS (Node) conformance suite against Junction.
 //
 // Environment:
-//   JUNCTION_URL    ws://127.0.0.1:PORT/ws   (default ws://127.0.0.1:8080/ws)
+//   JUNCTION_URL    ws://127.0.0.1:PORT/ws   (default ws://127.0.0.1:8080/ws), or
+//                   wss://127.0.0.1:PORT/ws  (TLS; Node must trust the router's CA, e.g.
+//                   NODE_EXTRA_CA_CERTS=ca.pem as conformance/run sets it)
 //   JUNCTION_REALM  first realm               (default realm1)
 //   JUNCTION_REALM2 second, isolated realm    (default realm2)
 
@@ -16,11 +18,14 @@ console.warn = function (...a) {
 };
 
 const http = require('node:http');
+const https = require('node:https');
 const net = require('node:net');
+const tls = require('node:tls');
 const crypto = require('node:crypto');
 const autobahn = require('autobahn');
 
 const URL = process.env.JUNCTION_URL || 'ws://127.0.0.1:8080/ws';
+const TLS = URL.startsWith('wss://');
 const REALM = process.env.JUNCTION_REALM || 'realm1';
 const REALM2 = process.env.JUNCTION_REALM2 || 'realm2';
 const MAX_ID = 9007199254740992; // 2^53
@@ -79,17 +84,24 @@ function describeErr(e) {
   return String(e);
 }
 
-// http.Agent that remembers its TCP sockets, so a test can drop a peer
-// without any WAMP GOODBYE or WebSocket close frame.
-class CapturingAgent extends http.Agent {
+// http.Agent (https.Agent for wss://) that remembers its TCP / TLS sockets, so a
+// test can drop a peer without any WAMP GOODBYE or WebSocket close frame.
+class CapturingAgent extends (TLS ? https.Agent : http.Agent) {
   constructor() {
     super({ keepAlive: false });
     this.sockets_ = [];
   }
   createConnection(options, cb) {
-    const s = net.createConnection(options);
+    let s;
+    if (TLS) {
+      // no SNI for an IP address (the certificate is checked against options.host)
+      const servername = options.servername || (net.isIP(options.host) ? '' : options.host);
+      s = tls.connect({ ...options, servername });
+    } else {
+      s = net.createConnection(options);
+    }
     this.sockets_.push(s);
-    if (cb) s.once('connect', () => cb(null, s));
+    if (cb) s.once(TLS ? 'secureConnect' : 'connect', () => cb(null, s));
     return s;
   }
   destroyAll() {

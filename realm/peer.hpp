@@ -8,6 +8,7 @@
 
 #include <memory>
 #include <string>
+#include <unordered_map>
 
 #include "serializers/message.hpp"
 #include "serializers/shared_message.hpp"
@@ -37,11 +38,8 @@ struct session_record {
   std::shared_ptr<peer> link;  // filled by realm::join, dropped by realm::leave
 };
 
-}  // namespace junction
-
-#include <unordered_map>
-namespace junction {
 // The realm's session registry: filled by realm::join, cleaned by realm::leave. The broker and
 // dealer read it to reach the sessions they route to.
 using session_map = std::unordered_map<id, session_record>;
+
 }  // namespace junction

@@ -26,6 +26,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "router/acceptor.hpp"
 #include "router/keepalive.hpp"
 #include "router/log.hpp"
 #include "router/rawsocket.hpp"
@@ -446,15 +447,7 @@ struct rawsocket_listener::impl {
     conn->start();
   }
 
-  std::string url() const {
-    listener_config shown = config_;
-    if (tcp_) {
-      boost::system::error_code ec;
-      const auto ep = tcp_->local_endpoint(ec);
-      if (!ec) shown.port = ep.port();
-    }
-    return shown.url();
-  }
+  std::string url() const { return tcp_ ? bound_url(config_, *tcp_) : config_.url(); }
 
   asio::io_context& io_;
   router& owner_;
@@ -477,28 +470,16 @@ rawsocket_listener::~rawsocket_listener() {
 
 void rawsocket_listener::start() {
   const listener_config& c = impl_->config_;
-  boost::system::error_code ec;
   if (!c.unix_path.empty()) {
     // A socket file left by a previous run would make bind fail; anything else is not ours.
     struct stat st {};
     if (::lstat(c.unix_path.c_str(), &st) == 0 && S_ISSOCK(st.st_mode)) ::unlink(c.unix_path.c_str());
     auto& a = impl_->unix_.emplace(impl_->io_);
-    const asio::local::stream_protocol::endpoint ep(c.unix_path);
-    a.open(ep.protocol(), ec);
-    if (!ec) a.bind(ep, ec);
-    if (!ec) a.listen(asio::socket_base::max_listen_connections, ec);
-    if (ec) throw std::runtime_error("cannot listen on " + c.url() + ": " + ec.message());
+    open_acceptor(a, asio::local::stream_protocol::endpoint(c.unix_path), c);
     impl_->accept(a);
   } else {
-    const auto address = asio::ip::make_address(c.host, ec);
-    if (ec) throw std::runtime_error("invalid listen address '" + c.host + "'");
     auto& a = impl_->tcp_.emplace(impl_->io_);
-    const asio::ip::tcp::endpoint ep(address, c.port);
-    a.open(ep.protocol(), ec);
-    if (!ec) a.set_option(asio::socket_base::reuse_address(true), ec);
-    if (!ec) a.bind(ep, ec);
-    if (!ec) a.listen(asio::socket_base::max_listen_connections, ec);
-    if (ec) throw std::runtime_error("cannot listen on " + c.url() + ": " + ec.message());
+    open_acceptor(a, tcp_endpoint(c), c);
     impl_->accept(a);
   }
   JLOG(info) << "listening on " << url();

@@ -7,6 +7,7 @@
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/steady_timer.hpp>
 
+#include "router/acceptor.hpp"
 #include "router/log.hpp"
 #include "router/rawsocket.hpp"
 #include "router/rawsocket_listener.hpp"
@@ -80,13 +81,7 @@ struct universal_listener::impl {
     }
   }
 
-  std::string url() const {
-    listener_config shown = config_;
-    boost::system::error_code ec;
-    const auto ep = acceptor_.local_endpoint(ec);
-    if (!ec) shown.port = ep.port();
-    return shown.url();
-  }
+  std::string url() const { return bound_url(config_, acceptor_); }
 
   listener_config config_;
   asio::ip::tcp::acceptor acceptor_;
@@ -103,16 +98,7 @@ universal_listener::~universal_listener() = default;
 
 void universal_listener::start() {
   const listener_config& c = impl_->config_;
-  boost::system::error_code ec;
-  const auto address = asio::ip::make_address(c.host, ec);
-  if (ec) throw std::runtime_error("invalid listen address '" + c.host + "'");
-  const asio::ip::tcp::endpoint ep(address, c.port);
-  auto& a = impl_->acceptor_;
-  a.open(ep.protocol(), ec);
-  if (!ec) a.set_option(asio::socket_base::reuse_address(true), ec);
-  if (!ec) a.bind(ep, ec);
-  if (!ec) a.listen(asio::socket_base::max_listen_connections, ec);
-  if (ec) throw std::runtime_error("cannot listen on " + c.url() + ": " + ec.message());
+  open_acceptor(impl_->acceptor_, tcp_endpoint(c), c);
   impl_->websocket_.attach();
   impl_->rawsocket_.attach();
   impl_->accept();

@@ -3,6 +3,7 @@
 
 #include <boost/asio/steady_timer.hpp>
 #include <map>
+#include <optional>
 #include <unistd.h>
 #include <stdexcept>
 
@@ -25,28 +26,30 @@ namespace close_status = websocketpp::close::status;
 using frame_ptr = ws_config::message_type::ptr;
 static_assert(std::is_same_v<ws_config::message_type, wss_config::message_type>);
 
-// The WebSocket subprotocols we speak, each with the slot its prebuilt frames use in a
-// shared_message (the bytes differ between plain and batched).
+// A WebSocket subprotocol we speak: a codec of the registry ("wamp.2.json", "wamp.2.msgpack"),
+// plain or with ".batched" (several messages per WebSocket message), and the slot its prebuilt
+// frames use in a shared_message (the bytes differ between plain and batched).
 struct subprotocol {
-  std::string_view name;
-  const codec& (*wire)() noexcept;
+  const codec* wire;
   batching::mode batch;
   std::size_t frame_slot;
 };
-constexpr subprotocol subprotocols[] = {
-    {"wamp.2.json", json_codec, batching::mode::none, 0},
-    {"wamp.2.msgpack", msgpack_codec, batching::mode::none, 1},
-    {"wamp.2.json.batched", json_codec, batching::mode::json, 2},
-    {"wamp.2.msgpack.batched", msgpack_codec, batching::mode::msgpack, 3},
-};
 // JSON batches that answer a client using Autobahn|Python's 0x18 separator get their own slot.
-constexpr std::size_t json_batched_0x18_slot = 4;
-static_assert(std::size(subprotocols) < shared_message::frame_slots);
+constexpr std::size_t json_batched_0x18_slot = 2 * serializer_count;
+static_assert(json_batched_0x18_slot < shared_message::frame_slots);
 
-const subprotocol* find_subprotocol(std::string_view name) {
-  for (const auto& p : subprotocols)
-    if (p.name == name) return &p;
-  return nullptr;
+std::optional<subprotocol> find_subprotocol(std::string_view name) {
+  constexpr std::string_view suffix = ".batched";
+  const bool batched =
+      name.size() > suffix.size() && name.substr(name.size() - suffix.size()) == suffix;
+  if (batched) name.remove_suffix(suffix.size());
+  const codec* c = find_codec_by_subprotocol(name);
+  if (c == nullptr) return std::nullopt;
+  const auto kind = static_cast<std::size_t>(c->kind());
+  if (!batched) return subprotocol{c, batching::mode::none, kind};
+  return subprotocol{c,
+                     c->kind() == serializer::json ? batching::mode::json : batching::mode::msgpack,
+                     serializer_count + kind};
 }
 
 std::string_view path_of(const std::string& resource) {
@@ -83,10 +86,10 @@ class ws_link final : public transport {
   ws_link(connection_ptr con, const subprotocol& proto, router& owner)
       : con_(std::move(con)),
         proto_(proto),
-        opcode_(proto.wire().binary_frames() ? websocketpp::frame::opcode::binary
+        opcode_(proto.wire->binary_frames() ? websocketpp::frame::opcode::binary
                                              : websocketpp::frame::opcode::text),
         remote_(con_->get_remote_endpoint()),
-        session_(std::make_shared<session>(owner, *this, proto.wire())) {}
+        session_(std::make_shared<session>(owner, *this, *proto.wire)) {}
 
   // One incoming WebSocket message: one WAMP message, or several in a batched subprotocol.
   void on_message(std::string_view payload) {
@@ -158,7 +161,7 @@ class ws_link final : public transport {
   bool slow_ = false;
 
   connection_ptr con_;  // released when the listener forgets the link (after the close handler)
-  const subprotocol& proto_;
+  subprotocol proto_;
   char separator_ = batching::json_separator;  // JSON batches: what this client separates with
   keepalive_state keepalive_;
   websocketpp::frame::opcode::value opcode_;
@@ -226,7 +229,7 @@ struct ws_impl final : websocket_listener::impl {
       return false;
     }
     for (const std::string& offered : con->get_requested_subprotocols()) {
-      if (find_subprotocol(offered) != nullptr) {
+      if (find_subprotocol(offered)) {
         con->select_subprotocol(offered);
         return true;
       }
@@ -255,7 +258,7 @@ struct ws_impl final : websocket_listener::impl {
 
   void on_open(websocketpp::connection_hdl h) {
     connection_ptr con = server_.get_con_from_hdl(h);
-    const subprotocol* proto = find_subprotocol(con->get_subprotocol());
+    const std::optional<subprotocol> proto = find_subprotocol(con->get_subprotocol());
     // The handshake's request and response (header maps, body) are never read again; websocketpp
     // keeps them for the connection's life, ~1.5 KiB per idle session. Release them.
     using request_t = typename Config::request_type;
@@ -272,7 +275,7 @@ struct ws_impl final : websocket_listener::impl {
     con->set_pong_handler([raw](websocketpp::connection_hdl, std::string) {
       keepalive_heard(raw->keepalive());
     });
-    JLOG(debug) << "WebSocket connection from " << raw->remote() << " (" << proto->name << ")";
+    JLOG(debug) << "WebSocket connection from " << raw->remote() << " (" << con->get_subprotocol() << ")";
   }
 
   void on_close(link_t* link, websocketpp::connection_hdl h) {

@@ -37,4 +37,23 @@ bool is_reserved_uri(std::string_view uri) noexcept {
   return uri == "wamp" || uri.substr(0, 5) == "wamp.";
 }
 
+std::optional<match_policy> parse_match_policy(std::string_view s) noexcept {
+  if (s == "exact") return match_policy::exact;
+  if (s == "prefix") return match_policy::prefix;
+  if (s == "wildcard") return match_policy::wildcard;
+  return std::nullopt;
+}
+
+std::string_view to_string(match_policy p) noexcept {
+  switch (p) {
+    case match_policy::exact:
+      return "exact";
+    case match_policy::prefix:
+      return "prefix";
+    case match_policy::wildcard:
+      return "wildcard";
+  }
+  return "exact";  // unreachable: every enumerator is handled above
+}
+
 }  // namespace junction

@@ -1,6 +1,8 @@
-// realm/uri.hpp — WAMP URI validation (spec basic/building_blocks §URIs; reference §1.5).
+// realm/uri.hpp — WAMP URI validation (spec basic/building_blocks §URIs; reference §1.5) and
+// the match policies of pattern-based registrations and subscriptions (reference §2.8, §2.9).
 #pragma once
 
+#include <optional>
 #include <string_view>
 
 namespace junction {
@@ -18,5 +20,14 @@ enum class uri_form { plain, prefix, wildcard };
 
 // Application URIs must not use the reserved first component "wamp".
 [[nodiscard]] bool is_reserved_uri(std::string_view uri) noexcept;
+
+// REGISTER/SUBSCRIBE.Options.match (spec advanced/rpc_pattern_based_registration,
+// pubsub_pattern_based_subscription): "exact" is the default when the option is absent.
+enum class match_policy { exact, prefix, wildcard };
+
+// "exact" | "prefix" | "wildcard"; nullopt for anything else (the caller answers with an ERROR).
+[[nodiscard]] std::optional<match_policy> parse_match_policy(std::string_view s) noexcept;
+// The spelling on the wire (the inverse of parse_match_policy), for details and the meta API.
+[[nodiscard]] std::string_view to_string(match_policy p) noexcept;
 
 }  // namespace junction

@@ -33,3 +33,12 @@ TEST_CASE("uri: the wamp. namespace is reserved") {
   CHECK_FALSE(is_reserved_uri("wampx.session"));
   CHECK_FALSE(is_reserved_uri("com.wamp.x"));
 }
+
+TEST_CASE("uri: match policies parse from and print to the spec's spelling") {
+  for (const auto p : {match_policy::exact, match_policy::prefix, match_policy::wildcard})
+    CHECK(parse_match_policy(to_string(p)) == p);
+  CHECK(to_string(match_policy::prefix) == "prefix");
+  CHECK(parse_match_policy("wildcard") == match_policy::wildcard);
+  for (const char* bad : {"", "Exact", "prefix ", "glob", "exactly"})
+    CHECK_FALSE_MESSAGE(parse_match_policy(bad).has_value(), bad);
+}

@@ -43,6 +43,10 @@ const char* const usage_text =
     "  --strict-request-ids    require request ids 1, 2, 3, ... as the spec says (default:\n"
     "                          lenient, because many deployed clients do not send them in order)\n"
     "  --strict-uris           require URI components of [0-9a-z_] (default: loose rules)\n"
+    "  --disclose-caller MODE  tell callees who calls: on-request (CALL disclose_me or\n"
+    "                          REGISTER disclose_caller; default), always, or never (a CALL\n"
+    "                          asking for it gets wamp.error.option_disallowed.disclose_me)\n"
+    "  --disclose-publisher MODE  the same for subscribers and PUBLISH disclose_me\n"
     "  --log-level LEVEL       trace, debug, info, warn, error or off (default info)\n"
     "  --version               print the version and exit\n"
     "  --help                  print this help and exit\n";
@@ -172,6 +176,8 @@ cli_result parse_command_line(const std::vector<std::string>& args) {
   keepalive_settings default_keepalive;
   bool keepalive_flag_given = false;
   bool strict_uris = false;
+  disclosure disclose_caller = disclosure::on_request;
+  disclosure disclose_publisher = disclosure::on_request;
   for (std::size_t i = 0; i < args.size(); ++i) {
     const std::string& flag = args[i];
     auto next = [&](std::string& out) {
@@ -240,6 +246,19 @@ cli_result parse_command_line(const std::vector<std::string>& args) {
       r.config.strict_request_ids = true;
     } else if (flag == "--strict-uris") {
       strict_uris = true;
+    } else if (flag == "--disclose-caller" || flag == "--disclose-publisher") {
+      if (!next(v)) return r;
+      auto& mode = flag == "--disclose-caller" ? disclose_caller : disclose_publisher;
+      if (v == "on-request") {
+        mode = disclosure::on_request;
+      } else if (v == "always") {
+        mode = disclosure::always;
+      } else if (v == "never") {
+        mode = disclosure::never;
+      } else {
+        r.error = flag + ": '" + v + "' is not one of on-request, always, never";
+        return r;
+      }
     } else if (flag == "--log-level") {
       if (!next(v)) return r;
       if (!parse_log_level(v, r.config.level)) {
@@ -277,8 +296,11 @@ cli_result parse_command_line(const std::vector<std::string>& args) {
   }
   r.config.listeners = std::move(listens);
   if (r.config.realms.empty()) r.config.realms.push_back(realm_config{"realm1"});
-  for (auto& realm : r.config.realms)
+  for (auto& realm : r.config.realms) {
     realm.uri_check = strict_uris ? uri_policy::strict : uri_policy::loose;
+    realm.disclose_caller = disclose_caller;
+    realm.disclose_publisher = disclose_publisher;
+  }
   return r;
 }
 

@@ -7,6 +7,7 @@
 #include <memory>
 #include <vector>
 
+#include "router/asio_timer_queue.hpp"
 #include "router/cli.hpp"
 #include "router/log.hpp"
 #include "router/router.hpp"
@@ -52,7 +53,8 @@ int main(int argc, char** argv) {
   // One thread runs the io_context (docs/THREADING.md): Asio may skip every lock in its
   // scheduler and reactor. Revisit with the multi-core engine.
   boost::asio::io_context io{BOOST_ASIO_CONCURRENCY_HINT_UNSAFE};
-  router r(cli.config);
+  asio_timer_queue timers(io);
+  router r(cli.config, timers);
   std::vector<std::unique_ptr<listener>> listeners;
   try {
     for (const auto& lc : cli.config.listeners) {

@@ -2,10 +2,10 @@
 
 namespace junction {
 
-router::router(const router_config& config) : config_(config) {
+router::router(const router_config& config, timer_queue& timers) : config_(config) {
   if (config_.realms.empty()) config_.realms.push_back(realm_config{"realm1"});
   for (const auto& rc : config_.realms)
-    realms_.emplace(rc.name, std::make_unique<realm>(rc));
+    realms_.emplace(rc.name, std::make_unique<realm>(rc, timers));
 }
 
 realm* router::find_realm(std::string_view name) noexcept {

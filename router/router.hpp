@@ -16,7 +16,8 @@ namespace junction {
 
 class router {
  public:
-  explicit router(const router_config& config);
+  // `timers` runs the realms' timers (call timeouts) and must outlive the router.
+  router(const router_config& config, timer_queue& timers);
 
   [[nodiscard]] realm* find_realm(std::string_view name) noexcept;
   [[nodiscard]] const router_config& config() const noexcept { return config_; }

@@ -24,6 +24,12 @@ enum class errc : std::uint8_t {
   goodbye_and_out,
   system_shutdown,
   payload_size_exceeded,
+  timeout,
+  feature_not_supported,
+  disclose_me_disallowed,
+  no_such_session,
+  session_killed,
+  no_such_principal,
 };
 
 constexpr std::string_view uri_of(errc e) noexcept {
@@ -43,6 +49,12 @@ constexpr std::string_view uri_of(errc e) noexcept {
     case errc::goodbye_and_out: return "wamp.close.goodbye_and_out";
     case errc::system_shutdown: return "wamp.close.system_shutdown";
     case errc::payload_size_exceeded: return "wamp.error.payload_size_exceeded";
+    case errc::timeout: return "wamp.error.timeout";
+    case errc::feature_not_supported: return "wamp.error.feature_not_supported";
+    case errc::disclose_me_disallowed: return "wamp.error.option_disallowed.disclose_me";
+    case errc::no_such_session: return "wamp.error.no_such_session";
+    case errc::session_killed: return "wamp.close.killed";
+    case errc::no_such_principal: return "wamp.error.no_such_principal";
   }
   return "wamp.error.protocol_violation";
 }

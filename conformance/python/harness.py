@@ -78,9 +78,17 @@ TRANSPORTS = PLAIN_TRANSPORTS + TLS_TRANSPORTS
 RAWSOCKET_SERIALIZER_IDS = {'json': 1, 'msgpack': 2}
 MAX_ID = 2 ** 53
 
-# Router features the router is specified to announce in WELCOME (basic profile only: none).
-# Update this when the router starts announcing advanced-profile features it implements.
-ANNOUNCED_FEATURES = {'broker': set(), 'dealer': set()}
+# Router features the router is specified to announce in WELCOME: what issues 4 and 5 implement.
+# test_session checks the announcement equals this, so a feature is announced only once it is here.
+ANNOUNCED_FEATURES = {
+    'broker': {'publisher_exclusion', 'publisher_identification', 'subscriber_blackwhite_listing',
+               'pattern_based_subscription', 'event_retention', 'subscription_revocation',
+               'session_meta_api', 'subscription_meta_api'},
+    'dealer': {'progressive_call_results', 'progressive_call_invocations', 'call_timeout',
+               'call_canceling', 'caller_identification', 'pattern_based_registration',
+               'shared_registration', 'registration_revocation',
+               'session_meta_api', 'registration_meta_api', 'testament_meta_api'},
+}
 
 # HELLO.Details.roles a raw client sends.
 CLIENT_ROLES = {'caller': {}, 'callee': {}, 'publisher': {}, 'subscriber': {}}

@@ -55,8 +55,8 @@ class SessionTests(WampCases):
             features = roles[role].get('features', {})
             self.assertIsInstance(features, dict, 'roles.{}.features must be a dict'.format(role))
             announced = {k for k, v in features.items() if v is True}
-            self.assertLessEqual(announced, ANNOUNCED_FEATURES[role],
-                                 '{} announces features the router is not specified to have'.format(role))
+            self.assertEqual(announced, ANNOUNCED_FEATURES[role],
+                             '{} must announce exactly the features it implements'.format(role))
 
     async def test_leave_goodbye_and_out(self):
         s = await self.session()

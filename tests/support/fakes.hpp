@@ -6,10 +6,26 @@
 #include <vector>
 
 #include "realm/peer.hpp"
+#include "realm/timer_queue.hpp"
 #include "router/transport.hpp"
 #include "serializers/codec.hpp"
 
 namespace junction::test {
+
+// A timer_queue on a clock that moves only when the test says so: timeouts without sleeping.
+struct manual_timers final : timer_queue {
+  deadline_queue queue;
+  deadline_queue::clock::time_point now{};
+
+  handle schedule(duration after, callback fn) override { return queue.add(now + after, std::move(fn)); }
+  void cancel(handle h) noexcept override { queue.remove(h); }
+  // Moves the clock forward and runs whatever fell due; returns how many timers fired.
+  std::size_t advance(duration by) {
+    now += by;
+    return queue.run_due(now);
+  }
+  [[nodiscard]] std::size_t pending() const noexcept { return queue.size(); }
+};
 
 // A session as the realm sees it: records every message sent to it.
 struct fake_peer final : peer {
@@ -21,6 +37,15 @@ struct fake_peer final : peer {
     shared.push_back(m);
     inbox.push_back(m->get());
   }
+  // A killed session is told GOODBYE, as the router's session does.
+  void kill(const std::string& reason, const std::string& message) override {
+    goodbye g;
+    g.details.push_back("message", value(message));
+    g.reason = reason;
+    inbox.push_back(std::move(g));
+    killed = true;
+  }
+  bool killed = false;
 
   template <class T>
   const T& last() const {

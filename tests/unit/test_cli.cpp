@@ -134,3 +134,18 @@ TEST_CASE("cli: max-connections per listener") {
   CHECK(parse({"--listen", "rs://127.0.0.1:1?max-connections=0"}).error.find("max-connections") !=
         std::string::npos);
 }
+
+TEST_CASE("cli: --disclose-caller and --disclose-publisher set every realm's disclosure") {
+  auto r = parse({});
+  CHECK(r.config.realms.at(0).disclose_caller == disclosure::on_request);
+  CHECK(r.config.realms.at(0).disclose_publisher == disclosure::on_request);
+  r = parse({"--realm", "a", "--realm", "b", "--disclose-caller", "always", "--disclose-publisher",
+             "never"});
+  REQUIRE(r.error.empty());
+  for (const auto& realm : r.config.realms) {
+    CHECK(realm.disclose_caller == disclosure::always);
+    CHECK(realm.disclose_publisher == disclosure::never);
+  }
+  CHECK(parse({"--disclose-caller", "sometimes"}).error.find("on-request, always, never") !=
+        std::string::npos);
+}

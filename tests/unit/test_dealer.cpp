@@ -11,14 +11,15 @@ using test::fake_peer;
 namespace {
 
 struct dealer_fixture {
-  realm r{realm_config{"realm1"}};
+  test::manual_timers timers;
+  realm r{realm_config{"realm1"}, timers};
   std::shared_ptr<fake_peer> callee = std::make_shared<fake_peer>();
   std::shared_ptr<fake_peer> caller = std::make_shared<fake_peer>();
   std::shared_ptr<fake_peer> other = std::make_shared<fake_peer>();
   dealer_fixture() {
-    r.join(session_info{1, "callee", "anonymous", "anonymous", ""}, callee);
-    r.join(session_info{2, "caller", "anonymous", "anonymous", ""}, caller);
-    r.join(session_info{3, "other", "anonymous", "anonymous", ""}, other);
+    r.join(session_info{1, "callee", "anonymous", "anonymous", "", {}}, callee);
+    r.join(session_info{2, "caller", "anonymous", "anonymous", "", {}}, caller);
+    r.join(session_info{3, "other", "anonymous", "anonymous", "", {}}, other);
   }
   id reg(const std::string& procedure, id request = 1) {
     CHECK_FALSE(r.handle(1, register_{request, {}, procedure}));
@@ -165,4 +166,507 @@ TEST_CASE_FIXTURE(dealer_fixture, "dealer: YIELD or ERROR for an unknown invocat
   CHECK_FALSE(r.handle(2, call{1, {}, "com.p", {}, {}}));
   const auto inv = callee->take<invocation>();
   CHECK(r.handle(3, yield{inv.request, {}, {}, {}}).has_value());
+}
+
+// --- Advanced Profile -----------------------------------------------------------------------
+
+namespace {
+
+client_features all_features() {
+  client_features f;
+  for (auto role : {client_role::caller, client_role::callee})
+    for (auto feat : {feature::progressive_call_results, feature::progressive_call_invocations,
+                      feature::call_canceling, feature::caller_identification,
+                      feature::pattern_based_registration, feature::shared_registration,
+                      feature::registration_revocation})
+      f.set(role, feat);
+  return f;
+}
+
+client_features basic_features() {
+  client_features f;
+  f.set_role(client_role::caller);
+  f.set_role(client_role::callee);
+  return f;
+}
+
+// Session 1 and 2 announce every feature, session 3 (`plain`) none; 4 (`second`) is a second
+// callee with every feature, for shared registrations.
+struct advanced_fixture {
+  test::manual_timers timers;
+  realm_config config;
+  realm r{config, timers};
+  std::shared_ptr<fake_peer> callee = std::make_shared<fake_peer>();
+  std::shared_ptr<fake_peer> caller = std::make_shared<fake_peer>();
+  std::shared_ptr<fake_peer> plain = std::make_shared<fake_peer>();
+  std::shared_ptr<fake_peer> second = std::make_shared<fake_peer>();
+  advanced_fixture() : advanced_fixture(realm_config{"realm1"}) {}
+  explicit advanced_fixture(realm_config c) : config(seeded(std::move(c))) { join(); }
+  static realm_config seeded(realm_config c) {
+    c.random_seed = 42;
+    return c;
+  }
+  void join() {
+    r.join(session_info{1, "alice", "backend", "anonymous", "", all_features()}, callee);
+    r.join(session_info{2, "bob", "frontend", "anonymous", "", all_features()}, caller);
+    r.join(session_info{3, "carol", "legacy", "anonymous", "", basic_features()}, plain);
+    r.join(session_info{4, "dave", "backend", "anonymous", "", all_features()}, second);
+  }
+  fake_peer& peer_of(id session) {
+    switch (session) {
+      case 1: return *callee;
+      case 2: return *caller;
+      case 3: return *plain;
+      default: return *second;
+    }
+  }
+  id reg(id session, const std::string& procedure, object options = {}) {
+    static id request = 1000;
+    CHECK_FALSE(r.handle(session, register_{++request, std::move(options), procedure}));
+    return peer_of(session).take<registered>().registration;
+  }
+  // Calls `procedure` from the caller and returns the INVOCATION `at` received.
+  invocation call_to(fake_peer& at, id request, const std::string& procedure, object options = {}) {
+    CHECK_FALSE(r.handle(2, call{request, std::move(options), procedure, {value(request)}, {}}));
+    return at.take<invocation>();
+  }
+};
+
+bool has_key(const object& o, std::string_view key) { return o.find(key) != nullptr; }
+
+}  // namespace
+
+TEST_CASE_FIXTURE(advanced_fixture, "dealer: progressive call results are forwarded at once, one final RESULT ends the call") {
+  reg(1, "com.stream");
+  const auto inv = call_to(*callee, 5, "com.stream", object{{"receive_progress", value(true)}});
+  CHECK(inv.details.get_bool("receive_progress", false));
+  for (int i = 0; i < 3; ++i) {
+    CHECK_FALSE(r.handle(1, yield{inv.request, object{{"progress", value(true)}}, {value(i)}, {}}));
+    const auto res = caller->take<result_>();
+    CHECK(res.request == 5);
+    CHECK(res.details.get_bool("progress", false));
+    CHECK(res.args == array{value(i)});
+  }
+  CHECK(r.get_dealer().in_flight() == 1);
+  CHECK_FALSE(r.handle(1, yield{inv.request, {}, {value("done")}, {}}));
+  const auto final_result = caller->take<result_>();
+  CHECK_FALSE(has_key(final_result.details, "progress"));
+  CHECK(final_result.args == array{value("done")});
+  CHECK(r.get_dealer().in_flight() == 0);
+  CHECK(caller->inbox.empty());
+}
+
+TEST_CASE_FIXTURE(advanced_fixture, "dealer: receive_progress is not forced on a callee that did not announce it") {
+  reg(3, "com.legacy");
+  const auto inv = call_to(*plain, 5, "com.legacy", object{{"receive_progress", value(true)}});
+  CHECK_FALSE(has_key(inv.details, "receive_progress"));
+  // And a progressive YIELD toward a caller that did not ask is dropped, the call stays open.
+  reg(1, "com.stream");
+  const auto inv2 = call_to(*callee, 6, "com.stream");
+  CHECK_FALSE(has_key(inv2.details, "receive_progress"));
+  CHECK_FALSE(r.handle(1, yield{inv2.request, object{{"progress", value(true)}}, {}, {}}));
+  CHECK(caller->inbox.empty());
+  CHECK_FALSE(r.handle(1, yield{inv2.request, {}, {value(1)}, {}}));
+  CHECK(caller->take<result_>().request == 6);
+}
+
+TEST_CASE_FIXTURE(advanced_fixture, "dealer: progressive call invocations reuse the request id and the callee") {
+  reg(1, "com.upload", object{{"invoke", value("roundrobin")}});
+  reg(4, "com.upload", object{{"invoke", value("roundrobin")}});
+  const object more{{"progress", value(true)}};
+  const auto first = call_to(*callee, 7, "com.upload", more);
+  CHECK(first.details.get_bool("progress", false));
+  // Continuations stick to the same callee and invocation id, even with round robin.
+  CHECK_FALSE(r.handle(2, call{7, more, "com.upload", {value("chunk2")}, {}}));
+  auto next = callee->take<invocation>();
+  CHECK(next.request == first.request);
+  CHECK(next.details.get_bool("progress", false));
+  CHECK(next.args == array{value("chunk2")});
+  // Options are frozen at the first CALL: a later timeout is ignored.
+  CHECK_FALSE(r.handle(2, call{7, object{{"timeout", value(5)}}, "com.upload", {value("end")}, {}}));
+  next = callee->take<invocation>();
+  CHECK(next.request == first.request);
+  CHECK_FALSE(has_key(next.details, "progress"));
+  CHECK(timers.pending() == 0);
+  CHECK(second->inbox.empty());
+  // The invocation is closed: reusing the id now is a protocol violation while the call runs.
+  CHECK(r.handle(2, call{7, more, "com.upload", {}, {}}).has_value());
+}
+
+TEST_CASE_FIXTURE(advanced_fixture, "dealer: a progressive call's late continuations are dropped quietly") {
+  reg(1, "com.upload");
+  const object more{{"progress", value(true)}};
+  const auto inv = call_to(*callee, 7, "com.upload", more);
+  CHECK_FALSE(r.handle(1, yield{inv.request, {}, {value("enough")}, {}}));
+  CHECK(caller->take<result_>().request == 7);
+  CHECK(r.get_dealer().knows_call(2, 7));
+  CHECK_FALSE(r.handle(2, call{7, more, "com.upload", {}, {}}));
+  CHECK_FALSE(r.handle(2, call{7, {}, "com.upload", {}, {}}));
+  CHECK(callee->inbox.empty());
+  CHECK(caller->inbox.empty());
+}
+
+TEST_CASE_FIXTURE(advanced_fixture, "dealer: progressive call invocation rules") {
+  reg(1, "com.upload");
+  reg(3, "com.legacy");
+  const object more{{"progress", value(true)}};
+  SUBCASE("a caller that did not announce the feature commits a protocol violation") {
+    auto f = r.handle(3, call{1, more, "com.upload", {}, {}});
+    REQUIRE(f.has_value());
+    CHECK(f->message.find("progressive_call_invocations") != std::string::npos);
+  }
+  SUBCASE("a callee without the feature → feature_not_supported to the caller") {
+    CHECK_FALSE(r.handle(2, call{1, more, "com.legacy", {}, {}}));
+    CHECK(caller->take<error>().error_uri == uri_of(errc::feature_not_supported));
+    CHECK(plain->inbox.empty());
+  }
+  SUBCASE("a CALL reusing the id of a non-progressive call in flight is a protocol violation") {
+    call_to(*callee, 3, "com.upload");
+    CHECK(r.handle(2, call{3, {}, "com.upload", {}, {}}).has_value());
+  }
+  SUBCASE("a continuation naming another procedure is a protocol violation") {
+    call_to(*callee, 3, "com.upload", more);
+    CHECK(r.handle(2, call{3, more, "com.other", {}, {}}).has_value());
+  }
+}
+
+TEST_CASE_FIXTURE(advanced_fixture, "dealer: call timeout ends the call with wamp.error.timeout and interrupts the callee") {
+  reg(1, "com.slow");
+  const auto inv = call_to(*callee, 9, "com.slow", object{{"timeout", value(100)}});
+  CHECK(timers.pending() == 1);
+  CHECK(timers.advance(std::chrono::milliseconds(99)) == 0);
+  CHECK(caller->inbox.empty());
+  CHECK(timers.advance(std::chrono::milliseconds(1)) == 1);
+  const auto e = caller->take<error>();
+  CHECK(e.request == 9);
+  CHECK(e.error_uri == uri_of(errc::timeout));
+  const auto i = callee->take<interrupt>();
+  CHECK(i.request == inv.request);
+  CHECK(*i.options.get_string("mode") == "killnowait");
+  CHECK(*i.options.get_string("reason") == uri_of(errc::timeout));
+  CHECK(r.get_dealer().in_flight() == 0);
+  // The callee's late answer is dropped without a protocol violation.
+  CHECK_FALSE(r.handle(1, yield{inv.request, {}, {}, {}}));
+  CHECK(caller->inbox.empty());
+}
+
+TEST_CASE_FIXTURE(advanced_fixture, "dealer: call timeout toward a callee that cannot cancel, and timers cleaned up") {
+  reg(3, "com.legacy");
+  reg(1, "com.quick");
+  call_to(*plain, 1, "com.legacy", object{{"timeout", value(50)}});
+  timers.advance(std::chrono::milliseconds(50));
+  CHECK(caller->take<error>().error_uri == uri_of(errc::timeout));
+  CHECK(plain->inbox.empty());  // no INTERRUPT forced on it
+  const auto inv = call_to(*callee, 2, "com.quick", object{{"timeout", value(50)}});
+  CHECK_FALSE(r.handle(1, yield{inv.request, {}, {}, {}}));
+  CHECK(caller->take<result_>().request == 2);
+  CHECK(timers.pending() == 0);  // answered: the timer is gone
+  CHECK(timers.advance(std::chrono::milliseconds(100)) == 0);
+  CHECK(caller->inbox.empty());
+  // A bad timeout is refused with invalid_argument.
+  CHECK_FALSE(r.handle(2, call{3, object{{"timeout", value("soon")}}, "com.quick", {}, {}}));
+  CHECK(caller->take<error>().error_uri == uri_of(errc::invalid_argument));
+  CHECK(callee->inbox.empty());
+}
+
+TEST_CASE_FIXTURE(advanced_fixture, "dealer: the timeout runs between progressive results") {
+  reg(1, "com.stream");
+  const auto inv = call_to(*callee, 4, "com.stream",
+                           object{{"timeout", value(100)}, {"receive_progress", value(true)}});
+  timers.advance(std::chrono::milliseconds(80));
+  CHECK_FALSE(r.handle(1, yield{inv.request, object{{"progress", value(true)}}, {}, {}}));
+  CHECK(caller->take<result_>().details.get_bool("progress", false));
+  CHECK(timers.advance(std::chrono::milliseconds(80)) == 0);  // 160 ms in total, 80 since
+  CHECK(timers.advance(std::chrono::milliseconds(20)) == 1);
+  CHECK(caller->take<error>().error_uri == uri_of(errc::timeout));
+}
+
+TEST_CASE_FIXTURE(advanced_fixture, "dealer: CANCEL modes") {
+  reg(1, "com.slow");
+  const auto inv = call_to(*callee, 3, "com.slow");
+  SUBCASE("skip: ERROR canceled at once, no INTERRUPT, late YIELD dropped") {
+    CHECK_FALSE(r.handle(2, cancel{3, object{{"mode", value("skip")}}}));
+    const auto e = caller->take<error>();
+    CHECK(e.request == 3);
+    CHECK(e.error_uri == uri_of(errc::canceled));
+    CHECK(callee->inbox.empty());
+    CHECK_FALSE(r.handle(1, yield{inv.request, {}, {}, {}}));
+    CHECK(caller->inbox.empty());
+  }
+  SUBCASE("kill: INTERRUPT, and the callee's answer is the caller's answer") {
+    CHECK_FALSE(r.handle(2, cancel{3, object{{"mode", value("kill")}}}));
+    CHECK(caller->inbox.empty());
+    const auto i = callee->take<interrupt>();
+    CHECK(i.request == inv.request);
+    CHECK(*i.options.get_string("mode") == "kill");
+    CHECK_FALSE(r.handle(2, cancel{3, object{{"mode", value("kill")}}}));  // repeated: ignored
+    CHECK(callee->inbox.empty());
+    error e;
+    e.request_type = 68;
+    e.request = inv.request;
+    e.error_uri = std::string(uri_of(errc::canceled));
+    CHECK_FALSE(r.handle(1, std::move(e)));
+    CHECK(caller->take<error>().error_uri == uri_of(errc::canceled));
+    CHECK(r.get_dealer().in_flight() == 0);
+  }
+  SUBCASE("kill: a callee that finished first answers with its RESULT") {
+    CHECK_FALSE(r.handle(2, cancel{3, object{{"mode", value("kill")}}}));
+    callee->take<interrupt>();
+    CHECK_FALSE(r.handle(1, yield{inv.request, {}, {value("done")}, {}}));
+    CHECK(caller->take<result_>().args == array{value("done")});
+  }
+  SUBCASE("killnowait, the default: ERROR canceled and INTERRUPT at once") {
+    CHECK_FALSE(r.handle(2, cancel{3, {}}));
+    CHECK(caller->take<error>().error_uri == uri_of(errc::canceled));
+    CHECK(*callee->take<interrupt>().options.get_string("mode") == "killnowait");
+    CHECK_FALSE(r.handle(1, yield{inv.request, {}, {}, {}}));
+    CHECK(caller->inbox.empty());
+    CHECK(r.get_dealer().in_flight() == 0);
+  }
+  SUBCASE("an unknown mode is a protocol violation; a CANCEL for no call is ignored") {
+    CHECK(r.handle(2, cancel{3, object{{"mode", value("explode")}}}).has_value());
+    CHECK_FALSE(r.handle(2, cancel{99, {}}));
+    CHECK(caller->inbox.empty());
+  }
+}
+
+TEST_CASE_FIXTURE(advanced_fixture, "dealer: CANCEL toward a callee that cannot cancel behaves as skip") {
+  reg(3, "com.legacy");
+  const auto inv = call_to(*plain, 3, "com.legacy");
+  CHECK_FALSE(r.handle(2, cancel{3, object{{"mode", value("kill")}}}));
+  CHECK(caller->take<error>().error_uri == uri_of(errc::canceled));
+  CHECK(plain->inbox.empty());
+  CHECK_FALSE(r.handle(3, yield{inv.request, {}, {}, {}}));
+  CHECK(caller->inbox.empty());
+}
+
+TEST_CASE_FIXTURE(advanced_fixture, "dealer: a caller leaving mid-call interrupts the callee (killnowait)") {
+  reg(1, "com.slow");
+  reg(3, "com.legacy");
+  const auto inv = call_to(*callee, 1, "com.slow");
+  call_to(*plain, 2, "com.legacy");
+  r.leave(2);
+  const auto i = callee->take<interrupt>();
+  CHECK(i.request == inv.request);
+  CHECK(*i.options.get_string("mode") == "killnowait");
+  CHECK(plain->inbox.empty());
+  CHECK(r.get_dealer().in_flight() == 0);
+  CHECK_FALSE(r.handle(1, yield{inv.request, {}, {}, {}}));
+}
+
+TEST_CASE_FIXTURE(advanced_fixture, "dealer: caller identification on request") {
+  reg(1, "com.who");
+  auto inv = call_to(*callee, 1, "com.who");
+  CHECK_FALSE(has_key(inv.details, "caller"));
+  inv = call_to(*callee, 2, "com.who", object{{"disclose_me", value(true)}});
+  CHECK(*inv.details.find("caller") == value(2));
+  CHECK(*inv.details.get_string("caller_authid") == "bob");
+  CHECK(*inv.details.get_string("caller_authrole") == "frontend");
+  // The callee may ask for it at registration.
+  reg(4, "com.who2", object{{"disclose_caller", value(true)}});
+  inv = call_to(*second, 3, "com.who2");
+  CHECK(*inv.details.find("caller") == value(2));
+}
+
+TEST_CASE("dealer: caller identification by realm setting: always, never") {
+  SUBCASE("always") {
+    realm_config c{"realm1"};
+    c.disclose_caller = disclosure::always;
+    advanced_fixture f(c);
+    f.reg(1, "com.who");
+    const auto inv = f.call_to(*f.callee, 1, "com.who");
+    CHECK(*inv.details.find("caller") == value(2));
+  }
+  SUBCASE("never: not disclosed, and asking is refused") {
+    realm_config c{"realm1"};
+    c.disclose_caller = disclosure::never;
+    advanced_fixture f(c);
+    f.reg(1, "com.who", object{{"disclose_caller", value(true)}});
+    const auto inv = f.call_to(*f.callee, 1, "com.who");
+    CHECK_FALSE(has_key(inv.details, "caller"));
+    CHECK_FALSE(f.r.handle(2, call{2, object{{"disclose_me", value(true)}}, "com.who", {}, {}}));
+    CHECK(f.caller->take<error>().error_uri == uri_of(errc::disclose_me_disallowed));
+    CHECK(f.callee->inbox.empty());
+  }
+}
+
+TEST_CASE_FIXTURE(advanced_fixture, "dealer: pattern-based registration precedence and details.procedure") {
+  const id wild1 = reg(1, "a1.b2..d4.e5", object{{"match", value("wildcard")}});
+  const id wild2 = reg(1, "a1.b2.c33..e5", object{{"match", value("wildcard")}});
+  const id prefix_short = reg(1, "a1", object{{"match", value("prefix")}});
+  const id prefix_long = reg(1, "a1.b2.c", object{{"match", value("prefix")}});
+  const id exact = reg(1, "a1.b2.c33.d4.e5");
+  auto inv = call_to(*callee, 1, "a1.b2.c33.d4.e5");
+  CHECK(inv.registration == exact);
+  CHECK_FALSE(has_key(inv.details, "procedure"));  // an exact match needs no procedure
+  inv = call_to(*callee, 2, "a1.b2.c33.d4.x");
+  CHECK(inv.registration == prefix_long);  // longest prefix, by characters
+  CHECK(*inv.details.get_string("procedure") == "a1.b2.c33.d4.x");
+  inv = call_to(*callee, 3, "a1.zz");
+  CHECK(inv.registration == prefix_short);
+  CHECK_FALSE(r.handle(1, unregister{50, prefix_long}));
+  callee->take<unregistered>();
+  CHECK_FALSE(r.handle(1, unregister{51, prefix_short}));
+  callee->take<unregistered>();
+  CHECK_FALSE(r.handle(1, unregister{52, exact}));
+  callee->take<unregistered>();
+  inv = call_to(*callee, 4, "a1.b2.c33.d4.e5");
+  CHECK(inv.registration == wild2);  // the most selective wildcard
+  CHECK(*inv.details.get_string("procedure") == "a1.b2.c33.d4.e5");
+  inv = call_to(*callee, 5, "a1.b2.c99.d4.e5");
+  CHECK(inv.registration == wild1);
+  CHECK_FALSE(r.handle(2, call{6, {}, "a1.b2.c99.d4.e5.f6", {}, {}}));  // component counts differ
+  CHECK(caller->take<error>().error_uri == uri_of(errc::no_such_procedure));
+}
+
+TEST_CASE_FIXTURE(advanced_fixture, "dealer: REGISTER option errors") {
+  CHECK_FALSE(r.handle(1, register_{1, object{{"match", value("regex")}}, "com.a"}));
+  CHECK(callee->take<error>().error_uri == uri_of(errc::invalid_argument));
+  CHECK_FALSE(r.handle(1, register_{2, object{{"invoke", value("busiest")}}, "com.a"}));
+  CHECK(callee->take<error>().error_uri == uri_of(errc::invalid_argument));
+  CHECK_FALSE(r.handle(1, register_{3, object{{"match", value("wildcard")}}, "com..a"}));
+  callee->take<registered>();
+  CHECK_FALSE(r.handle(1, register_{4, {}, "com..a"}));  // empty component without wildcard
+  CHECK(callee->take<error>().error_uri == uri_of(errc::invalid_uri));
+  // The same URI with another match policy is another registration.
+  CHECK_FALSE(r.handle(1, register_{5, object{{"match", value("prefix")}}, "com..a"}));
+  CHECK(callee->take<error>().error_uri == uri_of(errc::invalid_uri));
+  CHECK_FALSE(r.handle(1, register_{6, object{{"match", value("prefix")}}, "com.a"}));
+  callee->take<registered>();
+  CHECK_FALSE(r.handle(1, register_{7, {}, "com.a"}));
+  callee->take<registered>();
+}
+
+TEST_CASE_FIXTURE(advanced_fixture, "dealer: shared registration policies") {
+  SUBCASE("roundrobin alternates between callees in registration order") {
+    const id a = reg(1, "com.rr", object{{"invoke", value("roundrobin")}});
+    const id b = reg(4, "com.rr", object{{"invoke", value("roundrobin")}});
+    CHECK(a == b);  // one registration, two callees
+    for (id i = 1; i <= 4; ++i) {
+      CHECK_FALSE(r.handle(2, call{i, {}, "com.rr", {}, {}}));
+      fake_peer& expected = i % 2 == 1 ? *callee : *second;
+      CHECK(expected.take<invocation>().registration == a);
+    }
+  }
+  SUBCASE("first and last") {
+    reg(1, "com.first", object{{"invoke", value("first")}});
+    reg(4, "com.first", object{{"invoke", value("first")}});
+    reg(1, "com.last", object{{"invoke", value("last")}});
+    reg(4, "com.last", object{{"invoke", value("last")}});
+    for (id i = 1; i <= 2; ++i) {
+      call_to(*callee, i, "com.first");
+      call_to(*second, 10 + i, "com.last");
+    }
+    r.leave(1);  // hot standby: the remaining callee takes over
+    call_to(*second, 20, "com.first");
+  }
+  SUBCASE("random picks among the callees only") {
+    reg(1, "com.any", object{{"invoke", value("random")}});
+    reg(4, "com.any", object{{"invoke", value("random")}});
+    int to_first = 0;
+    for (id i = 1; i <= 64; ++i) {
+      CHECK_FALSE(r.handle(2, call{i, {}, "com.any", {}, {}}));
+      if (!callee->inbox.empty()) {
+        callee->take<invocation>();
+        ++to_first;
+      } else {
+        second->take<invocation>();
+      }
+    }
+    CHECK(to_first > 0);
+    CHECK(to_first < 64);
+  }
+  SUBCASE("a different policy, a second single, or the same callee twice: already exists") {
+    reg(1, "com.s", object{{"invoke", value("roundrobin")}});
+    CHECK_FALSE(r.handle(4, register_{1, object{{"invoke", value("random")}}, "com.s"}));
+    CHECK(second->take<error>().error_uri == uri_of(errc::procedure_already_exists));
+    CHECK_FALSE(r.handle(1, register_{2, object{{"invoke", value("roundrobin")}}, "com.s"}));
+    CHECK(callee->take<error>().error_uri == uri_of(errc::procedure_already_exists));
+    reg(1, "com.single");
+    CHECK_FALSE(r.handle(4, register_{3, object{{"invoke", value("single")}}, "com.single"}));
+    CHECK(second->take<error>().error_uri == uri_of(errc::procedure_already_exists));
+  }
+  SUBCASE("a shared callee leaving or unregistering: the others keep serving") {
+    const id shared = reg(1, "com.rr", object{{"invoke", value("roundrobin")}});
+    reg(4, "com.rr", object{{"invoke", value("roundrobin")}});
+    reg(3, "com.rr", object{{"invoke", value("roundrobin")}});
+    r.leave(1);
+    CHECK_FALSE(r.handle(4, unregister{9, shared}));
+    second->take<unregistered>();
+    for (id i = 1; i <= 3; ++i) call_to(*plain, i, "com.rr");
+    CHECK(r.get_dealer().registration_count() == 1);
+    CHECK_FALSE(r.handle(3, unregister{9, shared}));
+    plain->take<unregistered>();
+    CHECK(r.get_dealer().registration_count() == 0);
+  }
+}
+
+TEST_CASE_FIXTURE(advanced_fixture, "dealer: registration revocation") {
+  const id announced = reg(1, "com.a", object{{"invoke", value("roundrobin")}});
+  reg(3, "com.a", object{{"invoke", value("roundrobin")}});
+  CHECK(r.get_dealer().revoke(announced, 1, "maintenance"));
+  const auto u = callee->take<unregistered>();
+  CHECK(u.request == 0);
+  CHECK(*u.details.find("registration") == value(announced));
+  CHECK(*u.details.get_string("reason") == "maintenance");
+  call_to(*plain, 1, "com.a");  // the other callee still serves
+  CHECK(r.get_dealer().revoke(announced, 3, "maintenance"));
+  CHECK(plain->inbox.empty());  // revoked silently: it did not announce the feature
+  CHECK_FALSE(r.get_dealer().revoke(announced, 3, ""));
+  CHECK_FALSE(r.handle(2, call{2, {}, "com.a", {}, {}}));
+  CHECK(caller->take<error>().error_uri == uri_of(errc::no_such_procedure));
+}
+
+TEST_CASE("features: HELLO roles parse into per-role feature bits") {
+  const object roles{
+      {"caller", value(object{{"features", value(object{{"call_canceling", value(true)},
+                                                        {"progressive_call_results", value(false)},
+                                                        {"made_up", value(true)}})}})},
+      {"subscriber", value(object{})},
+      {"dealer", value(object{{"features", value(object{{"call_timeout", value(true)}})}})},
+  };
+  const auto f = client_features::from_roles(roles);
+  CHECK(f.plays(client_role::caller));
+  CHECK(f.plays(client_role::subscriber));
+  CHECK_FALSE(f.plays(client_role::callee));
+  CHECK(f.has(client_role::caller, feature::call_canceling));
+  CHECK_FALSE(f.has(client_role::caller, feature::progressive_call_results));
+  CHECK_FALSE(f.has(client_role::callee, feature::call_canceling));
+  CHECK_FALSE(f.has(client_role::caller, feature::call_timeout));
+  const object& dealer = router_roles().as_object().find("dealer")->as_object();
+  const object& announced = dealer.find("features")->as_object();
+  CHECK(announced.get_bool("progressive_call_results", false));
+  CHECK(announced.get_bool("call_canceling", false));
+  CHECK(announced.get_bool("shared_registration", false));
+}
+
+TEST_CASE("timer_queue: deadline_queue runs due timers in order and honours cancel") {
+  test::manual_timers t;
+  std::vector<int> fired;
+  t.schedule(std::chrono::milliseconds(30), [&] { fired.push_back(3); });
+  const auto h = t.schedule(std::chrono::milliseconds(20), [&] { fired.push_back(2); });
+  t.schedule(std::chrono::milliseconds(10), [&] { fired.push_back(1); });
+  t.schedule(std::chrono::milliseconds(10), [&] { fired.push_back(11); });
+  t.cancel(h);
+  t.cancel(h);  // twice: harmless
+  CHECK(t.advance(std::chrono::milliseconds(25)) == 2);
+  CHECK(fired == std::vector<int>{1, 11});
+  CHECK(t.advance(std::chrono::milliseconds(5)) == 1);
+  CHECK(fired == std::vector<int>{1, 11, 3});
+  CHECK(t.pending() == 0);
+}
+
+TEST_CASE_FIXTURE(advanced_fixture, "dealer: continuations of a progressive call refused at its first CALL are dropped") {
+  reg(3, "com.legacy");
+  const object more{{"progress", value(true)}};
+  CHECK_FALSE(r.handle(2, call{1, more, "com.legacy", {value("c1")}, {}}));
+  CHECK(caller->take<error>().error_uri == uri_of(errc::feature_not_supported));
+  CHECK_FALSE(r.handle(2, call{1, more, "com.legacy", {value("c2")}, {}}));
+  CHECK_FALSE(r.handle(2, call{1, {}, "com.legacy", {value("c3")}, {}}));
+  CHECK(caller->inbox.empty());  // one ERROR for the whole call
+  CHECK(plain->inbox.empty());   // and the last chunk does not run as a call of its own
+  CHECK_FALSE(r.handle(2, call{2, more, "com.missing", {}, {}}));
+  CHECK(caller->take<error>().error_uri == uri_of(errc::no_such_procedure));
+  CHECK_FALSE(r.handle(2, call{2, {}, "com.missing", {}, {}}));
+  CHECK(caller->inbox.empty());
 }

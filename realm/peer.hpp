@@ -10,6 +10,7 @@
 #include <string>
 #include <unordered_map>
 
+#include "realm/features.hpp"
 #include "serializers/message.hpp"
 #include "serializers/shared_message.hpp"
 
@@ -22,6 +23,9 @@ class peer {
   virtual void send(message&& m) = 0;
   // Delivers a message shared with other recipients (fan-out); encoded once per serializer.
   virtual void send(const std::shared_ptr<const shared_message>& m) = 0;
+  // The router ended this session (wamp.session.kill*); the realm has already let it go. The peer
+  // says GOODBYE with `reason` and Details.message, and awaits the client's GOODBYE.
+  virtual void kill(const std::string& reason, const std::string& message) = 0;
 };
 
 // Who a session is, as established by authentication.
@@ -31,6 +35,7 @@ struct session_info {
   std::string authrole;
   std::string authmethod;
   std::string authprovider;
+  client_features features;  // what HELLO.Details.roles announced
 };
 
 struct session_record {

@@ -4,15 +4,21 @@
 
 namespace junction {
 
-realm::realm(realm_config config)
+realm::realm(realm_config config, timer_queue& timers)
     : config_(std::move(config)),
       ids_(config_.random_seed),
       broker_(sessions_, config_, ids_),
-      dealer_(sessions_, config_) {}
+      dealer_(sessions_, config_, timers),
+      meta_(*this) {
+  dealer_.set_events(&meta_);
+  broker_.set_events(&meta_);
+}
 
 void realm::join(session_info info, std::shared_ptr<peer> link) {
   const id session = info.session;
-  sessions_[session] = session_record{std::move(info), std::move(link)};
+  auto& record = sessions_[session];
+  record = session_record{std::move(info), std::move(link)};
+  meta_.on_join(record.info);
 }
 
 void realm::leave(id session) {
@@ -20,9 +26,23 @@ void realm::leave(id session) {
   if (it == sessions_.end()) return;
   // Keep the peer alive until cleanup is done: the dealer may still answer callers.
   auto link = std::move(it->second.link);
+  const session_info info = std::move(it->second.info);
   sessions_.erase(it);
   broker_.on_leave(session);
   dealer_.on_leave(session);
+  meta_.on_leave(info);
+}
+
+void realm::kill(id session, const std::string& reason, const std::string& message) {
+  auto it = sessions_.find(session);
+  if (it == sessions_.end()) return;
+  const std::shared_ptr<peer> link = it->second.link;
+  leave(session);
+  link->kill(reason, message);
+}
+
+void realm::publish_event(std::string topic, array args, object kwargs, const object& options) {
+  broker_.publish_from_router(std::move(topic), std::move(args), std::move(kwargs), options);
 }
 
 std::optional<failure> realm::handle(id session, message&& m) {
@@ -34,7 +54,12 @@ std::optional<failure> realm::handle(id session, message&& m) {
           [&](publish& x) -> std::optional<failure> { broker_.on_publish(s, std::move(x)); return {}; },
           [&](subscribe& x) -> std::optional<failure> { broker_.on_subscribe(s, std::move(x)); return {}; },
           [&](unsubscribe& x) -> std::optional<failure> { broker_.on_unsubscribe(s, std::move(x)); return {}; },
-          [&](call& x) -> std::optional<failure> { dealer_.on_call(s, std::move(x)); return {}; },
+          [&](call& x) -> std::optional<failure> {
+            // Meta procedures are answered in-process (clients cannot register wamp.* URIs).
+            if (is_reserved_uri(x.procedure) && meta_.answer(s, x)) return {};
+            return dealer_.on_call(s, std::move(x));
+          },
+          [&](cancel& x) { return dealer_.on_cancel(s, std::move(x)); },
           [&](register_& x) -> std::optional<failure> { dealer_.on_register(s, std::move(x)); return {}; },
           [&](unregister& x) -> std::optional<failure> { dealer_.on_unregister(s, std::move(x)); return {}; },
           [&](yield& x) { return dealer_.on_yield(s, std::move(x)); },

@@ -10,16 +10,19 @@
 
 #include "realm/broker.hpp"
 #include "realm/dealer.hpp"
+#include "realm/meta.hpp"
 #include "realm/peer.hpp"
 #include "realm/random_ids.hpp"
 #include "realm/realm_config.hpp"
+#include "realm/timer_queue.hpp"
 #include "serializers/result.hpp"
 
 namespace junction {
 
 class realm {
  public:
-  explicit realm(realm_config config);
+  // `timers` must outlive the realm (the router owns both).
+  realm(realm_config config, timer_queue& timers);
   realm(const realm&) = delete;
   realm& operator=(const realm&) = delete;
 
@@ -33,13 +36,23 @@ class realm {
   void leave(id session);
 
   // Routes one message from an established session: PUBLISH, SUBSCRIBE, UNSUBSCRIBE, CALL,
-  // REGISTER, UNREGISTER, YIELD, ERROR(INVOCATION). A failure is a protocol violation the
+  // CANCEL, REGISTER, UNREGISTER, YIELD, ERROR(INVOCATION). A failure is a protocol violation the
   // session must answer with ABORT.
   std::optional<failure> handle(id session, message&& m);
 
+  // The router ends a session (wamp.session.kill*): it leaves the realm as after a GOODBYE
+  // (testaments, wamp.session.on_leave), then its peer is told GOODBYE `reason` + `message`.
+  void kill(id session, const std::string& reason, const std::string& message);
+  // Publishes an event from the router itself (meta events, testaments) with PUBLISH.Options
+  // `options`; reserved wamp.* topics are allowed here and only here.
+  void publish_event(std::string topic, array args, object kwargs, const object& options);
+
   [[nodiscard]] std::size_t session_count() const noexcept { return sessions_.size(); }
+  [[nodiscard]] const session_map& sessions() const noexcept { return sessions_; }
+  [[nodiscard]] broker& get_broker() noexcept { return broker_; }
   [[nodiscard]] const broker& get_broker() const noexcept { return broker_; }
   [[nodiscard]] const dealer& get_dealer() const noexcept { return dealer_; }
+  [[nodiscard]] dealer& get_dealer() noexcept { return dealer_; }
 
  private:
   realm_config config_;
@@ -47,6 +60,7 @@ class realm {
   session_map sessions_;
   broker broker_;
   dealer dealer_;
+  meta_api meta_;  // last: it observes the broker and dealer
 };
 
 }  // namespace junction

@@ -33,6 +33,15 @@ void session::on_frame(std::string_view bytes) {
     protocol_violation("a router does not receive " + std::string(traits.name) + " messages");
     return;
   }
+  if (state_ == state::closing) {
+    // Spec basic/sessions: after its GOODBYE the router ignores everything but the reply.
+    if (std::holds_alternative<goodbye>(m)) state_ = state::awaiting_hello;
+    if (std::holds_alternative<abort>(m)) {
+      state_ = state::closed;
+      if (link_) link_->close("client sent ABORT");
+    }
+    return;
+  }
   if (state_ == state::awaiting_hello) {
     if (auto* h = std::get_if<hello>(&m)) return on_hello(std::move(*h));
     if (std::holds_alternative<abort>(m)) {  // the client gave up joining
@@ -78,17 +87,18 @@ void session::route(message&& m) {
             if constexpr (std::is_same_v<T, subscribe> || std::is_same_v<T, unsubscribe> ||
                           std::is_same_v<T, publish> || std::is_same_v<T, register_> ||
                           std::is_same_v<T, unregister> || std::is_same_v<T, call>) {
-              if (!check_request_id(x.request)) {
+              // A progressive CALL reuses its first CALL's request id (progressive call
+              // invocations): the dealer knows those ids, and judges them itself.
+              bool continuation = false;
+              if constexpr (std::is_same_v<T, call>)
+                continuation = realm_->get_dealer().knows_call(info_.session, x.request);
+              if (!continuation && !check_request_id(x.request)) {
                 protocol_violation(std::string(traits_of(x.type).name) + " request id " +
                                    std::to_string(x.request) + " is not " +
                                    std::to_string(last_request_id_ + 1) +
                                    " (strict request ids are on)");
                 return;
               }
-            }
-            if constexpr (std::is_same_v<T, cancel>) {  // advanced profile, not announced yet
-              protocol_violation("CANCEL received, but call_canceling was not announced");
-              return;
             }
             if (auto f = realm_->handle(info_.session, std::move(m))) protocol_violation(f->message);
           },
@@ -133,13 +143,13 @@ void session::on_hello(hello&& h) {
   }
   info_ = session_info{owner_.allocate_session_id(), std::move(ok->authid),
                        std::move(ok->authrole), std::move(ok->authmethod),
-                       std::move(ok->authprovider)};
+                       std::move(ok->authprovider), client_features::from_roles(roles->as_object())};
   last_request_id_ = 0;
   realm_ = target;
   state_ = state::established;
   target->join(info_, shared_from_this());
 
-  // Announce only what is implemented: the Basic Profile broker and dealer, no advanced features.
+  // Announce only what is implemented (realm/features.cpp lists it).
   welcome w;
   w.session = info_.session;
   w.details.push_back("realm", value(h.realm));
@@ -147,8 +157,7 @@ void session::on_hello(hello&& h) {
   w.details.push_back("authrole", value(info_.authrole));
   w.details.push_back("authmethod", value(info_.authmethod));
   w.details.push_back("authprovider", value(info_.authprovider));
-  w.details.push_back("roles", value(object{{"broker", value(object{{"features", value(object{})}})},
-                                            {"dealer", value(object{{"features", value(object{})}})}}));
+  w.details.push_back("roles", router_roles());
   w.details.push_back("agent", value("Junction/" JUNCTION_VERSION));
   JLOG(debug) << "session " << info_.session << " joined realm " << h.realm << " as "
               << info_.authid << " from " << (link_ ? link_->remote() : "?");
@@ -199,6 +208,19 @@ void session::shutdown() {
   g.reason = std::string(uri_of(errc::system_shutdown));
   send(std::move(g));
   state_ = state::closed;  // the reply GOODBYE is not awaited: the connection closes next
+}
+
+void session::kill(const std::string& reason, const std::string& message) {
+  if (state_ != state::established) return;
+  // The realm has already let this session go: only the router-wide id is still ours.
+  realm_ = nullptr;
+  owner_.release_session_id(info_.session);
+  JLOG(info) << "session " << info_.session << " killed: " << reason;
+  goodbye g;
+  if (!message.empty()) g.details.push_back("message", value(message));
+  g.reason = reason;
+  send(std::move(g));
+  state_ = state::closing;
 }
 
 void session::on_transport_closed() {

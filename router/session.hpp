@@ -1,7 +1,7 @@
 // router/session.hpp — the per-connection WAMP session state machine (spec basic/sessions):
 //
 //   awaiting_hello --HELLO ok--> established --GOODBYE--> awaiting_hello (same connection)
-//        |                           |
+//        |                           |  \--killed: GOODBYE sent--> closing --GOODBYE--> awaiting_hello
 //        +-- anything else / bad input: ABORT wamp.error.protocol_violation, close --> closed
 //
 // It decodes each incoming frame with the connection's codec, validates it (traits table,
@@ -42,12 +42,14 @@ class session final : public peer, public std::enable_shared_from_this<session> 
   // peer
   void send(message&& m) override;
   void send(const std::shared_ptr<const shared_message>& m) override;
+  void kill(const std::string& reason, const std::string& message) override;
 
   [[nodiscard]] id session_id() const noexcept { return info_.session; }
   [[nodiscard]] const codec& wire_codec() const noexcept { return codec_; }
 
  private:
-  enum class state { awaiting_hello, established, closed };
+  // closing: the router said GOODBYE (kill) and awaits the client's GOODBYE, ignoring the rest.
+  enum class state { awaiting_hello, established, closing, closed };
 
   void on_hello(hello&& h);
   void on_goodbye(goodbye&& g);

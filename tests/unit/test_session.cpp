@@ -55,7 +55,8 @@ struct connection {
 }  // namespace
 
 TEST_CASE("session: HELLO → WELCOME with identity and a truthful roles announcement") {
-  router r(two_realms());
+  test::manual_timers timers;
+  router r(two_realms(), timers);
   connection c(r);
   const auto w = c.join();
   CHECK(w.session >= 1);
@@ -68,8 +69,8 @@ TEST_CASE("session: HELLO → WELCOME with identity and a truthful roles announc
   CHECK(roles->as_object().contains("broker"));
   CHECK(roles->as_object().contains("dealer"));
   CHECK(roles->as_object().size() == 2);
-  // No advanced feature is announced before it exists.
-  CHECK(roles->as_object().find("dealer")->as_object().find("features")->as_object().empty());
+  // Exactly the router's announcement (realm/features.cpp), which lists what is implemented.
+  CHECK(*roles == router_roles());
   CHECK(r.find_realm("realm1")->session_count() == 1);
 
   connection d(r);
@@ -79,7 +80,8 @@ TEST_CASE("session: HELLO → WELCOME with identity and a truthful roles announc
 }
 
 TEST_CASE("session: unknown realm → ABORT no_such_realm") {
-  router r(two_realms());
+  test::manual_timers timers;
+  router r(two_realms(), timers);
   connection c(r);
   c.send(R"([1,"nope",{"roles":{"caller":{}}}])");
   const auto a = c.wire.take<junction::abort>();
@@ -88,7 +90,8 @@ TEST_CASE("session: unknown realm → ABORT no_such_realm") {
 }
 
 TEST_CASE("session: GOODBYE both ways, then another session on the same connection") {
-  router r(two_realms());
+  test::manual_timers timers;
+  router r(two_realms(), timers);
   connection c(r, msgpack_codec());
   const auto first = c.join();
   c.send(R"([6,{},"wamp.close.close_realm"])");
@@ -102,7 +105,8 @@ TEST_CASE("session: GOODBYE both ways, then another session on the same connecti
 }
 
 TEST_CASE("session: the transport closing removes the session from its realm") {
-  router r(two_realms());
+  test::manual_timers timers;
+  router r(two_realms(), timers);
   connection c(r);
   c.join();
   c.send(R"([64,1,{},"com.p"])");
@@ -114,7 +118,8 @@ TEST_CASE("session: the transport closing removes the session from its realm") {
 }
 
 TEST_CASE("session: protocol violations close only the offending session") {
-  router r(two_realms());
+  test::manual_timers timers;
+  router r(two_realms(), timers);
   connection bystander(r);
   bystander.join();
   bystander.send(R"([64,1,{},"com.echo"])");
@@ -161,7 +166,8 @@ TEST_CASE("session: protocol violations close only the offending session") {
 }
 
 TEST_CASE("session: request ids are lenient by default and sequential in strict mode") {
-  router lenient(two_realms(false));
+  test::manual_timers timers;
+  router lenient(two_realms(false), timers);
   connection c(lenient);
   c.join();
   c.send(R"([32,17,{},"com.t"])");
@@ -169,7 +175,7 @@ TEST_CASE("session: request ids are lenient by default and sequential in strict 
   c.send(R"([32,3,{},"com.u"])");
   CHECK(c.wire.take<subscribed>().request == 3);
 
-  router strict(two_realms(true));
+  router strict(two_realms(true), timers);
   connection d(strict);
   d.join();
   d.send(R"([32,1,{},"com.t"])");
@@ -181,7 +187,8 @@ TEST_CASE("session: request ids are lenient by default and sequential in strict 
 }
 
 TEST_CASE("session: router shutdown says GOODBYE system_shutdown to established sessions") {
-  router r(two_realms());
+  test::manual_timers timers;
+  router r(two_realms(), timers);
   connection c(r);
   c.join();
   c.s->shutdown();
@@ -191,4 +198,29 @@ TEST_CASE("session: router shutdown says GOODBYE system_shutdown to established 
   connection idle(r);
   idle.s->shutdown();  // not joined: nothing to say
   CHECK(idle.wire.sent.empty());
+}
+
+TEST_CASE("session: a killed session is told GOODBYE, ignores all but the reply, then may rejoin") {
+  test::manual_timers timers;
+  router r(two_realms(), timers);
+  connection admin(r);
+  const auto wa = admin.join();
+  connection victim(r);
+  const auto wv = victim.join();
+  admin.send(R"([48,1,{},"wamp.session.kill",[)" + std::to_string(wv.session) +
+             R"(],{"message":"maintenance"}])");
+  CHECK(admin.wire.take<result_>().request == 1);
+  const auto g = victim.wire.take<goodbye>();
+  CHECK(g.reason == "wamp.close.killed");
+  CHECK(*g.details.get_string("message") == "maintenance");
+  CHECK(r.find_realm("realm1")->session_count() == 1);
+  CHECK(r.live_sessions() == 1);
+  CHECK_FALSE(victim.wire.closed);
+  // Until its GOODBYE reply, the client's messages are ignored (spec basic/sessions).
+  victim.send(R"([32,1,{},"com.t"])");
+  CHECK(victim.wire.sent.empty());
+  victim.send(R"([6,{},"wamp.close.goodbye_and_out"])");
+  CHECK(victim.wire.sent.empty());  // the reply is not answered
+  CHECK(victim.join().session != wa.session);
+  CHECK(r.find_realm("realm1")->session_count() == 2);
 }

@@ -364,7 +364,9 @@ std::optional<failure> dealer::start_call(session_record& s, call&& m) {
   pc.callee = callee->info.session;
   pc.invocation_request = request;
   pc.registration_id = reg->registration_id;
-  pc.procedure = m.procedure;
+  // Kept only where it is read again (continuations, the timeout's message): a copy per call
+  // is an allocation per call for most URIs.
+  if (progressive_call || timeout->count() != 0) pc.procedure = m.procedure;
   pc.timeout = *timeout;
   pc.receive_progress = receive_progress;
   pc.progressive_call = progressive_call;
@@ -438,7 +440,7 @@ std::optional<failure> dealer::on_cancel(session_record& s, cancel&& m) {
     return std::nullopt;
   }
   send_error(pc.caller, pc.caller_request, errc::canceled,
-             "the call to '" + pc.procedure + "' was canceled");
+             "the call was canceled");
   if (mode == "killnowait") send_interrupt(pc, "killnowait", errc::canceled);
   finish(key);
   return std::nullopt;
@@ -532,7 +534,7 @@ void dealer::on_leave(id session) {
     // Every caller still waiting on this callee gets an answer (spec: Callee Leaving).
     const pending_call& pc = calls_.at(key);
     send_error(pc.caller, pc.caller_request, errc::canceled,
-               "the callee of '" + pc.procedure + "' left before answering");
+               "the callee left before answering");
     finish(key);
   }
   std::vector<call_key> as_caller;

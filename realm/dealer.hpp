@@ -102,7 +102,7 @@ class dealer {
     id callee = 0;
     id invocation_request = 0;
     id registration_id = 0;
-    std::string procedure;
+    std::string procedure;  // only for progressive calls and calls with a timeout
     timer_queue::duration timeout{0};
     timer_queue::handle timer = 0;
     bool receive_progress = false;    // the caller asked and the callee supports it

@@ -1145,6 +1145,27 @@ def single(cls):
     return make_case(cls, cls.__name__, {})
 
 
+class Inbox:
+    """Collects events delivered to an Autobahn handler."""
+
+    def __init__(self):
+        self.queue = asyncio.Queue()
+
+    def handler(self, *args, **kwargs):
+        details = kwargs.pop('details', None)
+        self.queue.put_nowait((args, kwargs, details))
+
+    async def get(self):
+        return await asyncio.wait_for(self.queue.get(), T)
+
+    async def assert_empty(self, test, seconds=0.3):
+        try:
+            item = await asyncio.wait_for(self.queue.get(), seconds)
+        except asyncio.TimeoutError:
+            return
+        test.fail('unexpected event {!r}'.format(item))
+
+
 async def gather_all(*aws):
     return await asyncio.gather(*aws)
 

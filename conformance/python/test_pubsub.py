@@ -7,30 +7,9 @@ import asyncio
 from autobahn.wamp.types import PublishOptions, SubscribeOptions
 
 from harness import (ERROR, EVENT, PUBLISH, PUBLISHED, SUBSCRIBE, SUBSCRIBED, T, UNSUBSCRIBE, UNSUBSCRIBED,
-                     WampCases, each_transport_and_serializer, uri)
+                     Inbox, WampCases, each_transport_and_serializer, uri)
 
 ACK = PublishOptions(acknowledge=True)
-
-
-class Inbox:
-    """Collects events delivered to an Autobahn handler."""
-
-    def __init__(self):
-        self.queue = asyncio.Queue()
-
-    def handler(self, *args, **kwargs):
-        details = kwargs.pop('details', None)
-        self.queue.put_nowait((args, kwargs, details))
-
-    async def get(self):
-        return await asyncio.wait_for(self.queue.get(), T)
-
-    async def assert_empty(self, test, seconds=0.3):
-        try:
-            item = await asyncio.wait_for(self.queue.get(), seconds)
-        except asyncio.TimeoutError:
-            return
-        test.fail('unexpected event {!r}'.format(item))
 
 
 @each_transport_and_serializer

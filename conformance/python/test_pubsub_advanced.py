@@ -12,30 +12,9 @@ import asyncio
 from autobahn.wamp.types import PublishOptions, SubscribeOptions
 
 from harness import (ERROR, EVENT, PUBLISH, PUBLISHED, SUBSCRIBE, SUBSCRIBED, T, WampCases,
-                     each_serializer, uri)
+                     Inbox, each_serializer, uri)
 
 DETAILS = SubscribeOptions(details=True)
-
-
-class Inbox:
-    """Collects events delivered to an Autobahn handler."""
-
-    def __init__(self):
-        self.queue = asyncio.Queue()
-
-    def handler(self, *args, **kwargs):
-        details = kwargs.pop('details', None)
-        self.queue.put_nowait((args, kwargs, details))
-
-    async def get(self):
-        return await asyncio.wait_for(self.queue.get(), T)
-
-    async def assert_empty(self, test, seconds=0.3):
-        try:
-            item = await asyncio.wait_for(self.queue.get(), seconds)
-        except asyncio.TimeoutError:
-            return
-        test.fail('unexpected event {!r}'.format(item))
 
 
 @each_serializer

@@ -50,6 +50,23 @@ def of_type(seen, cls):
     return [m for m in seen if isinstance(m, cls)]
 
 
+def cancellable_callee():
+    """An Autobahn procedure that runs until cancelled, and futures that tell when it started and
+    when the router's INTERRUPT cancelled it."""
+    loop = asyncio.get_running_loop()
+    started, cancelled = loop.create_future(), loop.create_future()
+
+    async def slow():
+        started.set_result(True)
+        try:
+            await asyncio.sleep(3 * T)
+        except asyncio.CancelledError:
+            cancelled.set_result(True)
+            raise
+        return 'too late'
+    return slow, started, cancelled
+
+
 class Calls:
     """Records which callee served which call: handler(tag) returns an endpoint answering [tag, procedure]."""
 
@@ -333,17 +350,7 @@ class RpcAdvancedTests(WampCases):
         callee = await self.session()
         caller = await self.session()
         proc = uri()
-        loop = asyncio.get_running_loop()
-        started, cancelled = loop.create_future(), loop.create_future()
-
-        async def slow():
-            started.set_result(True)
-            try:
-                await asyncio.sleep(3 * T)
-            except asyncio.CancelledError:
-                cancelled.set_result(True)
-                raise
-            return 'too late'
+        slow, started, cancelled = cancellable_callee()
 
         await asyncio.wait_for(callee.register(slow, proc), T)
         callee_inbox = record(callee)
@@ -512,17 +519,7 @@ class RpcAdvancedTests(WampCases):
         callee = await self.session()
         caller = await self.session()
         proc = uri()
-        loop = asyncio.get_running_loop()
-        started, cancelled = loop.create_future(), loop.create_future()
-
-        async def slow():
-            started.set_result(True)
-            try:
-                await asyncio.sleep(3 * T)
-            except asyncio.CancelledError:
-                cancelled.set_result(True)
-                raise
-            return 'too late'
+        slow, started, cancelled = cancellable_callee()
 
         await asyncio.wait_for(callee.register(slow, proc), T)
         caller_inbox = record(caller)
@@ -566,16 +563,7 @@ class RpcAdvancedTests(WampCases):
         callee = await self.session()
         caller = await self.session()
         proc = uri()
-        loop = asyncio.get_running_loop()
-        started, cancelled = loop.create_future(), loop.create_future()
-
-        async def slow():
-            started.set_result(True)
-            try:
-                await asyncio.sleep(3 * T)
-            except asyncio.CancelledError:
-                cancelled.set_result(True)
-                raise
+        slow, started, cancelled = cancellable_callee()
 
         await asyncio.wait_for(callee.register(slow, proc), T)
         asyncio.ensure_future(caller.call(proc)).add_done_callback(lambda f: f.cancelled() or f.exception())

@@ -57,6 +57,11 @@ class broker {
   // are allowed. PUBLISH.Options' black/white lists and retain are honoured; malformed options
   // drop the event.
   void publish_from_router(std::string topic, array args, object kwargs, const object& options);
+  // Why PUBLISH.Options `options` would be refused (e.g. "exclude must be a list of session
+  // ids"), or nullptr: lets the meta API refuse a testament when it is added, not when it fires.
+  [[nodiscard]] static const char* options_problem(const object& options) {
+    return read_publish_options(options).problem;
+  }
 
   // The meta API listens here; nullptr (the default) for none. Told after each change, in the
   // spec's order: on_create → on_add for a new subscription's first subscriber, on_remove →

@@ -296,6 +296,8 @@ meta_api::reply meta_api::add_testament(session_record& caller, junction::call& 
     if (!o->is_object())
       return reply::fail(errc::invalid_argument, "publish_options must be a dict");
     options = o->as_object();
+    if (const char* problem = broker::options_problem(options))
+      return reply::fail(errc::invalid_argument, std::string("publish_options: ") + problem);
   }
   auto& list = testaments_[caller.info.session];
   if (list.size() >= max_testaments)

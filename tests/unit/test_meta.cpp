@@ -198,6 +198,10 @@ TEST_CASE_FIXTURE(meta_fixture, "meta: testaments are published in order when th
         uri_of(errc::invalid_uri));
   CHECK(fails("wamp.session.add_testament", {value("com.t")}, object{{"scope", value("forever")}}) ==
         uri_of(errc::invalid_argument));
+  // Options the broker would refuse at publication are refused now, not lost later.
+  CHECK(fails("wamp.session.add_testament", {value("com.t")},
+              object{{"publish_options", value(object{{"eligible", value("not a list")}})}}) ==
+        uri_of(errc::invalid_argument));
 }
 
 TEST_CASE_FIXTURE(meta_fixture, "meta: registration procedures") {

@@ -1051,6 +1051,22 @@ class WampCases:
         self._closers.append(r)
         return r
 
+    async def raw_as(self, roles, ser=None, realm=None, url=None):
+        """A raw session that announces exactly `roles` (HELLO.Details.roles) when it joins."""
+        r = await self.raw(ser, join=False, url=url)
+        r.send([HELLO, realm or REALM, {'roles': roles}])
+        w = await r.expect(WELCOME)
+        r.welcome = w
+        r.session_id = w[1]
+        return r
+
+    async def raw_register(self, r, proc, **options):
+        """REGISTER `proc` with `options` on raw session r; returns the registration id."""
+        rid = r.next_id()
+        reply = await r.request([REGISTER, rid, options, proc], REGISTERED)
+        self.assertEqual(reply[:2], [REGISTERED, rid], 'REGISTER {} {}: {!r}'.format(proc, options, reply))
+        return reply[2]
+
     async def assertAppError(self, awaitable, error_uri):
         try:
             res = await asyncio.wait_for(awaitable, T)

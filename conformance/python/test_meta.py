@@ -140,21 +140,6 @@ class MetaTests(WampCases):
             await asyncio.wait_for(s.subscribe(inbox.handler, t, options=SubscribeOptions(match=match, details=True)), T)
         return inbox
 
-    async def raw_as(self, roles, realm=None, url=None):
-        """A raw session that announces exactly `roles` in HELLO."""
-        r = await self.raw(join=False, url=url)
-        r.send([HELLO, realm or REALM, {'roles': roles}])
-        w = await r.expect(WELCOME)
-        r.welcome = w
-        r.session_id = w[1]
-        return r
-
-    async def raw_register(self, r, proc, **options):
-        rid = r.next_id()
-        reply = await r.request([REGISTER, rid, options, proc], REGISTERED)
-        self.assertEqual(reply[:2], [REGISTERED, rid], reply)
-        return reply[2]
-
     async def raw_subscribe(self, r, topic, **options):
         rid = r.next_id()
         reply = await r.request([SUBSCRIBE, rid, options, topic], SUBSCRIBED)

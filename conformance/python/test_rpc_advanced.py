@@ -85,21 +85,6 @@ class RpcAdvancedTests(WampCases):
 
     # -- helpers ----------------------------------------------------------------------------------------
 
-    async def raw_as(self, roles, ser=None):
-        """A raw session that announces exactly `roles` in HELLO."""
-        r = await self.raw(ser, join=False)
-        r.send([HELLO, REALM, {'roles': roles}])
-        w = await r.expect(WELCOME)
-        r.welcome = w
-        r.session_id = w[1]
-        return r
-
-    async def register(self, r, proc, **options):
-        rid = r.next_id()
-        reply = await r.request([REGISTER, rid, options, proc], REGISTERED)
-        self.assertEqual(reply[:2], [REGISTERED, rid], 'REGISTER {} {}: {!r}'.format(proc, options, reply))
-        return reply[2]
-
     async def register_error(self, r, proc, **options):
         rid = r.next_id()
         reply = await r.request([REGISTER, rid, options, proc], REGISTERED)
@@ -163,7 +148,7 @@ class RpcAdvancedTests(WampCases):
         callee = await self.raw_as(CALLEE_CANCELING)
         caller = await self.raw_as(CALLER)
         proc = uri()
-        await self.register(callee, proc)
+        await self.raw_register(callee, proc)
         caller.send([CALL, 1, {'receive_progress': True}, proc, ['x']])
         inv = await callee.expect(INVOCATION)
         self.assertIs(inv[3].get('receive_progress'), True, inv)
@@ -198,7 +183,7 @@ class RpcAdvancedTests(WampCases):
         callee = await self.raw_as(CALLEE_CANCELING)
         caller = await self.raw_as(CALLER)
         proc = uri()
-        await self.register(callee, proc)
+        await self.raw_register(callee, proc)
         caller.send([CALL, 1, {}, proc])
         inv = await callee.expect(INVOCATION)
         self.assertNotIn('receive_progress', inv[3])
@@ -212,7 +197,7 @@ class RpcAdvancedTests(WampCases):
         callee = await self.raw_as(CALLEE_PLAIN)
         caller = await self.raw_as(CALLER)
         proc = uri()
-        await self.register(callee, proc)
+        await self.raw_register(callee, proc)
         caller.send([CALL, 1, {'receive_progress': True}, proc])
         inv = await callee.expect(INVOCATION)
         self.assertNotIn('receive_progress', inv[3], 'callee did not announce progressive_call_results')
@@ -228,8 +213,8 @@ class RpcAdvancedTests(WampCases):
         caller = await self.raw_as(PCI_CALLER)
         proc = uri()
         # shared (roundrobin): every chunk still goes to the callee that got the first one
-        reg = await self.register(callee, proc, invoke='roundrobin')
-        self.assertEqual(await self.register(other, proc, invoke='roundrobin'), reg)
+        reg = await self.raw_register(callee, proc, invoke='roundrobin')
+        self.assertEqual(await self.raw_register(other, proc, invoke='roundrobin'), reg)
         caller.send([CALL, 1, {'progress': True}, proc, ['a'], {'n': 1}])
         inv = await callee.expect(INVOCATION)
         self.assertEqual(inv[2], reg)
@@ -268,7 +253,7 @@ class RpcAdvancedTests(WampCases):
         callee = await self.raw_as(PCI_CALLEE)
         caller = await self.raw_as(PCI_CALLER)
         proc = uri()
-        await self.register(callee, proc)
+        await self.raw_register(callee, proc)
         caller.send([CALL, 1, {'progress': True, 'receive_progress': True}, proc, [1]])
         inv = await callee.expect(INVOCATION)
         self.assertIs(inv[3].get('receive_progress'), True)
@@ -292,7 +277,7 @@ class RpcAdvancedTests(WampCases):
         callee = await self.raw_as(PCI_CALLEE)
         caller = await self.raw_as(CALLER)
         proc = uri()
-        await self.register(callee, proc)
+        await self.raw_register(callee, proc)
         caller.send([CALL, 1, {'progress': True}, proc, ['a']])
         ab = await caller.expect(ABORT)
         self.assertEqual(ab[2], 'wamp.error.protocol_violation', ab)
@@ -307,7 +292,7 @@ class RpcAdvancedTests(WampCases):
                       {'callee': {'features': {'progressive_call_invocations': True}}}):  # no call_canceling
             callee = await self.raw_as(roles)
             p = '{}.r{}'.format(proc, request)
-            await self.register(callee, p)
+            await self.raw_register(callee, p)
             request += 1
             caller.send([CALL, request, {'progress': True}, p, ['a']])
             self.assertCallError(await caller.expect(ERROR), request, 'wamp.error.feature_not_supported')
@@ -323,7 +308,7 @@ class RpcAdvancedTests(WampCases):
         caller = await self.raw_as(PCI_CALLER)
         callee = await self.raw_as(CALLEE_CANCELING)  # no progressive_call_invocations
         proc = uri()
-        await self.register(callee, proc)
+        await self.raw_register(callee, proc)
         for request, p, error_uri in ((1, proc, 'wamp.error.feature_not_supported'),
                                       (2, uri(), 'wamp.error.no_such_procedure')):
             caller.send([CALL, request, {'progress': True}, p, ['c1']])
@@ -337,7 +322,7 @@ class RpcAdvancedTests(WampCases):
         callee = await self.raw_as(PCI_CALLEE)
         caller = await self.raw_as(PCI_CALLER)
         proc = uri()
-        await self.register(callee, proc)
+        await self.raw_register(callee, proc)
         caller.send([CALL, 1, {}, proc, ['a']])
         await callee.expect(INVOCATION)
         caller.send([CALL, 1, {'progress': True}, proc, ['b']])
@@ -370,7 +355,7 @@ class RpcAdvancedTests(WampCases):
         callee = await self.raw_as(CALLEE_CANCELING)
         caller = await self.raw_as(CALLER)
         proc = uri()
-        await self.register(callee, proc)
+        await self.raw_register(callee, proc)
         t0 = time.monotonic()
         caller.send([CALL, 1, {'timeout': 250}, proc, ['x']])
         inv = await callee.expect(INVOCATION)
@@ -389,7 +374,7 @@ class RpcAdvancedTests(WampCases):
         callee = await self.raw_as(CALLEE_PLAIN)
         caller = await self.raw_as(CALLER)
         proc = uri()
-        await self.register(callee, proc)
+        await self.raw_register(callee, proc)
         caller.send([CALL, 1, {'timeout': 150}, proc])
         inv = await callee.expect(INVOCATION)
         self.assertCallError(await caller.expect(ERROR), 1, 'wamp.error.timeout')
@@ -402,7 +387,7 @@ class RpcAdvancedTests(WampCases):
         callee = await self.raw_as(CALLEE_CANCELING)
         caller = await self.session()
         proc = uri()
-        await self.register(callee, proc)
+        await self.raw_register(callee, proc)
         fut = asyncio.ensure_future(caller.call(proc, 20, options=CallOptions(timeout=200)))
         inv = await callee.expect(INVOCATION)
         callee.send([YIELD, inv[1], {}, [inv[4][0] + 1]])
@@ -416,7 +401,7 @@ class RpcAdvancedTests(WampCases):
         callee = await self.raw_as(CALLEE_CANCELING)
         caller = await self.raw_as(CALLER)
         proc = uri()
-        await self.register(callee, proc)
+        await self.raw_register(callee, proc)
         caller.send([CALL, 1, {'timeout': 600, 'receive_progress': True}, proc])
         inv = await callee.expect(INVOCATION)
         for i in range(4):  # 4 x 200 ms: longer in total than the timeout, never longer between results
@@ -435,7 +420,7 @@ class RpcAdvancedTests(WampCases):
         callee = await self.raw_as(callee_roles)
         caller = await self.raw_as(CALLER)
         proc = uri()
-        await self.register(callee, proc)
+        await self.raw_register(callee, proc)
         caller.send([CALL, 1, {}, proc, ['x']])
         inv = await callee.expect(INVOCATION)
         return caller, callee, proc, inv
@@ -605,7 +590,7 @@ class RpcAdvancedTests(WampCases):
         caller = await self.session()
         joined = await caller.joined
         proc = uri()
-        await self.register(callee, proc)
+        await self.raw_register(callee, proc)
         # Autobahn|Python 22.7.1 cannot ask for disclose_me: the caller stays anonymous ...
         fut = asyncio.ensure_future(caller.call(proc))
         inv = await callee.expect(INVOCATION)
@@ -627,7 +612,7 @@ class RpcAdvancedTests(WampCases):
         caller = await self.session()
         joined = await caller.joined
         proc = uri()
-        await self.register(callee, proc, disclose_caller=True)
+        await self.raw_register(callee, proc, disclose_caller=True)
         fut = asyncio.ensure_future(caller.call(proc))
         inv = await callee.expect(INVOCATION)
         self.assertEqual(inv[3].get('caller'), joined.session)
@@ -642,8 +627,8 @@ class RpcAdvancedTests(WampCases):
         b = await self.raw_as(CALLEE_CANCELING)
         caller = await self.raw_as(CALLER)
         proc = uri()
-        await self.register(a, proc, invoke='roundrobin', disclose_caller=True)
-        await self.register(b, proc, invoke='roundrobin')
+        await self.raw_register(a, proc, invoke='roundrobin', disclose_caller=True)
+        await self.raw_register(b, proc, invoke='roundrobin')
         for request, callee, disclosed in ((1, a, True), (2, b, False)):
             caller.send([CALL, request, {}, proc])
             inv = await callee.expect(INVOCATION)
@@ -748,8 +733,8 @@ class RpcAdvancedTests(WampCases):
         callee = await self.raw_as(CALLEE_CANCELING)
         caller = await self.raw_as(CALLER)
         b = uri()
-        reg_p = await self.register(callee, b + '.p', match='prefix')
-        reg_w = await self.register(callee, b + '..w', match='wildcard')
+        reg_p = await self.raw_register(callee, b + '.p', match='prefix')
+        reg_w = await self.raw_register(callee, b + '..w', match='wildcard')
         for request, called, reg in ((1, b + '.p.q', reg_p), (2, b + '.z.w', reg_w)):
             caller.send([CALL, request, {}, called, [request]])
             inv = await callee.expect(INVOCATION)
@@ -809,18 +794,18 @@ class RpcAdvancedTests(WampCases):
         a = await self.raw_as(CALLEE_PLAIN)
         b = await self.raw_as(CALLEE_PLAIN)
         proc = uri()
-        await self.register(a, proc, invoke='roundrobin')
+        await self.raw_register(a, proc, invoke='roundrobin')
         for invoke in ('first', 'last', 'random', 'single', None):
             opts = {'invoke': invoke} if invoke else {}
             self.assertEqual(await self.register_error(b, proc, **opts), 'wamp.error.procedure_already_exists',
                              'invoke {}'.format(invoke))
         proc2 = uri()
-        await self.register(a, proc2)  # single (default)
+        await self.raw_register(a, proc2)  # single (default)
         for invoke in ('single', 'roundrobin', 'first'):
             self.assertEqual(await self.register_error(b, proc2, invoke=invoke),
                              'wamp.error.procedure_already_exists', 'invoke {} on a single one'.format(invoke))
         # the matching policy is accepted
-        await self.register(b, proc, invoke='roundrobin')
+        await self.raw_register(b, proc, invoke='roundrobin')
 
     async def test_shared_unregister_keeps_others(self):
         callees, proc, regs = await self._shared('roundrobin')
@@ -837,8 +822,8 @@ class RpcAdvancedTests(WampCases):
         b = await self.raw_as(CALLEE_CANCELING)
         caller = await self.raw_as(CALLER)
         proc = uri()
-        await self.register(a, proc, invoke='roundrobin')
-        await self.register(b, proc, invoke='roundrobin')
+        await self.raw_register(a, proc, invoke='roundrobin')
+        await self.raw_register(b, proc, invoke='roundrobin')
         caller.send([CALL, 1, {}, proc, ['to a']])
         inv_a = await a.expect(INVOCATION)
         caller.send([CALL, 2, {}, proc, ['to b']])

@@ -64,6 +64,19 @@ async function reg(handle, proc, fn, options) {
   return h.withTimeout(handle.session.register(proc, fn, options), h.STEP_MS, `register ${proc} ${JSON.stringify(options)}`);
 }
 
+// Registers `proc` on `callee`: a call with argument 'slow' opens `invoked` and answers `late`
+// only once `release` is opened; any other call answers 'quick' at once.
+async function slowCallee(callee, proc, late) {
+  const invoked = gate();
+  const release = gate();
+  await reg(callee, proc, (args) => {
+    if (args[0] !== 'slow') return 'quick';
+    invoked.open();
+    return release.p.then(() => late);
+  });
+  return { invoked, release };
+}
+
 async function call(handle, proc, args, kwargs, options) {
   return h.withTimeout(handle.session.call(proc, args, kwargs, options), h.STEP_MS, `call ${proc}`);
 }
@@ -128,13 +141,7 @@ for (const s of h.SERIALIZERS) {
       const caller = await h.connect(s.name);
       try {
         const proc = h.uniq('slow');
-        const invoked = gate();
-        const release = gate();
-        await reg(callee, proc, (args) => {
-          if (args[0] !== 'slow') return 'quick';
-          invoked.open();
-          return release.p.then(() => 'too late');
-        });
+        const { invoked, release } = await slowCallee(callee, proc, 'too late');
         const calleeSeen = record(callee);
         const callerSeen = record(caller);
         const t0 = Date.now();
@@ -179,13 +186,7 @@ for (const s of h.SERIALIZERS) {
       const caller = await h.connect(s.name);
       try {
         const proc = h.uniq('cancel_me');
-        const invoked = gate();
-        const release = gate();
-        await reg(callee, proc, (args) => {
-          if (args[0] !== 'slow') return 'quick';
-          invoked.open();
-          return release.p.then(() => 'late');
-        });
+        const { invoked, release } = await slowCallee(callee, proc, 'late');
         const calleeSeen = record(callee);
         const callerSeen = record(caller);
         const pending = caller.session.call(proc, ['slow']);
@@ -211,13 +212,7 @@ for (const s of h.SERIALIZERS) {
         const other = await h.connect(s.name);
         try {
           const proc = h.uniq('cancel_me');
-          const invoked = gate();
-          const release = gate();
-          await reg(callee, proc, (args) => {
-            if (args[0] !== 'slow') return 'quick';
-            invoked.open();
-            return release.p.then(() => 'late');
-          });
+          const { invoked, release } = await slowCallee(callee, proc, 'late');
           const calleeSeen = record(callee);
           const callerSeen = record(caller);
           const pending = caller.session.call(proc, ['slow']);

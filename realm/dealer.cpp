@@ -197,7 +197,7 @@ bool dealer::revoke(id registration_id, id callee, const std::string& reason) {
       std::none_of(reg->callees.begin(), reg->callees.end(),
                    [&](const callee_entry& c) { return c.session == callee; }))
     return false;
-  detach(registration_id, callee);
+  // The revocation first, then the meta events detach() causes (as UNREGISTER replies first).
   session_record* s = live(callee);
   if (s != nullptr && s->info.features.has(client_role::callee, feature::registration_revocation)) {
     unregistered u;
@@ -206,6 +206,7 @@ bool dealer::revoke(id registration_id, id callee, const std::string& reason) {
     if (!reason.empty()) u.details.push_back("reason", value(reason));
     s->link->send(std::move(u));
   }
+  detach(registration_id, callee);
   return true;
 }
 

@@ -329,3 +329,14 @@ TEST_CASE("meta: meta events stay inside their realm") {
   two.join(session_info{3, "y", "anonymous", "anonymous", "", {}}, std::make_shared<fake_peer>());
   CHECK(watcher->inbox.size() == 1);
 }
+
+TEST_CASE_FIXTURE(meta_fixture, "meta: a revoked callee hears of its revocation before the meta events about it") {
+  CHECK_FALSE(r.handle(2, subscribe{1, {}, "wamp.registration.on_unregister"}));
+  alice->take<subscribed>();
+  CHECK_FALSE(r.handle(2, register_{2, {}, "com.p"}));
+  const id reg = alice->take<registered>().registration;
+  ok("wamp.registration.remove_callee", {value(reg), value(2)});
+  REQUIRE(alice->inbox.size() == 2);
+  CHECK(alice->take<unregistered>().request == 0);
+  CHECK(alice->take<event>().args == array{value(2), value(reg)});
+}

@@ -52,20 +52,6 @@ struct pattern {
 
 // ---- the contrast: what Nexus does (router/dealer.go, wamp/identifier.go) ---------------------
 
-// Component-wise wildcard match without allocating: empty pattern components match any one
-// component, counts must be equal.
-bool wildcard_matches(std::string_view p, std::string_view u) noexcept {
-  for (;;) {
-    const std::size_t pd = p.find('.'), ud = u.find('.');
-    const std::string_view pc = p.substr(0, pd), uc = u.substr(0, ud);
-    if (!pc.empty() && pc != uc) return false;
-    if ((pd == std::string_view::npos) != (ud == std::string_view::npos)) return false;
-    if (pd == std::string_view::npos) return true;
-    p.remove_prefix(pd + 1);
-    u.remove_prefix(ud + 1);
-  }
-}
-
 // For two wildcard patterns that match the same URI: is a more specific than b (a literal where
 // b has a wildcard, at the first position where they differ)?
 bool more_specific(std::string_view a, std::string_view b) noexcept {
@@ -96,7 +82,7 @@ class linear_matcher {
         best = &p;
     if (best) return &best->value;
     for (const auto& p : wildcard_)
-      if (wildcard_matches(p.uri, uri) && (!best || more_specific(p.uri, best->uri))) best = &p;
+      if (junction::wildcard_matches(p.uri, uri) && (!best || more_specific(p.uri, best->uri))) best = &p;
     return best ? &best->value : nullptr;
   }
   template <class F>
@@ -105,7 +91,7 @@ class linear_matcher {
     for (const auto& p : prefix_)
       if (uri.substr(0, p.uri.size()) == p.uri) fn(p.value);
     for (const auto& p : wildcard_)
-      if (wildcard_matches(p.uri, uri)) fn(p.value);
+      if (junction::wildcard_matches(p.uri, uri)) fn(p.value);
   }
 
  private:

@@ -71,24 +71,6 @@ bool list_option(const object& options, std::string_view key, std::vector<T>& ou
   return true;
 }
 
-// Wildcard matching of one URI (spec §2.9 → §2.8): the same number of components, and every
-// non-empty component of the pattern equal to the URI's.
-bool wildcard_matches(std::string_view pattern, std::string_view uri) noexcept {
-  std::size_t p = 0;
-  std::size_t u = 0;
-  for (;;) {
-    const std::size_t pd = pattern.find('.', p);
-    const std::size_t ud = uri.find('.', u);
-    const std::string_view pc = pattern.substr(p, pd == std::string_view::npos ? pd : pd - p);
-    const std::string_view uc = uri.substr(u, ud == std::string_view::npos ? ud : ud - u);
-    if (!pc.empty() && pc != uc) return false;
-    if (pd == std::string_view::npos || ud == std::string_view::npos)
-      return pd == std::string_view::npos && ud == std::string_view::npos;
-    p = pd + 1;
-    u = ud + 1;
-  }
-}
-
 // The literal text every URI matched by a wildcard pattern starts with: the pattern up to its
 // first empty component ("com.app..update" → "com.app.", ".x" → "").
 std::string_view wildcard_head(std::string_view pattern) noexcept {

@@ -97,9 +97,8 @@ class broker {
   // fn must not subscribe, unsubscribe or revoke.
   template <class F>
   void for_each_match(std::string_view topic, F&& fn) const {
-    // uri_trie::for_each_match only reads, but has no const overload.
-    const_cast<uri_trie<id>&>(topics_).for_each_match(
-        topic, [&](id& sid, match_policy) { fn(std::as_const(subscriptions_.at(sid))); });
+    topics_.for_each_match(topic,
+                           [&](const id& sid, match_policy) { fn(subscriptions_.at(sid)); });
   }
   // fn(const subscription&) for every subscription, in no particular order.
   template <class F>

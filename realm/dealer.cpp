@@ -227,7 +227,7 @@ std::optional<failure> dealer::on_call(session_record& s, call&& m) {
     return std::nullopt;
   const bool progressive = m.options.get_bool("progress", false);
   const id request = m.request;
-  auto violation = start_call(s, std::move(m));
+  auto violation = start_call(s, caller, std::move(m));
   // A progressive call refused at its first CALL (no such procedure, feature not supported, …)
   // has ended too: its continuations, usually already on the wire, are dropped quietly rather
   // than each getting an ERROR or, worse, the last one running as a call of its own.
@@ -278,7 +278,7 @@ const dealer::callee_entry* dealer::pick_callee(registration& reg) {
   return nullptr;
 }
 
-std::optional<failure> dealer::start_call(session_record& s, call&& m) {
+std::optional<failure> dealer::start_call(session_record& s, party& caller, call&& m) {
   const id caller_id = s.info.session;
   if (!is_valid_uri(m.procedure, config_.uri_check)) {
     send_error(caller_id, m.request, errc::invalid_uri,
@@ -373,7 +373,7 @@ std::optional<failure> dealer::start_call(session_record& s, call&& m) {
   pc.progressive_call = progressive_call;
   pc.invocation_open = progressive_call;
   callee_party.invocations.emplace(request, key);
-  parties_[caller_id].calls.emplace(m.request, key);
+  caller.calls.emplace(m.request, key);
   arm_timeout(key, pc);
 
   inv.args = std::move(m.args);

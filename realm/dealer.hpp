@@ -123,7 +123,7 @@ class dealer {
   session_record* live(id session);
   void send_error(id session, id request, errc code, std::string text);
   // Starts a new call (the first CALL of a request id).
-  std::optional<failure> start_call(session_record& s, call&& m);
+  std::optional<failure> start_call(session_record& s, party& caller, call&& m);
   // A progressive CALL continuing an open progressive invocation.
   std::optional<failure> continue_call(pending_call& pc, call&& m);
   const callee_entry* pick_callee(registration& reg);

@@ -386,22 +386,27 @@ meta_api::reply meta_api::registration_match(session_record&, junction::call& m)
 
 namespace {
 
-template <class Find>
-auto find_entry(const junction::call& m, Find find) -> decltype(find(id{})) {
+// The registration / subscription named by Arguments[0], or nullptr.
+const dealer::registration* registration_arg(realm& r, const junction::call& m) {
   const auto entry = arg_id(m, 0);
-  return entry ? find(*entry) : nullptr;
+  return entry ? r.get_dealer().find_registration(*entry) : nullptr;
+}
+
+const broker::subscription* subscription_arg(realm& r, const junction::call& m) {
+  const auto entry = arg_id(m, 0);
+  return entry ? r.get_broker().find_subscription(*entry) : nullptr;
 }
 
 }  // namespace
 
 meta_api::reply meta_api::registration_get(session_record&, junction::call& m) {
-  const auto* reg = find_entry(m, [&](id r) { return realm_.get_dealer().find_registration(r); });
+  const auto* reg = registration_arg(realm_, m);
   if (reg == nullptr) return reply::fail(errc::no_such_registration, "no such registration");
   return reply::ok(array{value(registration_details(*reg))});
 }
 
 meta_api::reply meta_api::registration_list_callees(session_record&, junction::call& m) {
-  const auto* reg = find_entry(m, [&](id r) { return realm_.get_dealer().find_registration(r); });
+  const auto* reg = registration_arg(realm_, m);
   if (reg == nullptr) return reply::fail(errc::no_such_registration, "no such registration");
   array ids;
   for (const auto& c : reg->callees) ids.emplace_back(c.session);
@@ -409,7 +414,7 @@ meta_api::reply meta_api::registration_list_callees(session_record&, junction::c
 }
 
 meta_api::reply meta_api::registration_count_callees(session_record&, junction::call& m) {
-  const auto* reg = find_entry(m, [&](id r) { return realm_.get_dealer().find_registration(r); });
+  const auto* reg = registration_arg(realm_, m);
   if (reg == nullptr) return reply::fail(errc::no_such_registration, "no such registration");
   return reply::ok(array{value(reg->callees.size())});
 }
@@ -461,13 +466,13 @@ meta_api::reply meta_api::subscription_match(session_record&, junction::call& m)
 }
 
 meta_api::reply meta_api::subscription_get(session_record&, junction::call& m) {
-  const auto* sub = find_entry(m, [&](id s) { return realm_.get_broker().find_subscription(s); });
+  const auto* sub = subscription_arg(realm_, m);
   if (sub == nullptr) return reply::fail(errc::no_such_subscription, "no such subscription");
   return reply::ok(array{value(subscription_details(*sub))});
 }
 
 meta_api::reply meta_api::subscription_list_subscribers(session_record&, junction::call& m) {
-  const auto* sub = find_entry(m, [&](id s) { return realm_.get_broker().find_subscription(s); });
+  const auto* sub = subscription_arg(realm_, m);
   if (sub == nullptr) return reply::fail(errc::no_such_subscription, "no such subscription");
   array ids;
   for (id s : sub->subscribers) ids.emplace_back(s);
@@ -475,7 +480,7 @@ meta_api::reply meta_api::subscription_list_subscribers(session_record&, junctio
 }
 
 meta_api::reply meta_api::subscription_count_subscribers(session_record&, junction::call& m) {
-  const auto* sub = find_entry(m, [&](id s) { return realm_.get_broker().find_subscription(s); });
+  const auto* sub = subscription_arg(realm_, m);
   if (sub == nullptr) return reply::fail(errc::no_such_subscription, "no such subscription");
   return reply::ok(array{value(sub->subscribers.size())});
 }

@@ -56,4 +56,17 @@ std::string_view to_string(match_policy p) noexcept {
   return "exact";  // unreachable: every enumerator is handled above
 }
 
+bool wildcard_matches(std::string_view pattern, std::string_view uri) noexcept {
+  for (;;) {
+    const std::size_t pd = pattern.find('.');
+    const std::size_t ud = uri.find('.');
+    const std::string_view pc = pattern.substr(0, pd);
+    if (!pc.empty() && pc != uri.substr(0, ud)) return false;
+    if ((pd == std::string_view::npos) != (ud == std::string_view::npos)) return false;
+    if (pd == std::string_view::npos) return true;
+    pattern.remove_prefix(pd + 1);
+    uri.remove_prefix(ud + 1);
+  }
+}
+
 }  // namespace junction

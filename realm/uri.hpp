@@ -18,6 +18,11 @@ enum class uri_form { plain, prefix, wildcard };
 [[nodiscard]] bool is_valid_uri(std::string_view uri, uri_policy policy,
                                 uri_form form = uri_form::plain) noexcept;
 
+// Whether `uri` matches the wildcard pattern (spec §2.8, §2.9): the same number of components,
+// every non-empty pattern component equal to the URI's. One pattern against one URI; stored
+// patterns are matched through uri_trie instead.
+[[nodiscard]] bool wildcard_matches(std::string_view pattern, std::string_view uri) noexcept;
+
 // Application URIs must not use the reserved first component "wamp".
 [[nodiscard]] bool is_reserved_uri(std::string_view uri) noexcept;
 

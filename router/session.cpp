@@ -89,10 +89,13 @@ void session::route(message&& m) {
                           std::is_same_v<T, unregister> || std::is_same_v<T, call>) {
               // A progressive CALL reuses its first CALL's request id (progressive call
               // invocations): the dealer knows those ids, and judges them itself.
-              bool continuation = false;
-              if constexpr (std::is_same_v<T, call>)
-                continuation = realm_->get_dealer().knows_call(info_.session, x.request);
-              if (!continuation && !check_request_id(x.request)) {
+              // Asked only when the id is out of sequence (never in lenient mode).
+              auto continuation = [&] {
+                if constexpr (std::is_same_v<T, call>)
+                  return realm_->get_dealer().knows_call(info_.session, x.request);
+                return false;
+              };
+              if (!check_request_id(x.request) && !continuation()) {
                 protocol_violation(std::string(traits_of(x.type).name) + " request id " +
                                    std::to_string(x.request) + " is not " +
                                    std::to_string(last_request_id_ + 1) +

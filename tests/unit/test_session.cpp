@@ -224,3 +224,27 @@ TEST_CASE("session: a killed session is told GOODBYE, ignores all but the reply,
   CHECK(victim.join().session != wa.session);
   CHECK(r.find_realm("realm1")->session_count() == 2);
 }
+
+TEST_CASE("session: strict request ids let a progressive CALL continue under its first id") {
+  test::manual_timers timers;
+  router r(two_realms(true), timers);
+  const std::string features =
+      R"({"features":{"progressive_call_invocations":true,"call_canceling":true}})";
+  connection callee(r);
+  callee.send(R"([1,"realm1",{"roles":{"callee":)" + features + "}}]");
+  callee.wire.take<welcome>();
+  callee.send(R"([64,1,{},"com.up"])");
+  callee.wire.take<registered>();
+  connection caller(r);
+  caller.send(R"([1,"realm1",{"roles":{"caller":)" + features + "}}]");
+  caller.wire.take<welcome>();
+  caller.send(R"([48,1,{"progress":true},"com.up",["a"]])");
+  caller.send(R"([48,1,{},"com.up",["b"]])");  // out of sequence, but a continuation
+  const auto first = callee.wire.take<invocation>();
+  const auto last = callee.wire.take<invocation>();
+  CHECK(last.request == first.request);
+  CHECK(last.args == array{value("b")});
+  CHECK_FALSE(caller.wire.closed);
+  caller.send(R"([48,1,{},"com.up",[]])");  // reused while the call runs: not a continuation
+  caller.expect_violation("already in use");
+}

@@ -42,3 +42,13 @@ TEST_CASE("uri: match policies parse from and print to the spec's spelling") {
   for (const char* bad : {"", "Exact", "prefix ", "glob", "exactly"})
     CHECK_FALSE_MESSAGE(parse_match_policy(bad).has_value(), bad);
 }
+
+TEST_CASE("uri: wildcard_matches one pattern against one URI") {
+  CHECK(wildcard_matches("com.myapp..myprocedure1", "com.myapp.x.myprocedure1"));
+  CHECK_FALSE(wildcard_matches("com.myapp..myprocedure1", "com.myapp.x.myprocedure1.y"));
+  CHECK_FALSE(wildcard_matches("com.myapp..myprocedure1", "com.myapp.myprocedure1"));
+  CHECK(wildcard_matches(".b.", "a.b.c"));
+  CHECK_FALSE(wildcard_matches(".b.", "a.x.c"));
+  CHECK(wildcard_matches("a.b.c", "a.b.c"));
+  CHECK_FALSE(wildcard_matches("a.b", "a.bc"));
+}

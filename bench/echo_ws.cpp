@@ -7,7 +7,8 @@
 //
 // It selects the first subprotocol the client offers (as the router selects the first WAMP one),
 // so a generator that asks for wamp.2.json gets through. Flags: --host ADDR (127.0.0.1),
-// --port N (0 = free port), --path P (/ws, informational). Prints
+// --port N (0 = free port), --path P (/ws, informational), --busy-poll US (the router's event
+// loop and flag, router/event_loop.hpp: the baseline of a busy-polling router). Prints
 // "listening on ws://HOST:PORT/ws" on stderr once it accepts.
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/signal_set.hpp>
@@ -15,6 +16,7 @@
 #include <cstdlib>
 #include <string>
 
+#include "router/event_loop.hpp"
 #include "router/ws_config.hpp"
 
 namespace {
@@ -26,6 +28,7 @@ int main(int argc, char** argv) {
   std::string host = "127.0.0.1";
   int port = 0;
   std::string path = "/ws";
+  long busy_poll_us = 0;
   for (int i = 1; i < argc; ++i) {
     const std::string a = argv[i];
     if (a == "--host" && i + 1 < argc) {
@@ -34,8 +37,10 @@ int main(int argc, char** argv) {
       port = std::atoi(argv[++i]);
     } else if (a == "--path" && i + 1 < argc) {
       path = argv[++i];
+    } else if (a == "--busy-poll" && i + 1 < argc) {
+      busy_poll_us = std::atol(argv[++i]);
     } else {
-      std::fprintf(stderr, "usage: bench-echo-ws [--host ADDR] [--port N] [--path P]\n");
+      std::fprintf(stderr, "usage: bench-echo-ws [--host ADDR] [--port N] [--path P] [--busy-poll US]\n");
       return 2;
     }
   }
@@ -85,6 +90,6 @@ int main(int argc, char** argv) {
     server.stop_listening(ignored);
     io.stop();
   });
-  io.run();
+  junction::run_event_loop(io, std::chrono::microseconds(busy_poll_us));
   return 0;
 }

@@ -2,6 +2,7 @@
 // file (a later issue) fills the same structs, and adds listeners of other kinds.
 #pragma once
 
+#include <chrono>
 #include <cstddef>
 #include <cstdint>
 #include <string>
@@ -49,6 +50,9 @@ struct router_config {
   // send them out of sequence, and neither Crossbar nor Nexus enforces the rule).
   bool strict_request_ids = false;
   log_level level = log_level::info;
+  // How long an I/O thread keeps polling after its last handler before it blocks in epoll
+  // (router/event_loop.hpp). 0, the default, never spins: a sidecar should not burn a core.
+  std::chrono::microseconds busy_poll{0};
 };
 
 }  // namespace junction

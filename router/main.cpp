@@ -9,6 +9,7 @@
 
 #include "router/asio_timer_queue.hpp"
 #include "router/cli.hpp"
+#include "router/event_loop.hpp"
 #include "router/log.hpp"
 #include "router/router.hpp"
 #include "router/rawsocket_listener.hpp"
@@ -79,7 +80,7 @@ int main(int argc, char** argv) {
     JLOG(info) << "signal " << sig << ": shutting down";
     for (auto& l : listeners) l->stop();
   });
-  io.run();
+  run_event_loop(io, cli.config.busy_poll);
   JLOG(info) << "stopped";
   return 0;
 }

@@ -149,3 +149,16 @@ TEST_CASE("cli: --disclose-caller and --disclose-publisher set every realm's dis
   CHECK(parse({"--disclose-caller", "sometimes"}).error.find("on-request, always, never") !=
         std::string::npos);
 }
+
+TEST_CASE("cli: --busy-poll takes microseconds from 0 to 10000 and defaults to never spinning") {
+  CHECK(parse({}).config.busy_poll.count() == 0);
+  auto r = parse({"--busy-poll", "50"});
+  REQUIRE(r.error.empty());
+  CHECK(r.config.busy_poll.count() == 50);
+  CHECK(parse({"--busy-poll", "10000"}).config.busy_poll.count() == 10000);
+  for (const char* bad : {"10001", "-1", "5ms", ""}) {
+    CAPTURE(bad);
+    CHECK(parse({"--busy-poll", bad}).error.find("--busy-poll: '") == 0);
+  }
+  CHECK(parse({"--busy-poll"}).error == "--busy-poll needs a value");
+}

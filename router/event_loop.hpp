@@ -1,0 +1,26 @@
+// router/event_loop.hpp — how a router thread runs its io_context.
+//
+// By default the thread blocks in epoll whenever it has nothing to do (Asio's run()). With a
+// busy-poll window it keeps polling for that long after the last handler ran before it blocks:
+// a message that arrives inside the window is handled without the sleep/wake-up round trip,
+// which on a virtual machine costs tens of microseconds of latency and of CPU per wake-up
+// (docs/PERFORMANCE.md, "Busy polling"). The price is CPU: a router that receives something
+// every few tens of microseconds keeps its core 100 % busy. Under full load it changes nothing
+// (there is always work); when idle it blocks again after one window.
+#pragma once
+
+#include <chrono>
+
+namespace boost::asio {
+class io_context;
+}
+
+namespace junction {
+
+// The longest busy-poll window the flag accepts (a longer one only burns more CPU when idle).
+inline constexpr std::chrono::microseconds max_busy_poll{10000};
+
+// Runs `io` until it is stopped or out of work. busy_poll 0: io.run().
+void run_event_loop(boost::asio::io_context& io, std::chrono::microseconds busy_poll);
+
+}  // namespace junction

@@ -1,0 +1,372 @@
+// router/stream_connection.hpp — what the WebSocket and RawSocket listeners share: a connection on
+// a byte stream (TCP, Unix, TLS over TCP) that reads and writes, and the listener's set of open
+// connections with its keepalive sweep. The protocols (router/websocket.hpp, router/rawsocket.hpp)
+// sit on top. Includes Asio: only listener .cpp files include this header.
+//
+// Reads: a connection waits for readability without owning a buffer, then reads into one buffer
+// shared by the whole thread, so an idle connection holds no read buffer (µWebSockets does the
+// same). TLS connections read through their stream into a buffer of their own.
+// Writes: bytes queued during one turn of the event loop go out in one write; the protocol appends
+// straight into out_ (a frame header, then the message encoded in place).
+#pragma once
+
+#include <array>
+#include <chrono>
+#include <functional>
+#include <memory>
+#include <string>
+#include <type_traits>
+#include <unordered_map>
+#include <vector>
+
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/post.hpp>
+#include <boost/asio/ssl/stream.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/write.hpp>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <sys/socket.h>
+
+#include "router/config.hpp"
+#include "router/keepalive.hpp"
+#include "router/log.hpp"
+#include "router/transport.hpp"
+
+namespace junction::stream {
+namespace asio = boost::asio;
+
+// Bytes queued for a peer that does not read before it is closed as a slow consumer (DESIGN.md
+// §3: bounded, and never a silent drop).
+inline constexpr std::size_t max_outbound_bytes = std::size_t{64} << 20;
+// A connection that has not finished its handshakes (TLS, then the protocol's) within this is
+// closed.
+inline constexpr std::chrono::seconds handshake_timeout{10};
+
+inline char* shared_read_buffer() {
+  thread_local std::array<char, 64 * 1024> buffer;
+  return buffer.data();
+}
+inline constexpr std::size_t shared_read_buffer_size = 64 * 1024;
+
+// The kernel probes an idle peer (30 s idle, then every 10 s, 3 tries) and the read fails when
+// the peer's host is gone: dead-peer detection that needs nothing from the client.
+inline void enable_tcp_keepalive(int fd) {
+  const int on = 1, idle = 30, interval = 10, count = 3;
+  ::setsockopt(fd, SOL_SOCKET, SO_KEEPALIVE, &on, sizeof on);
+  ::setsockopt(fd, IPPROTO_TCP, TCP_KEEPIDLE, &idle, sizeof idle);
+  ::setsockopt(fd, IPPROTO_TCP, TCP_KEEPINTVL, &interval, sizeof interval);
+  ::setsockopt(fd, IPPROTO_TCP, TCP_KEEPCNT, &count, sizeof count);
+}
+
+// What a listener needs from a connection of any protocol and socket family.
+class connection : public transport {
+ public:
+  virtual void start() = 0;
+  virtual void shutdown() = 0;  // router stopping: GOODBYE to the session, then close
+  // The listener's keepalive sweep: ping the idle, end the silent.
+  virtual void keepalive_ping() = 0;
+  virtual void keepalive_expired(std::chrono::milliseconds timeout) = 0;
+  keepalive_state& keepalive() noexcept { return keepalive_; }
+
+ protected:
+  keepalive_state keepalive_;
+};
+
+using forget_fn = std::function<void(connection*)>;
+
+template <class T>
+struct is_tls_stream : std::false_type {};
+template <class S>
+struct is_tls_stream<asio::ssl::stream<S>> : std::true_type {};
+
+// Socket: a TCP or Unix stream socket, or a TLS stream over a TCP socket. The protocol derives
+// and implements on_bytes/on_end; it writes by appending to out_ (after queue_ok) and calling
+// schedule_write().
+template <class Socket>
+class stream_connection : public connection,
+                          public std::enable_shared_from_this<stream_connection<Socket>> {
+ public:
+  static constexpr bool tls = is_tls_stream<Socket>::value;
+
+  // kind: "WebSocket" or "RawSocket", for logs.
+  stream_connection(Socket socket, std::string remote, forget_fn forget, const char* kind)
+      : socket_(std::move(socket)), remote_(std::move(remote)), forget_(std::move(forget)),
+        kind_(kind) {}
+
+  void start() override {
+    boost::system::error_code ec;
+    socket_.lowest_layer().non_blocking(true, ec);
+    handshake_timer_ = std::make_unique<asio::steady_timer>(socket_.get_executor());
+    handshake_timer_->expires_after(handshake_timeout);
+    handshake_timer_->async_wait([self = this->shared_from_this()](const boost::system::error_code& e) {
+      if (e || self->dead_ || !self->handshake_timer_) return;
+      JLOG(info) << "closing " << self->kind_ << " connection from " << self->remote_
+                 << ": handshake not completed within " << handshake_timeout.count() << " s";
+      self->terminate({});
+    });
+    if constexpr (tls) {
+      socket_.async_handshake(asio::ssl::stream_base::server,
+                              [self = this->shared_from_this()](const boost::system::error_code& e) {
+                                if (self->dead_) return;
+                                if (e) {
+                                  JLOG(info) << "TLS handshake with " << self->remote_
+                                             << " failed: " << e.message();
+                                  return self->terminate({});
+                                }
+                                self->wait_read();
+                              });
+    } else {
+      wait_read();
+    }
+  }
+
+  [[nodiscard]] std::string_view remote() const noexcept override { return remote_; }
+
+ protected:
+  // Bytes arrived (mutable: a protocol may unmask in place). Called while reading, including
+  // while a lingering close waits for the peer.
+  virtual void on_bytes(char* data, std::size_t size) = 0;
+  // The connection ended, whoever ended it; called once, before the socket closes.
+  virtual void on_end() = 0;
+
+  // The protocol's handshake is done: the handshake deadline no longer applies.
+  void handshake_done() {
+    if (!handshake_timer_) return;
+    handshake_timer_->cancel();
+    handshake_timer_.reset();
+  }
+
+  // Whether `length` more bytes may be queued: not after the end or a close, and not past the
+  // slow-consumer cap (which ends the connection with a log line).
+  bool queue_ok(std::size_t length) {
+    if (dead_ || closing_) return false;
+    if (out_.size() + length > max_outbound_bytes) {
+      JLOG(warn) << "closing " << kind_ << " connection from " << remote_ << ": slow consumer ("
+                 << out_.size() << " bytes queued)";
+      terminate("slow consumer");
+      return false;
+    }
+    return true;
+  }
+
+  // Bytes queued during this turn of the event loop leave together in one write.
+  void schedule_write() {
+    if (write_scheduled_ || writing_ || dead_) return;
+    write_scheduled_ = true;
+    asio::post(socket_.get_executor(), [self = this->shared_from_this()] { self->do_write(); });
+  }
+
+  // Ends the connection once what is queued is written. With a linger, reading goes on after
+  // that (bytes still reach on_bytes) until the peer closes, the protocol calls terminate, or
+  // the linger passes: WebSocket's closing handshake waits for the peer's close frame so that
+  // the peer has read ours before the TCP connection goes (RFC 6455 §7.1.1).
+  void finish(std::chrono::milliseconds linger = std::chrono::milliseconds{0}) {
+    if (dead_ || closing_) return;
+    closing_ = true;
+    linger_ = linger;
+    if (out_.empty() && !writing_ && !write_scheduled_) flushed();
+  }
+
+  // The end of the connection; runs once.
+  void terminate(const std::string& why) {
+    if (dead_) return;
+    dead_ = true;
+    if (!why.empty()) JLOG(debug) << kind_ << " connection from " << remote_ << " ended: " << why;
+    auto self = this->shared_from_this();
+    handshake_timer_.reset();
+    linger_timer_.reset();
+    on_end();
+    boost::system::error_code ec;
+    socket_.lowest_layer().shutdown(asio::socket_base::shutdown_both, ec);
+    socket_.lowest_layer().close(ec);
+    forget_(this);
+  }
+
+  [[nodiscard]] bool dead() const noexcept { return dead_; }
+  [[nodiscard]] bool closing() const noexcept { return closing_; }
+  [[nodiscard]] const char* kind() const noexcept { return kind_; }
+
+  std::string out_;  // bytes waiting for the next write
+
+ private:
+  void wait_read() {
+    if constexpr (tls) {
+      // Readable bytes on the socket are not readable plaintext: read through the TLS stream,
+      // into a buffer of this connection's own (allocated once, for TLS connections only).
+      if (!tls_buffer_) tls_buffer_ = std::make_unique<char[]>(tls_buffer_size);
+      socket_.async_read_some(
+          asio::buffer(tls_buffer_.get(), tls_buffer_size),
+          [self = this->shared_from_this()](const boost::system::error_code& ec, std::size_t n) {
+            self->on_read(ec, n);
+          });
+    } else {
+      socket_.async_wait(Socket::wait_read,
+                         [self = this->shared_from_this()](const boost::system::error_code& ec) {
+                           self->on_readable(ec);
+                         });
+    }
+  }
+
+  bool keep_reading() const noexcept { return !dead_ && (!closing_ || linger_.count() > 0); }
+
+  void on_read(const boost::system::error_code& ec, std::size_t n) {
+    if (dead_) return;
+    if (ec) return terminate(ec == asio::error::eof ? "closed by the peer" : ec.message());
+    keepalive_heard(keepalive_);
+    on_bytes(tls_buffer_.get(), n);
+    if (keep_reading()) wait_read();
+  }
+
+  void on_readable(const boost::system::error_code& ec) {
+    if constexpr (!tls) {
+      if (dead_) return;
+      if (ec) return terminate(ec == asio::error::operation_aborted ? "" : ec.message());
+      boost::system::error_code rec;
+      char* buffer = shared_read_buffer();
+      const std::size_t n = socket_.read_some(asio::buffer(buffer, shared_read_buffer_size), rec);
+      if (rec == asio::error::would_block || rec == asio::error::try_again) return wait_read();
+      if (rec) return terminate(rec == asio::error::eof ? "closed by the peer" : rec.message());
+      keepalive_heard(keepalive_);
+      on_bytes(buffer, n);
+      if (keep_reading()) wait_read();
+    }
+  }
+
+  void do_write() {
+    write_scheduled_ = false;
+    if (dead_) return;
+    if (out_.empty()) {
+      if (closing_) flushed();
+      return;
+    }
+    in_flight_.swap(out_);
+    writing_ = true;
+    asio::async_write(socket_, asio::buffer(in_flight_),
+                      [self = this->shared_from_this()](const boost::system::error_code& ec,
+                                                        std::size_t) { self->on_written(ec); });
+  }
+
+  void on_written(const boost::system::error_code& ec) {
+    writing_ = false;
+    in_flight_.clear();
+    if (in_flight_.capacity() > 64 * 1024) std::string().swap(in_flight_);  // after a burst
+    if (out_.capacity() > 64 * 1024 && out_.empty()) std::string().swap(out_);
+    if (dead_) return;
+    if (ec) return terminate(ec.message());
+    do_write();
+  }
+
+  // Everything queued before finish() is written.
+  void flushed() {
+    if (linger_.count() <= 0) return terminate({});
+    if (linger_timer_) return;
+    linger_timer_ = std::make_unique<asio::steady_timer>(socket_.get_executor());
+    linger_timer_->expires_after(linger_);
+    linger_timer_->async_wait([self = this->shared_from_this()](const boost::system::error_code& e) {
+      if (!e) self->terminate("the peer did not finish closing");
+    });
+  }
+
+  Socket socket_;
+  std::string remote_;
+  forget_fn forget_;
+  const char* kind_;
+  std::string in_flight_;  // bytes being written
+  static constexpr std::size_t tls_buffer_size = 16 * 1024;  // one TLS record
+  std::unique_ptr<char[]> tls_buffer_;
+  std::unique_ptr<asio::steady_timer> handshake_timer_;  // until handshake_done()
+  std::unique_ptr<asio::steady_timer> linger_timer_;     // a lingering close
+  std::chrono::milliseconds linger_{0};
+  bool write_scheduled_ = false;
+  bool writing_ = false;
+  bool closing_ = false;  // flush what is queued, then end (or linger)
+  bool dead_ = false;
+};
+
+// A listener's open connections, for its keepalive sweep and for stop(). Each connection removes
+// itself (through forgetter()) when it ends.
+class connection_set {
+ public:
+  connection_set(asio::io_context& io, const listener_config& config, bool pings)
+      : config_(config), pings_(pings), sweep_timer_(io) {}
+
+  // A new connection (not started yet) joins the set and starts.
+  void add(const std::shared_ptr<connection>& c) {
+    connections_.emplace(c.get(), c);
+    c->start();
+  }
+  [[nodiscard]] forget_fn forgetter() {
+    return [this](connection* c) { connections_.erase(c); };
+  }
+  // Whether the listener's max-connections is reached.
+  [[nodiscard]] bool full() const noexcept {
+    return config_.max_connections != 0 && connections_.size() >= config_.max_connections;
+  }
+  [[nodiscard]] std::size_t size() const noexcept { return connections_.size(); }
+
+  // One timer for all connections (router/keepalive.hpp): ping the idle, end the silent.
+  void start_sweep() {
+    if (!config_.keepalive.enabled() || !pings_) return;
+    sweep_timer_.expires_after(config_.keepalive.sweep_period());
+    sweep_timer_.async_wait([this](const boost::system::error_code& ec) {
+      if (ec) return;
+      const auto now = keepalive_clock::now();
+      std::vector<std::shared_ptr<connection>> expired;
+      for (auto& [raw, conn] : connections_) {
+        switch (keepalive_sweep(conn->keepalive(), now, config_.keepalive)) {
+          case keepalive_action::ping: conn->keepalive_ping(); break;
+          case keepalive_action::expire: expired.push_back(conn); break;
+          case keepalive_action::none: break;
+        }
+      }
+      for (auto& conn : expired) conn->keepalive_expired(config_.keepalive.timeout);
+      start_sweep();
+    });
+  }
+
+  // Stops the sweep and shuts every connection down (GOODBYE, then close).
+  void stop() {
+    sweep_timer_.cancel();
+    auto open = connections_;  // shutdown() may remove entries
+    for (auto& [raw, conn] : open) conn->shutdown();
+  }
+
+ private:
+  const listener_config& config_;
+  bool pings_;
+  asio::steady_timer sweep_timer_;
+  std::unordered_map<connection*, std::shared_ptr<connection>> connections_;
+};
+
+// An accepted TCP socket's remote address ("127.0.0.1:51234"), with TCP_NODELAY set: without it
+// the first INVOCATION after REGISTERED waits ~40 ms on Nagle + delayed ACK.
+inline std::string prepare_tcp(asio::ip::tcp::socket& socket) {
+  boost::system::error_code ec;
+  socket.set_option(asio::ip::tcp::no_delay(true), ec);
+  if (ec) JLOG(warn) << "cannot set TCP_NODELAY: " << ec.message();
+  const auto ep = socket.remote_endpoint(ec);
+  if (ec) return "unknown";
+  return ep.address().to_string() + ":" + std::to_string(ep.port());
+}
+
+// Keeps accepting on `acceptor`, handing each socket to on_accepted(socket).
+template <class Acceptor, class OnAccepted>
+void accept_loop(Acceptor& acceptor, std::string url, OnAccepted on_accepted) {
+  acceptor.async_accept([&acceptor, url = std::move(url), on_accepted](
+                            const boost::system::error_code& ec,
+                            typename Acceptor::protocol_type::socket socket) mutable {
+    if (ec == asio::error::operation_aborted) return;
+    if (ec) {
+      // Out of descriptors, typically: say so, and keep accepting (the connection that failed
+      // is gone either way).
+      JLOG(warn) << "accept on " << url << " failed: " << ec.message();
+    } else {
+      on_accepted(std::move(socket));
+    }
+    accept_loop(acceptor, std::move(url), std::move(on_accepted));
+  });
+}
+
+}  // namespace junction::stream

@@ -1,9 +1,9 @@
-// bench-echo-ws — the transport baseline: a WebSocket echo server on the same stack and the same
-// configuration as Junction's listener (websocketpp on Boost.Asio, one io_context, the ws_config
-// of router/ws_config.hpp: concurrency::none, logging off, TCP_NODELAY). It
-// answers every message with the same bytes and opcode. The distance between this and the router
-// is what WAMP routing costs; the distance between this and bench-echo-tcp is what websocketpp
-// costs.
+// bench-echo-ws — the websocketpp baseline: a WebSocket echo server on websocketpp and Boost.Asio
+// (one io_context, bench/ws_config.hpp: concurrency::none, logging off, TCP_NODELAY), the
+// configuration Junction's listener ran before it got its own WebSocket layer. It answers every
+// message with the same bytes and opcode. The distance between this and bench-echo-tcp is what
+// websocketpp costs; a router below this per message pays less for its WebSocket layer than
+// websocketpp alone.
 //
 // It selects the first subprotocol the client offers (as the router selects the first WAMP one),
 // so a generator that asks for wamp.2.json gets through. Flags: --host ADDR (127.0.0.1),
@@ -17,7 +17,7 @@
 #include <string>
 
 #include "router/event_loop.hpp"
-#include "router/ws_config.hpp"
+#include "bench/ws_config.hpp"
 
 namespace {
 using junction::ws_config;

@@ -1,5 +1,5 @@
-// router/acceptor.hpp — opening a listener's Asio acceptor, shared by the RawSocket and universal
-// listeners (websocketpp opens its own). Includes Asio: only listener .cpp files include it.
+// router/acceptor.hpp — opening a listener's Asio acceptor, shared by the WebSocket, RawSocket and
+// universal listeners. Includes Asio: only listener .cpp files include it.
 #pragma once
 
 #include <stdexcept>

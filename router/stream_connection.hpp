@@ -223,14 +223,23 @@ class stream_connection : public connection,
     if constexpr (!tls) {
       if (dead_) return;
       if (ec) return terminate(ec == asio::error::operation_aborted ? "" : ec.message());
-      boost::system::error_code rec;
       char* buffer = shared_read_buffer();
-      const std::size_t n = socket_.read_some(asio::buffer(buffer, shared_read_buffer_size), rec);
-      if (rec == asio::error::would_block || rec == asio::error::try_again) return wait_read();
-      if (rec) return terminate(rec == asio::error::eof ? "closed by the peer" : rec.message());
-      keepalive_heard(keepalive_);
-      on_bytes(buffer, n);
-      if (keep_reading()) wait_read();
+      // After a full buffer, read on until a short read (the socket is drained) instead of going
+      // back to the reactor for bytes that are already waiting — at most a few buffers per
+      // turn, then let other connections run and come back without waiting.
+      for (int reads = 0; reads < 4; ++reads) {
+        boost::system::error_code rec;
+        const std::size_t n = socket_.read_some(asio::buffer(buffer, shared_read_buffer_size), rec);
+        if (rec == asio::error::would_block || rec == asio::error::try_again) return wait_read();
+        if (rec) return terminate(rec == asio::error::eof ? "closed by the peer" : rec.message());
+        keepalive_heard(keepalive_);
+        on_bytes(buffer, n);
+        if (!keep_reading()) return;
+        if (n < shared_read_buffer_size) return wait_read();
+      }
+      asio::post(socket_.get_executor(), [self = this->shared_from_this()] {
+        self->on_readable({});
+      });
     }
   }
 

@@ -1,42 +1,46 @@
-// The WebSocket transport: websocketpp on Boost.Asio, one io_context, no locks.
+// The WebSocket transport (ws:// and wss://) on Asio: the protocol is router/websocket.hpp (pure),
+// reading and writing are router/stream_connection.hpp (one per-thread read buffer, frames queued
+// during a loop turn leave in one write), shared with the RawSocket listener.
+//
+// A connection goes through three phases:
+//   handshake  the HTTP request head is collected (at most websocket::max_request_head bytes)
+//              and answered: 101 with the chosen WAMP subprotocol, or an HTTP error and close;
+//   open       frames in, WAMP messages to the session, frames out;
+//   closing    a close frame went out (ours or our answer to the peer's); nothing more reaches
+//              the session, and the TCP connection ends once the closing handshake is done.
 #include "router/websocket_listener.hpp"
 
-#include <boost/asio/steady_timer.hpp>
-#include <map>
+#include <cstring>
 #include <optional>
-#include <unistd.h>
 #include <stdexcept>
 
+#include <unistd.h>
+
+#include "router/acceptor.hpp"
 #include "router/batching.hpp"
-#include "router/keepalive.hpp"
 #include "router/log.hpp"
 #include "router/router.hpp"
 #include "router/session.hpp"
-#include "router/transport.hpp"
+#include "router/stream_connection.hpp"
 #include "router/tls_context.hpp"
-#include "router/ws_config.hpp"
-#include "router/wss_config.hpp"
+#include "router/websocket.hpp"
 
 namespace junction {
+namespace asio = boost::asio;
 namespace {
 
-namespace close_status = websocketpp::close::status;
-// Both configs share websocketpp's message type, so one prebuilt frame serves ws and wss alike
-// (TLS encrypts below the frame).
-using frame_ptr = ws_config::message_type::ptr;
-static_assert(std::is_same_v<ws_config::message_type, wss_config::message_type>);
+namespace ws = websocket;
+using stream::connection;
+
+// How long a connection that sent its close frame waits for the peer's before it simply ends.
+constexpr std::chrono::milliseconds close_linger{1000};
 
 // A WebSocket subprotocol we speak: a codec of the registry ("wamp.2.json", "wamp.2.msgpack"),
-// plain or with ".batched" (several messages per WebSocket message), and the slot its prebuilt
-// frames use in a shared_message (the bytes differ between plain and batched).
+// plain or with ".batched" (several messages per WebSocket message).
 struct subprotocol {
   const codec* wire;
   batching::mode batch;
-  std::size_t frame_slot;
 };
-// JSON batches that answer a client using Autobahn|Python's 0x18 separator get their own slot.
-constexpr std::size_t json_batched_0x18_slot = 2 * serializer_count;
-static_assert(json_batched_0x18_slot < shared_message::frame_slots);
 
 std::optional<subprotocol> find_subprotocol(std::string_view name) {
   constexpr std::string_view suffix = ".batched";
@@ -45,355 +49,327 @@ std::optional<subprotocol> find_subprotocol(std::string_view name) {
   if (batched) name.remove_suffix(suffix.size());
   const codec* c = find_codec_by_subprotocol(name);
   if (c == nullptr) return std::nullopt;
-  const auto kind = static_cast<std::size_t>(c->kind());
-  if (!batched) return subprotocol{c, batching::mode::none, kind};
-  return subprotocol{c,
-                     c->kind() == serializer::json ? batching::mode::json : batching::mode::msgpack,
-                     serializer_count + kind};
+  if (!batched) return subprotocol{c, batching::mode::none};
+  return subprotocol{c, c->kind() == serializer::json ? batching::mode::json : batching::mode::msgpack};
 }
 
-std::string_view path_of(const std::string& resource) {
-  std::string_view r = resource;
-  return r.substr(0, r.find('?'));
-}
+// One accepted WebSocket connection carrying WAMP sessions. Socket: a TCP socket, or a TLS
+// stream over one.
+template <class Socket>
+class ws_connection final : public stream::stream_connection<Socket>, private ws::frame_sink {
+  using base = stream::stream_connection<Socket>;
 
-}  // namespace
-
-namespace {
-
-// A complete server→client frame (header + payload) that websocketpp writes as is: no second
-// copy, no second allocation, and no UTF-8 re-validation of JSON we encoded ourselves. One such
-// frame can be queued on any number of connections (fan-out shares it). `fill` appends the
-// payload to the string it is given.
-template <class Fill>
-frame_ptr make_frame(websocketpp::frame::opcode::value op, Fill&& fill) {
-  auto msg = std::make_shared<ws_config::message_type>(nullptr, op, 0);
-  std::string& payload = msg->get_raw_payload();
-  fill(payload);
-  const websocketpp::frame::basic_header header(op, payload.size(), true, false);
-  const websocketpp::frame::extended_header extended(payload.size());
-  msg->set_header(websocketpp::frame::prepare_header(header, extended));
-  msg->set_prepared(true);
-  return msg;
-}
-
-// One accepted WebSocket connection carrying WAMP sessions (Config: ws_config or wss_config).
-template <class Config>
-class ws_link final : public transport {
  public:
-  using connection_ptr = typename websocketpp::server<Config>::connection_ptr;
+  ws_connection(Socket socket, router& owner, const listener_config& config, std::string remote,
+                bool over_limit, stream::forget_fn forget)
+      : base(std::move(socket), std::move(remote), std::move(forget), "WebSocket"),
+        owner_(owner),
+        config_(config),
+        over_limit_(over_limit) {}
 
-  ws_link(connection_ptr con, const subprotocol& proto, router& owner)
-      : con_(std::move(con)),
-        proto_(proto),
-        opcode_(proto.wire->binary_frames() ? websocketpp::frame::opcode::binary
-                                             : websocketpp::frame::opcode::text),
-        remote_(con_->get_remote_endpoint()),
-        session_(std::make_shared<session>(owner, *this, *proto.wire)) {}
+  void shutdown() override {
+    if (session_) session_->shutdown();
+    close_with(ws::close_code::going_away, "router shutting down", close_linger);
+  }
+
+  // transport
+  void send_frame(std::string_view bytes) override {
+    append_message([&](std::string& o) { o.append(bytes); });
+  }
+
+  void send(const message& m, const codec& c) override {
+    append_message([&](std::string& o) { c.encode(m, o); });
+  }
+
+  // The cached encoding is copied behind a two-byte header: cheaper than sharing a prebuilt
+  // frame across subscribers (a reference count per delivery) at WAMP message sizes.
+  void send_shared(const shared_message& m, const codec& c) override { send_frame(m.encoded(c)); }
+
+  void keepalive_ping() override {
+    if (phase_ != phase::open || !this->queue_ok(2)) return;
+    ws::append_header(this->out_, ws::opcode::ping, 0);
+    this->schedule_write();
+  }
+
+  void keepalive_expired(std::chrono::milliseconds timeout) override {
+    JLOG(info) << "closing WebSocket connection from " << this->remote()
+               << ": no answer to the keepalive ping within " << timeout.count() << " ms";
+    this->terminate("keepalive timeout");
+  }
+
+  void close(std::string_view reason) override {
+    close_with(ws::close_code::normal, reason, close_linger);
+  }
+
+ private:
+  enum class phase : std::uint8_t { handshake, open, closing };
+
+  // One WAMP message as one WebSocket message (or one entry of a batch), encoded in place behind
+  // its frame header: two header octets are reserved and widened when the payload is longer.
+  template <class Encode>
+  void append_message(Encode&& encode) {
+    if (phase_ != phase::open || this->dead() || this->closing()) return;
+    std::string& out = this->out_;
+    const std::size_t start = out.size();
+    out.append(2, '\0');
+    batching::append(proto_.batch, out, encode, separator_);
+    const std::size_t length = out.size() - start - 2;
+    if (out.size() > stream::max_outbound_bytes) {
+      out.resize(start);
+      this->queue_ok(length);  // says why and ends the connection
+      return;
+    }
+    char header[ws::max_header_size];
+    const std::size_t h = ws::write_header(header, opcode_, length);
+    if (h > 2) out.insert(start + 2, h - 2, '\0');
+    std::memcpy(&out[start], header, h);
+    this->schedule_write();
+  }
+
+  void on_bytes(char* data, std::size_t size) override {
+    if (phase_ == phase::handshake) return on_request_bytes(data, size);
+    if (!reader_) return;
+    if (auto error = reader_->feed(data, size, *this)) fail(*error);
+  }
+
+  void on_end() override {
+    if (session_) session_->on_transport_closed();
+  }
+
+  // ---- the opening handshake ----------------------------------------------------------------
+
+  void on_request_bytes(const char* data, std::size_t size) {
+    head_.append(data, size);
+    const std::size_t length = ws::head_length(head_);
+    if (length == 0) {
+      if (head_.size() >= ws::max_request_head)
+        refuse(431, "request head over " + std::to_string(ws::max_request_head) + " bytes\n");
+      return;
+    }
+    if (length > ws::max_request_head) {
+      refuse(431, "request head over " + std::to_string(ws::max_request_head) + " bytes\n");
+      return;
+    }
+    std::string rest = head_.substr(length);  // frames a client sent right behind its request
+    const auto req = ws::parse_request(std::string_view(head_).substr(0, length));
+    std::string().swap(head_);
+    if (!req) {
+      JLOG(info) << "refused HTTP request from " << this->remote() << ": " << req.error().message;
+      return refuse(400, req.error().message + "\n");
+    }
+    if (!answer(*req)) return;
+    if (!rest.empty()) on_bytes(rest.data(), rest.size());
+  }
+
+  // Accepts the upgrade (true) or answers with an HTTP error (false).
+  bool answer(const ws::request& req) {
+    const bool our_path = req.path() == config_.path;
+    if (!req.wants_upgrade()) {
+      // Plain HTTP: nothing is served yet besides the WAMP endpoint (health and metrics come
+      // later, here).
+      if (our_path) {
+        refuse(426, "this is a WAMP WebSocket endpoint\n", "Upgrade: websocket\r\n");
+      } else {
+        refuse(404, "not found\n");
+      }
+      return false;
+    }
+    if (over_limit_) {
+      JLOG(info) << "refused WebSocket upgrade from " << this->remote()
+                 << ": the listener's max-connections (" << config_.max_connections
+                 << ") are open";
+      refuse(503, "connection limit reached\n");
+      return false;
+    }
+    if (auto no = ws::check_upgrade(req)) {
+      JLOG(info) << "refused WebSocket upgrade from " << this->remote() << ": " << no->reason;
+      refuse(no->status, no->reason + "\n",
+             no->status == 426 ? "Sec-WebSocket-Version: 13\r\n" : std::string_view{});
+      return false;
+    }
+    if (!our_path) {
+      refuse(404, "no WAMP endpoint at this path\n");
+      return false;
+    }
+    // The first subprotocol in the client's order of preference that we speak wins.
+    std::optional<subprotocol> chosen;
+    std::string chosen_name;
+    for (const std::string& offered : req.protocols) {
+      if ((chosen = find_subprotocol(offered))) {
+        chosen_name = offered;
+        break;
+      }
+    }
+    if (!chosen) {
+      JLOG(info) << "refused WebSocket upgrade from " << this->remote()
+                 << ": no supported WAMP subprotocol offered";
+      refuse(400,
+             "no supported WAMP subprotocol offered (wamp.2.json, wamp.2.msgpack, "
+             "wamp.2.json.batched, wamp.2.msgpack.batched)\n");
+      return false;
+    }
+    this->out_ += ws::switching_protocols(req.key, chosen_name);
+    this->schedule_write();
+    this->handshake_done();
+    proto_ = *chosen;
+    opcode_ = proto_.wire->binary_frames() ? ws::opcode::binary : ws::opcode::text;
+    phase_ = phase::open;
+    reader_.emplace(config_.max_message_size);
+    session_ = std::make_shared<session>(owner_, *this, *proto_.wire);
+    JLOG(debug) << "WebSocket connection from " << this->remote() << " (" << chosen_name << ")";
+    return true;
+  }
+
+  void refuse(int status, std::string_view body, std::string_view extra_headers = {}) {
+    this->out_ += ws::http_response(status, body, extra_headers);
+    this->schedule_write();
+    this->finish();
+  }
+
+  // ---- frames in --------------------------------------------------------------------------------
 
   // One incoming WebSocket message: one WAMP message, or several in a batched subprotocol.
-  void on_message(std::string_view payload) {
-    keepalive_heard(keepalive_);
+  void on_message(ws::opcode, std::string_view payload) override {
+    if (phase_ != phase::open) return;
     if (proto_.batch == batching::mode::json && separator_ == batching::json_separator) {
       // Answer in the separator the client speaks (spec 0x1E unless it shows 0x18).
       if (batching::separator_of(payload) == batching::json_separator_autobahn)
         separator_ = batching::json_separator_autobahn;
     }
-    auto error = batching::split(proto_.batch, payload,
-                                 [this](std::string_view m) { session_->on_frame(m); });
-    if (error) session_->on_invalid_framing(std::move(*error));
+    auto error = batching::split(proto_.batch, payload, [this](std::string_view m) {
+      if (phase_ == phase::open) session_->on_frame(m);
+    });
+    if (error && phase_ == phase::open) session_->on_invalid_framing(std::move(*error));
   }
 
-  void send_frame(std::string_view bytes) override {
-    write(make_frame(opcode_, [&](std::string& out) {
-      batching::append(proto_.batch, out, [&](std::string& o) { o.append(bytes); }, separator_);
-    }));
+  void on_ping(std::string_view payload) override {
+    if (phase_ != phase::open || !this->queue_ok(payload.size() + 2)) return;
+    ws::append_header(this->out_, ws::opcode::pong, payload.size());
+    this->out_.append(payload);
+    this->schedule_write();
   }
 
-  void send(const message& m, const codec& c) override {
-    write(make_frame(opcode_, [&](std::string& out) {
-      batching::append(proto_.batch, out, [&](std::string& o) { c.encode(m, o); }, separator_);
-    }));
+  void on_pong(std::string_view) override {}  // reading anything counts for the keepalive
+
+  void on_close(std::uint16_t code, std::string_view reason) override {
+    if (phase_ == phase::closing) return this->terminate({});  // the answer to our close
+    JLOG(debug) << "WebSocket connection from " << this->remote() << " closed by the peer ("
+                << code << (reason.empty() ? "" : ": ") << reason << ")";
+    // The peer closes: leave the realm, answer with its code (RFC 6455 §5.5.1), and close the
+    // TCP connection once the answer is written (the server closes first, §7.1.1).
+    phase_ = phase::closing;
+    if (session_) session_->on_transport_closed();
+    ws::append_close(this->out_, code == ws::close_code::no_status ? ws::close_code::normal : code, {});
+    this->schedule_write();
+    this->finish();
   }
 
-  void send_shared(const shared_message& m, const codec& c) override {
-    const bool autobahn = separator_ == batching::json_separator_autobahn;
-    std::shared_ptr<void>& slot = m.frame_slot(autobahn ? json_batched_0x18_slot : proto_.frame_slot);
-    if (!slot) {
-      slot = make_frame(opcode_, [&](std::string& out) {
-        batching::append(
-            proto_.batch, out, [&](std::string& o) { o.append(m.encoded(c)); }, separator_);
-      });
+  // The peer broke the protocol (or sent more than max-message-size): close with the code the
+  // reader chose and end without waiting (RFC 6455 §7.1.7, "fail the WebSocket connection").
+  void fail(const ws::frame_error& e) {
+    if (e.code == ws::close_code::message_too_big) {
+      JLOG(warn) << "closed connection from " << this->remote()
+                 << ": incoming message larger than max-message-size (" << config_.max_message_size
+                 << " bytes)";
+    } else {
+      JLOG(info) << "closing WebSocket connection from " << this->remote() << ": " << e.text;
     }
-    write(std::static_pointer_cast<ws_config::message_type>(slot));
+    if (session_) session_->on_transport_closed();
+    close_with(e.code, e.text, std::chrono::milliseconds{0});
   }
 
-  void close(std::string_view reason) override {
-    std::error_code ec;
-    // A WebSocket close reason holds at most 123 bytes.
-    con_->close(close_status::normal, std::string(reason.substr(0, 123)), ec);
+  // Sends a close frame and ends the connection after the closing handshake (or `linger`).
+  void close_with(std::uint16_t code, std::string_view reason, std::chrono::milliseconds linger) {
+    if (this->dead() || this->closing()) return;
+    if (phase_ != phase::open) return this->terminate({});
+    phase_ = phase::closing;
+    ws::append_close(this->out_, code, reason);
+    this->schedule_write();
+    this->finish(linger);
   }
 
-  [[nodiscard]] std::string_view remote() const noexcept override { return remote_; }
-  session& wamp() noexcept { return *session_; }
-  keepalive_state& keepalive() noexcept { return keepalive_; }
-  const connection_ptr& connection() const noexcept { return con_; }
-
- private:
-  void write(const frame_ptr& frame) {
-    if (slow_) return;
-    // A peer that stops reading must not grow the router's memory without bound: past the cap
-    // it is closed as a slow consumer, with a log line (never silent drops, DESIGN.md §3).
-    if (con_->get_buffered_amount() > max_outbound_bytes) {
-      slow_ = true;
-      JLOG(warn) << "closing WebSocket connection from " << remote_ << ": slow consumer ("
-                 << con_->get_buffered_amount() << " bytes queued)";
-      session_->on_transport_closed();
-      std::error_code ec;
-      con_->close(close_status::try_again_later, "slow consumer", ec);
-      return;
-    }
-    const std::error_code ec = con_->send(frame);
-    if (ec) JLOG(debug) << "send to " << remote_ << " failed: " << ec.message();
-  }
-
-  static constexpr std::size_t max_outbound_bytes = std::size_t{64} << 20;
-  bool slow_ = false;
-
-  connection_ptr con_;  // released when the listener forgets the link (after the close handler)
-  subprotocol proto_;
+  router& owner_;
+  const listener_config& config_;  // the listener's: it outlives its connections
+  bool over_limit_;
+  phase phase_ = phase::handshake;
+  std::string head_;  // the request head while it arrives
+  subprotocol proto_{nullptr, batching::mode::none};
+  ws::opcode opcode_ = ws::opcode::text;
   char separator_ = batching::json_separator;  // JSON batches: what this client separates with
-  keepalive_state keepalive_;
-  websocketpp::frame::opcode::value opcode_;
-  std::string remote_;
+  std::optional<ws::frame_reader> reader_;       // once open
   std::shared_ptr<session> session_;
 };
 
 }  // namespace
 
-// What websocket_listener needs from its implementation, whichever websocketpp config it runs.
 struct websocket_listener::impl {
-  virtual ~impl() = default;
-  virtual void start() = 0;
-  virtual void attach() = 0;
-  virtual void adopt(int native_socket, bool ipv6) = 0;
-  virtual void stop() = 0;
-};
+  impl(asio::io_context& io, router& owner, const listener_config& config)
+      : io_(io),
+        owner_(owner),
+        config_(config),
+        acceptor_(io),
+        connections_(io, config_, true),
+        tls_(config.tls.enabled() ? make_server_tls_context(config.tls) : nullptr) {}
 
-namespace {
-
-template <class Config>
-struct ws_impl final : websocket_listener::impl {
-  using server_t = websocketpp::server<Config>;
-  using connection_ptr = typename server_t::connection_ptr;
-  using link_t = ws_link<Config>;
-
-  ws_impl(boost::asio::io_context& io, router& owner, const listener_config& config)
-      : owner_(owner), config_(config), sweep_timer_(io) {
-    if constexpr (Config::is_tls) {
-      auto ctx = make_server_tls_context(config_.tls);  // throws: the listener does not start
-      server_.set_tls_init_handler([ctx](websocketpp::connection_hdl) { return ctx; });
-    }
-    server_.init_asio(&io);
-    server_.set_reuse_addr(true);
-    server_.set_listen_backlog(1024);
-    server_.set_max_message_size(config_.max_message_size);
-    // TCP_NODELAY must be set on the accepted socket: websocketpp's socket_init handler runs
-    // before accept, when the socket is not open yet (setting it there fails silently).
-    // Without it the first INVOCATION after REGISTERED waits ~40 ms on Nagle + delayed ACK.
-    server_.set_tcp_post_init_handler([this](websocketpp::connection_hdl h) {
-      boost::system::error_code ec;
-      server_.get_con_from_hdl(h)->get_raw_socket().set_option(
-          boost::asio::ip::tcp::no_delay(true), ec);
-      if (ec) JLOG(warn) << "cannot set TCP_NODELAY: " << ec.message();
-    });
-    server_.set_validate_handler([this](websocketpp::connection_hdl h) { return validate(h); });
-    server_.set_http_handler([this](websocketpp::connection_hdl h) { on_http(h); });
-    server_.set_open_handler([this](websocketpp::connection_hdl h) { on_open(h); });
-  }
-
-  // Upgrade requests: the path must match and the client must offer a WAMP subprotocol; the
-  // first one in the client's order of preference that we speak wins.
-  bool validate(websocketpp::connection_hdl h) {
-    connection_ptr con = server_.get_con_from_hdl(h);
-    if (config_.max_connections != 0 && links_.size() >= config_.max_connections) {
-      JLOG(info) << "refused WebSocket upgrade from " << con->get_remote_endpoint() << ": "
-                 << links_.size() << " connections open, the listener's max-connections";
-      con->set_status(websocketpp::http::status_code::service_unavailable);
-      con->set_body("connection limit reached\n");
-      return false;
-    }
-    if (path_of(con->get_resource()) != config_.path) {
-      con->set_status(websocketpp::http::status_code::not_found);
-      con->set_body("no WAMP endpoint at this path\n");
-      return false;
-    }
-    for (const std::string& offered : con->get_requested_subprotocols()) {
-      if (find_subprotocol(offered)) {
-        con->select_subprotocol(offered);
-        return true;
-      }
-    }
-    JLOG(info) << "refused WebSocket upgrade from " << con->get_remote_endpoint()
-               << ": no supported WAMP subprotocol offered";
-    con->set_status(websocketpp::http::status_code::bad_request);
-    con->set_body(
-        "no supported WAMP subprotocol offered (wamp.2.json, wamp.2.msgpack, "
-        "wamp.2.json.batched, wamp.2.msgpack.batched)\n");
-    return false;
-  }
-
-  // Plain HTTP: nothing is served yet besides the WAMP endpoint (health and metrics come later).
-  void on_http(websocketpp::connection_hdl h) {
-    connection_ptr con = server_.get_con_from_hdl(h);
-    if (path_of(con->get_resource()) == config_.path) {
-      con->set_status(websocketpp::http::status_code::upgrade_required);
-      con->append_header("Upgrade", "websocket");
-      con->set_body("this is a WAMP WebSocket endpoint\n");
+  void on_accepted(asio::ip::tcp::socket socket) {
+    std::string remote = stream::prepare_tcp(socket);
+    const bool over_limit = connections_.full();
+    std::shared_ptr<connection> conn;
+    if (tls_) {
+      using tls_socket = asio::ssl::stream<asio::ip::tcp::socket>;
+      conn = std::make_shared<ws_connection<tls_socket>>(tls_socket(std::move(socket), *tls_),
+                                                         owner_, config_, std::move(remote),
+                                                         over_limit, connections_.forgetter());
     } else {
-      con->set_status(websocketpp::http::status_code::not_found);
-      con->set_body("not found\n");
+      conn = std::make_shared<ws_connection<asio::ip::tcp::socket>>(
+          std::move(socket), owner_, config_, std::move(remote), over_limit,
+          connections_.forgetter());
     }
+    connections_.add(conn);
   }
 
-  void on_open(websocketpp::connection_hdl h) {
-    connection_ptr con = server_.get_con_from_hdl(h);
-    const std::optional<subprotocol> proto = find_subprotocol(con->get_subprotocol());
-    // The handshake's request and response (header maps, body) are never read again; websocketpp
-    // keeps them for the connection's life, ~1.5 KiB per idle session. Release them.
-    using request_t = typename Config::request_type;
-    using response_t = typename Config::response_type;
-    const_cast<request_t&>(con->get_request()) = request_t();
-    const_cast<response_t&>(con->get_response()) = response_t();
-    auto link = std::make_unique<link_t>(con, *proto, owner_);
-    link_t* raw = link.get();
-    links_.emplace(raw, std::move(link));
-    con->set_message_handler([raw](websocketpp::connection_hdl, typename server_t::message_ptr msg) {
-      raw->on_message(msg->get_payload());
-    });
-    con->set_close_handler([this, raw](websocketpp::connection_hdl hdl) { on_close(raw, hdl); });
-    con->set_pong_handler([raw](websocketpp::connection_hdl, std::string) {
-      keepalive_heard(raw->keepalive());
-    });
-    JLOG(debug) << "WebSocket connection from " << raw->remote() << " (" << con->get_subprotocol() << ")";
-  }
-
-  void on_close(link_t* link, websocketpp::connection_hdl h) {
-    connection_ptr con = server_.get_con_from_hdl(h);
-    if (con->get_local_close_code() == close_status::message_too_big)
-      JLOG(warn) << "closed connection from " << link->remote()
-                 << ": incoming message larger than max-message-size (" << config_.max_message_size
-                 << " bytes)";
-    link->wamp().on_transport_closed();
-    links_.erase(link);  // the handler that called us is destroyed with the connection later
-  }
-
-  // One timer for all connections (router/keepalive.hpp): ping the idle, end the silent.
-  void schedule_sweep() {
-    if (!config_.keepalive.enabled()) return;
-    sweep_timer_.expires_after(config_.keepalive.sweep_period());
-    sweep_timer_.async_wait([this](const boost::system::error_code& ec) {
-      if (ec) return;
-      sweep();
-      schedule_sweep();
-    });
-  }
-
-  void sweep() {
-    const auto now = keepalive_clock::now();
-    std::vector<link_t*> expired;
-    for (auto& [raw, link] : links_) {
-      switch (keepalive_sweep(link->keepalive(), now, config_.keepalive)) {
-        case keepalive_action::ping: {
-          std::error_code ec;
-          link->connection()->ping("", ec);
-          break;
-        }
-        case keepalive_action::expire:
-          expired.push_back(raw);
-          break;
-        case keepalive_action::none:
-          break;
-      }
-    }
-    for (link_t* link : expired) {
-      JLOG(info) << "closing WebSocket connection from " << link->remote()
-                 << ": no answer to the keepalive ping within "
-                 << config_.keepalive.timeout.count() << " ms";
-      link->wamp().on_transport_closed();  // leave the realm now, not after a close handshake
-      std::error_code ec;
-      link->connection()->close(close_status::going_away, "keepalive timeout", ec);
-    }
-  }
-
-  void start() override {
-    std::error_code ec;
-    boost::system::error_code addr_ec;
-    auto address = boost::asio::ip::make_address(config_.host, addr_ec);
-    if (addr_ec) throw std::runtime_error("invalid listen address '" + config_.host + "'");
-    server_.listen(boost::asio::ip::tcp::endpoint(address, config_.port), ec);
-    if (ec) throw std::runtime_error("cannot listen on " + config_.url() + ": " + ec.message());
-    server_.start_accept(ec);
-    if (ec) throw std::runtime_error("cannot accept: " + ec.message());
-    schedule_sweep();
-    listener_config shown = config_;
-    boost::system::error_code port_ec;
-    const auto ep = server_.get_local_endpoint(port_ec);
-    if (!port_ec) shown.port = ep.port();
-    JLOG(info) << "listening on " << shown.url();
-  }
-
-  void attach() override { schedule_sweep(); }
-
-  void adopt(int native_socket, bool ipv6) override {
-    connection_ptr con = server_.get_connection();
-    boost::system::error_code ec;
-    if (con) {
-      con->get_raw_socket().assign(ipv6 ? boost::asio::ip::tcp::v6() : boost::asio::ip::tcp::v4(),
-                                   native_socket, ec);
-    }
-    if (!con || ec) {
-      JLOG(warn) << "cannot take over a connection on " << config_.url() << ": "
-                 << (ec ? ec.message() : std::string("no connection object"));
-      ::close(native_socket);
-      return;
-    }
-    con->start();
-  }
-
-  void stop() override {
-    std::error_code ec;
-    sweep_timer_.cancel();
-    server_.stop_listening(ec);
-    for (auto& [raw, link] : links_) {
-      link->wamp().shutdown();
-      link->connection()->close(close_status::going_away, "router shutting down", ec);
-    }
-  }
-
+  asio::io_context& io_;
   router& owner_;
   listener_config config_;
-  boost::asio::steady_timer sweep_timer_;
-  server_t server_;
-  std::map<link_t*, std::unique_ptr<link_t>> links_;  // open connections, for stop()
+  asio::ip::tcp::acceptor acceptor_;
+  stream::connection_set connections_;
+  std::shared_ptr<asio::ssl::context> tls_;  // wss:// listeners
 };
 
-}  // namespace
-
-websocket_listener::websocket_listener(boost::asio::io_context& io, router& owner,
-                                       const listener_config& config) {
-  if (config.tls.enabled()) {
-    impl_ = std::make_unique<ws_impl<wss_config>>(io, owner, config);
-  } else {
-    impl_ = std::make_unique<ws_impl<ws_config>>(io, owner, config);
-  }
-}
+websocket_listener::websocket_listener(asio::io_context& io, router& owner,
+                                       const listener_config& config)
+    : impl_(std::make_unique<impl>(io, owner, config)) {}
 
 websocket_listener::~websocket_listener() = default;
 
-void websocket_listener::start() { impl_->start(); }
-void websocket_listener::attach() { impl_->attach(); }
-void websocket_listener::adopt(int native_socket, bool ipv6) { impl_->adopt(native_socket, ipv6); }
-void websocket_listener::stop() { impl_->stop(); }
+void websocket_listener::start() {
+  open_acceptor(impl_->acceptor_, tcp_endpoint(impl_->config_), impl_->config_);
+  const std::string url = bound_url(impl_->config_, impl_->acceptor_);
+  stream::accept_loop(impl_->acceptor_, url,
+                      [this](asio::ip::tcp::socket s) { impl_->on_accepted(std::move(s)); });
+  impl_->connections_.start_sweep();
+  JLOG(info) << "listening on " << url;
+}
+
+void websocket_listener::attach() { impl_->connections_.start_sweep(); }
+
+void websocket_listener::adopt(int native_socket, bool ipv6) {
+  asio::ip::tcp::socket socket(impl_->io_);
+  boost::system::error_code ec;
+  socket.assign(ipv6 ? asio::ip::tcp::v6() : asio::ip::tcp::v4(), native_socket, ec);
+  if (ec) {
+    JLOG(warn) << "cannot take over a connection on " << impl_->config_.url() << ": "
+               << ec.message();
+    ::close(native_socket);
+    return;
+  }
+  impl_->on_accepted(std::move(socket));
+}
+
+void websocket_listener::stop() {
+  boost::system::error_code ec;
+  impl_->acceptor_.close(ec);
+  impl_->connections_.stop();
+}
 
 }  // namespace junction

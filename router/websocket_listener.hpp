@@ -1,5 +1,5 @@
-// router/websocket_listener.hpp — a WebSocket listener (websocketpp on Boost.Asio).
-// websocketpp and Asio stay behind this pimpl so no other translation unit compiles them.
+// router/websocket_listener.hpp — a WebSocket listener, ws:// or wss:// (router/websocket.hpp on
+// Boost.Asio). Asio stays behind this pimpl so no other translation unit compiles it.
 #pragma once
 
 #include <memory>

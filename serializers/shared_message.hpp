@@ -35,18 +35,9 @@ class shared_message {
   // How many times the message was actually encoded (tests prove fan-out encodes once).
   [[nodiscard]] std::uint32_t encode_count() const noexcept { return encode_count_; }
 
-  // A transport's own ready-to-write frame for this message (the WebSocket listener keeps a
-  // websocketpp message with its frame header here, one slot per subprotocol), so fan-out neither
-  // copies nor re-frames the bytes per subscriber. Opaque to everyone but that transport.
-  static constexpr std::size_t frame_slots = 5;
-  [[nodiscard]] std::shared_ptr<void>& frame_slot(std::size_t slot) const noexcept {
-    return frames_[slot];
-  }
-
  private:
   message msg_;
   mutable std::array<std::unique_ptr<std::string>, serializer_count> cache_;
-  mutable std::array<std::shared_ptr<void>, frame_slots> frames_;
   mutable std::uint32_t encode_count_ = 0;
 };
 

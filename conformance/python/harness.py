@@ -31,6 +31,7 @@ import re
 import shutil
 import socket
 import ssl
+import struct
 import subprocess
 import sys
 import tempfile
@@ -970,6 +971,52 @@ class RawWamp:
 
     async def close(self):
         await self.ws.close()
+
+
+# ---------------------------------------------------------------------------------------------
+# Bare WebSocket on asyncio streams (no Autobahn: it never answers pings by itself and sends
+# whatever frame it is told, malformed ones included)
+# ---------------------------------------------------------------------------------------------
+
+async def ws_open(port, path='/ws', protocol='wamp.2.json', host='127.0.0.1'):
+    """(reader, writer) after a successful opening handshake; the 101 response head is consumed."""
+    r, w = await asyncio.open_connection(host, port)
+    key = base64.b64encode(os.urandom(16)).decode()
+    w.write(('GET %s HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n'
+             'Sec-WebSocket-Key: %s\r\nSec-WebSocket-Version: 13\r\n'
+             'Sec-WebSocket-Protocol: %s\r\n\r\n' % (path, key, protocol)).encode())
+    head = await asyncio.wait_for(r.readuntil(b'\r\n\r\n'), T)
+    assert head.startswith(b'HTTP/1.1 101 '), head
+    return r, w
+
+
+def ws_frame(opcode, payload, fin=True, masked=True, rsv=0, length=None):
+    """A client frame. rsv: the three RSV bits (0-7); length: the length to announce (default the payload's)."""
+    n = len(payload) if length is None else length
+    b0 = (0x80 if fin else 0) | (rsv << 4) | opcode
+    m = 0x80 if masked else 0
+    if n < 126:
+        head = struct.pack('!BB', b0, m | n)
+    elif n < 65536:
+        head = struct.pack('!BBH', b0, m | 126, n)
+    else:
+        head = struct.pack('!BBQ', b0, m | 127, n)
+    if not masked:
+        return head + payload
+    mask = os.urandom(4)
+    return head + mask + bytes(c ^ mask[i % 4] for i, c in enumerate(payload))
+
+
+async def ws_read(r):
+    """(opcode, payload) of the next server frame; raises IncompleteReadError when closed."""
+    b0, b1 = await r.readexactly(2)
+    assert b1 & 0x80 == 0, 'server frames are never masked'
+    n = b1 & 0x7F
+    if n == 126:
+        n = struct.unpack('>H', await r.readexactly(2))[0]
+    elif n == 127:
+        n = struct.unpack('>Q', await r.readexactly(8))[0]
+    return b0 & 0x0F, await r.readexactly(n)
 
 
 # ---------------------------------------------------------------------------------------------

@@ -3,44 +3,12 @@ that stop answering, so a dead client's registrations do not linger; a live clie
 (Autobahn answers pings by itself) stays connected."""
 
 import asyncio
-import base64
 import json
-import os
-import struct
 
-from harness import T, RouterProcess, WampCases, connect, single, uri
+from harness import T, RouterProcess, WampCases, connect, single, uri, ws_frame, ws_open, ws_read
 
 HELLO = [1, 'realm1', {'roles': {'callee': {}, 'caller': {}}}]
 ARGS = ['--keepalive-interval', '200', '--keepalive-timeout', '300']
-
-
-async def ws_open(port):
-    """A bare WebSocket client on asyncio streams that never answers pings by itself."""
-    r, w = await asyncio.open_connection('127.0.0.1', port)
-    key = base64.b64encode(os.urandom(16)).decode()
-    w.write(('GET /ws HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n'
-             'Sec-WebSocket-Key: %s\r\nSec-WebSocket-Version: 13\r\n'
-             'Sec-WebSocket-Protocol: wamp.2.json\r\n\r\n' % key).encode())
-    await asyncio.wait_for(r.readuntil(b'\r\n\r\n'), T)
-    return r, w
-
-
-def ws_frame(opcode, payload):
-    mask = os.urandom(4)
-    body = bytes(b ^ mask[i % 4] for i, b in enumerate(payload))
-    assert len(payload) < 126
-    return bytes([0x80 | opcode, 0x80 | len(payload)]) + mask + body
-
-
-async def ws_read(r):
-    """(opcode, payload) of the next server frame; raises IncompleteReadError when closed."""
-    b0, b1 = await r.readexactly(2)
-    n = b1 & 0x7F
-    if n == 126:
-        n = struct.unpack('>H', await r.readexactly(2))[0]
-    elif n == 127:
-        n = struct.unpack('>Q', await r.readexactly(8))[0]
-    return b0 & 0x0F, await r.readexactly(n)
 
 
 async def rs_open(path):

@@ -66,7 +66,8 @@ class SlowConsumerTests(WampCases):
     async def test_slow_consumers_are_closed_with_a_log_line(self):
         import json
         from autobahn.wamp.types import PublishOptions
-        from test_keepalive import HELLO, rs_read, ws_frame, ws_open, ws_read
+        from harness import ws_frame, ws_open, ws_read
+        from test_keepalive import HELLO, rs_read
         topic = 'com.conformance.slow'
         port = int(self.router.url.split(':')[2].split('/')[0])
         r, w = await ws_open(port)  # a WebSocket subscriber that will stop reading

@@ -23,7 +23,7 @@ from autobahn.wamp.types import RegisterOptions, SubscribeOptions
 
 import harness
 from harness import (CALL, ERROR, GOODBYE, HELLO, INVOCATION, PUBLISH, PUBLISHED, REALM, REALM2, REGISTER,
-                     REGISTERED, RESULT, SUBSCRIBE, SUBSCRIBED, T, UNREGISTER, UNREGISTERED, UNSUBSCRIBED, WELCOME,
+                     RESULT, SUBSCRIBE, SUBSCRIBED, T, UNREGISTER, UNREGISTERED, UNSUBSCRIBED, WELCOME,
                      YIELD, WampCases, address, each_serializer, uri)
 
 SESSION_KEYS = ('session', 'authid', 'authrole', 'authmethod', 'authprovider')

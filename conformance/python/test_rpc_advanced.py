@@ -16,8 +16,8 @@ import time
 from autobahn.wamp import message
 from autobahn.wamp.types import CallOptions, RegisterOptions
 
-from harness import (ABORT, CALL, ERROR, GOODBYE, HELLO, INVOCATION, REALM, REGISTER, REGISTERED, RESULT, T,
-                     WELCOME, YIELD, WampCases, each_serializer, uri)
+from harness import (ABORT, CALL, ERROR, GOODBYE, INVOCATION, REGISTER, REGISTERED, RESULT, T, YIELD, WampCases,
+                     each_serializer, uri)
 
 CANCEL, INTERRUPT = 49, 69
 

@@ -1,6 +1,7 @@
-// router/ws_config.hpp — the websocketpp configuration of Junction's WebSocket listener, shared
-// with bench/echo_ws.cpp so the transport baseline pays exactly what the router pays.
-// Includes websocketpp: only the listener and the baseline include this header.
+// bench/ws_config.hpp — the websocketpp configuration of bench-echo-ws, the baseline "on the same
+// websocketpp/Asio stack" (issue 6): the tuned configuration Junction's own WebSocket listener ran
+// until it got its own WebSocket layer (router/websocket.hpp): one thread, no locks, no strands,
+// access log off, error log routed into Junction's log, a 1 KiB read buffer.
 #pragma once
 
 #include <websocketpp/concurrency/none.hpp>
@@ -39,8 +40,8 @@ class ws_error_log {
 };
 
 // websocketpp's asio config for one thread owning every connection: no locks, no strands, its
-// access log off and its error log routed into Junction's log. A template over websocketpp's own
-// base config and socket so ws:// and wss:// (router/wss_config.hpp) share every setting.
+// access log off and its error log routed into Junction's log. (A template over websocketpp's own
+// base config and socket: the router once ran ws:// and wss:// on it.)
 template <class Base, class Socket, bool Tls>
 struct basic_ws_config : Base {
   using type = basic_ws_config;

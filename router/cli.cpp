@@ -50,9 +50,9 @@ const char* const usage_text =
     "                          asking for it gets wamp.error.option_disallowed.disclose_me)\n"
     "  --disclose-publisher MODE  the same for subscribers and PUBLISH disclose_me\n"
     "  --busy-poll US          keep polling for US microseconds (0-10000) after the last\n"
-    "                          message before sleeping (default 0: never spin). Cuts the\n"
-    "                          latency of a lone call severalfold on VMs, at the price of a\n"
-    "                          core kept busy while messages keep coming (docs/PERFORMANCE.md)\n"
+    "                          message before sleeping (default 30; 0 never spins). A window\n"
+    "                          shorter than a sleep/wake-up costs little and cuts the latency\n"
+    "                          of a lone call severalfold on VMs (docs/PERFORMANCE.md)\n"
     "  --log-level LEVEL       trace, debug, info, warn, error or off (default info)\n"
     "  --version               print the version and exit\n"
     "  --help                  print this help and exit\n";

@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "realm/realm_config.hpp"
+#include "router/event_loop.hpp"
 #include "router/keepalive.hpp"
 #include "router/log.hpp"
 
@@ -51,8 +52,10 @@ struct router_config {
   bool strict_request_ids = false;
   log_level level = log_level::info;
   // How long an I/O thread keeps polling after its last handler before it blocks in epoll
-  // (router/event_loop.hpp). 0, the default, never spins: a sidecar should not burn a core.
-  std::chrono::microseconds busy_poll{0};
+  // (router/event_loop.hpp, docs/PERFORMANCE.md "Busy polling"): shorter than what a sleep and
+  // wake-up costs on a VM, so it saves CPU whenever the next message comes within it and costs
+  // at most the window when it does not. 0 never spins.
+  std::chrono::microseconds busy_poll{default_busy_poll};
 };
 
 }  // namespace junction

@@ -5,7 +5,8 @@
 // a message that arrives inside the window is handled without the sleep/wake-up round trip,
 // which on a virtual machine costs tens of microseconds of latency and of CPU per wake-up
 // (docs/PERFORMANCE.md, "Busy polling"). The price is CPU: a router that receives something
-// every few tens of microseconds keeps its core 100 % busy. Under full load it changes nothing
+// every few tens of microseconds keeps its core 100 % busy — though with a window shorter than
+// a wake-up it spends less per message than sleeping would. Under full load it changes nothing
 // (there is always work); when idle it blocks again after one window.
 #pragma once
 
@@ -17,6 +18,9 @@ class io_context;
 
 namespace junction {
 
+// The default window: covers a peer's turnaround on this class of machine (a reply within
+// ~20-30 µs), and stays under the ~30 µs of CPU a sleep/wake-up round trip costs a VM.
+inline constexpr std::chrono::microseconds default_busy_poll{30};
 // The longest busy-poll window the flag accepts (a longer one only burns more CPU when idle).
 inline constexpr std::chrono::microseconds max_busy_poll{10000};
 

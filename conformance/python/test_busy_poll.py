@@ -1,6 +1,7 @@
-"""--busy-poll: a router that polls for a while after each message before sleeping routes exactly as
-one that blocks (RPC, PubSub, a call timeout whose timer fires while it spins), and sleeps again
-once idle instead of keeping its core busy."""
+"""--busy-poll: a router that polls for a while after each message before sleeping (30 µs by default,
+5 ms here so that spinning would show) routes exactly as one that blocks (--busy-poll 0): RPC, PubSub,
+a call timeout whose timer fires while it spins; and it sleeps again once idle instead of keeping its
+core busy, with the default window and with a long one."""
 
 import asyncio
 import os
@@ -25,15 +26,24 @@ class BusyPollTests(WampCases):
 
     async def asyncSetUp(self):
         await super().asyncSetUp()
-        # a 5 ms window: wide enough that a spinning router shows in its CPU time
-        self.router = RouterProcess(extra_args=['--busy-poll', '5000']).start()
+        self.routers = []
 
     async def asyncTearDown(self):
-        self.router.stop()
+        for r in self.routers:
+            r.stop()
         await super().asyncTearDown()
 
+    def router(self, *args):
+        r = RouterProcess(extra_args=list(args)).start()
+        self.routers.append(r)
+        return r
+
     async def test_routes_rpc_pubsub_and_timeouts(self):
-        url = self.router.url
+        for window in ('5000', '0'):
+            with self.subTest(busy_poll=window):
+                await self.routes(self.router('--busy-poll', window).url)
+
+    async def routes(self, url):
         callee = await connect('msgpack', url=url)
         caller = await connect('json', url=url)
         try:
@@ -75,14 +85,19 @@ class BusyPollTests(WampCases):
             await caller.close()
 
     async def test_sleeps_again_when_idle(self):
-        s = await connect('json', url=self.router.url)
+        for args in (['--busy-poll', '5000'], []):
+            with self.subTest(args=args):
+                await self.sleeps_when_idle(self.router(*args))
+
+    async def sleeps_when_idle(self, router):
+        s = await connect('json', url=router.url)
         try:
             for _ in range(20):  # some traffic, so the loop is polling when it stops
                 await asyncio.wait_for(s.call('wamp.session.count'), T)
             await asyncio.sleep(0.2)
-            before = cpu_seconds(self.router.proc.pid)
+            before = cpu_seconds(router.proc.pid)
             await asyncio.sleep(1.0)
-            used = cpu_seconds(self.router.proc.pid) - before
+            used = cpu_seconds(router.proc.pid) - before
             # a loop that never stopped spinning would use the whole second
             self.assertLess(used, 0.3, 'the idle router used {:.2f} s of CPU in 1 s'.format(used))
         finally:

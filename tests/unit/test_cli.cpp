@@ -150,8 +150,9 @@ TEST_CASE("cli: --disclose-caller and --disclose-publisher set every realm's dis
         std::string::npos);
 }
 
-TEST_CASE("cli: --busy-poll takes microseconds from 0 to 10000 and defaults to never spinning") {
-  CHECK(parse({}).config.busy_poll.count() == 0);
+TEST_CASE("cli: --busy-poll takes microseconds from 0 to 10000 and defaults to 30") {
+  CHECK(parse({}).config.busy_poll.count() == 30);
+  CHECK(parse({"--busy-poll", "0"}).config.busy_poll.count() == 0);
   auto r = parse({"--busy-poll", "50"});
   REQUIRE(r.error.empty());
   CHECK(r.config.busy_poll.count() == 50);

@@ -52,9 +52,15 @@ bool role_passes(const std::vector<std::string>& filter, const std::string& auth
 }
 
 object session_details(const session_info& info) {
-  return object{{"session", value(info.session)},     {"authid", value(info.authid)},
-                {"authrole", value(info.authrole)},   {"authmethod", value(info.authmethod)},
-                {"authprovider", value(info.authprovider)}};
+  object details{{"session", value(info.session)},     {"authid", value(info.authid)},
+                 {"authrole", value(info.authrole)},   {"authmethod", value(info.authmethod)},
+                 {"authprovider", value(info.authprovider)}};
+  if (!info.transport.type.empty()) {
+    details.push_back("transport", value(object{{"type", value(info.transport.type)},
+                                                {"protocol", value(info.transport.protocol)},
+                                                {"peer", value(info.transport.peer)}}));
+  }
+  return details;
 }
 
 object registration_details(const dealer::registration& reg) {

@@ -36,6 +36,12 @@ struct session_info {
   std::string authmethod;
   std::string authprovider;
   client_features features;  // what HELLO.Details.roles announced
+  // The connection it arrived on, for the meta API (Details.transport; Crossbar's field names).
+  struct transport_info {
+    std::string type;      // "websocket", "rawsocket"
+    std::string protocol;  // "wamp.2.json", ...
+    std::string peer;      // "127.0.0.1:51234", "unix"
+  } transport;
 };
 
 struct session_record {

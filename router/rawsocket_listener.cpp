@@ -86,6 +86,12 @@ class rs_connection final : public stream::stream_connection<Socket> {
     this->terminate("keepalive timeout");
   }
 
+  [[nodiscard]] std::string_view kind() const noexcept override { return "rawsocket"; }
+  // RawSocket negotiates a serializer; it is named like the WebSocket subprotocol of that codec.
+  [[nodiscard]] std::string_view protocol() const noexcept override {
+    return wire_ != nullptr ? wire_->subprotocol() : std::string_view{};
+  }
+
   void close(std::string_view reason) override {
     if (this->dead() || this->closing()) return;
     JLOG(debug) << "closing RawSocket connection from " << this->remote() << ": " << reason;
@@ -146,6 +152,7 @@ class rs_connection final : public stream::stream_connection<Socket> {
     this->handshake_done();
     peer_limit_ = hello->max_length;
     const codec& c = codec_for(hello->ser);
+    wire_ = &c;
     const auto reply = rawsocket::handshake_reply(hello->ser, limit_);
     this->out_.append(reinterpret_cast<const char*>(reply.data()), reply.size());
     this->schedule_write();
@@ -190,6 +197,7 @@ class rs_connection final : public stream::stream_connection<Socket> {
   std::array<std::uint8_t, 4> handshake_{};
   std::size_t handshake_bytes_ = 0;
   std::optional<rawsocket::frame_reader> reader_;  // after a valid handshake
+  const codec* wire_ = nullptr;  // after a valid handshake
   std::shared_ptr<session> session_;
 };
 

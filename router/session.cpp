@@ -146,7 +146,12 @@ void session::on_hello(hello&& h) {
   }
   info_ = session_info{owner_.allocate_session_id(), std::move(ok->authid),
                        std::move(ok->authrole), std::move(ok->authmethod),
-                       std::move(ok->authprovider), client_features::from_roles(roles->as_object())};
+                       std::move(ok->authprovider), client_features::from_roles(roles->as_object()),
+                       {}};
+  if (link_ != nullptr) {
+    info_.transport = {std::string(link_->kind()), std::string(link_->protocol()),
+                       std::string(link_->remote())};
+  }
   last_request_id_ = 0;
   realm_ = target;
   state_ = state::established;

@@ -186,7 +186,6 @@ class stream_connection : public connection,
 
   [[nodiscard]] bool dead() const noexcept { return dead_; }
   [[nodiscard]] bool closing() const noexcept { return closing_; }
-  [[nodiscard]] const char* kind() const noexcept { return kind_; }
 
   std::string out_;  // bytes waiting for the next write
 

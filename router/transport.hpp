@@ -24,8 +24,12 @@ class transport {
   // Closes the connection once queued frames are written; `reason` is logged and, where the
   // transport has a place for it, sent (WebSocket close reason).
   virtual void close(std::string_view reason) = 0;
-  // Peer address for logs ("127.0.0.1:51234").
+  // Peer address for logs and the meta API ("127.0.0.1:51234", "unix").
   [[nodiscard]] virtual std::string_view remote() const noexcept = 0;
+  // For the meta API's session details (Details.transport): "websocket" or "rawsocket", and the
+  // negotiated protocol ("wamp.2.json", "wamp.2.msgpack.batched", ...).
+  [[nodiscard]] virtual std::string_view kind() const noexcept = 0;
+  [[nodiscard]] virtual std::string_view protocol() const noexcept = 0;
 };
 
 }  // namespace junction

@@ -101,6 +101,9 @@ class ws_connection final : public stream::stream_connection<Socket>, private ws
     close_with(ws::close_code::normal, reason, close_linger);
   }
 
+  [[nodiscard]] std::string_view kind() const noexcept override { return "websocket"; }
+  [[nodiscard]] std::string_view protocol() const noexcept override { return protocol_; }
+
  private:
   enum class phase : std::uint8_t { handshake, open, closing };
 
@@ -212,6 +215,7 @@ class ws_connection final : public stream::stream_connection<Socket>, private ws
     this->schedule_write();
     this->handshake_done();
     proto_ = *chosen;
+    protocol_ = chosen_name;
     opcode_ = proto_.wire->binary_frames() ? ws::opcode::binary : ws::opcode::text;
     phase_ = phase::open;
     reader_.emplace(config_.max_message_size);
@@ -294,6 +298,7 @@ class ws_connection final : public stream::stream_connection<Socket>, private ws
   phase phase_ = phase::handshake;
   std::string head_;  // the request head while it arrives
   subprotocol proto_{nullptr, batching::mode::none};
+  std::string protocol_;  // the subprotocol as negotiated ("wamp.2.json.batched")
   ws::opcode opcode_ = ws::opcode::text;
   char separator_ = batching::json_separator;  // JSON batches: what this client separates with
   std::optional<ws::frame_reader> reader_;       // once open

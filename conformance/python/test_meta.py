@@ -228,6 +228,21 @@ class MetaTests(WampCases):
         await self.assertAppError(a.call('wamp.session.get', 'x'), 'wamp.error.invalid_argument')
         await self.assertAppError(a.call('wamp.session.get'), 'wamp.error.invalid_argument')
 
+    async def test_session_transport_details(self):
+        """Details.transport (Crossbar's names): the kind of connection, the negotiated protocol, and the
+        peer address exactly as the client's own socket sees itself."""
+        a, _ = await self.joined()
+        for transport, kind in (('ws', 'websocket'), ('rs', 'rawsocket'), ('unix', 'rawsocket')):
+            with self.subTest(transport=transport):
+                s, j = await self.joined(transport=transport)
+                if transport == 'unix':
+                    peer = 'unix'
+                else:
+                    host, port = s.ws.transport.get_extra_info('sockname')[:2]
+                    peer = '{}:{}'.format(host, port)
+                got = await self.call(a, 'wamp.session.get', j.session)
+                self.assertEqual(got.get('transport'), {'type': kind, 'protocol': 'wamp.2.' + self.SER, 'peer': peer})
+
     # -- 2. wamp.session.kill* ----------------------------------------------------------------------------
 
     async def test_kill_autobahn_target(self):
@@ -301,7 +316,7 @@ class MetaTests(WampCases):
         await self.assertAppError(killer.call('wamp.session.kill_all', reason='not a uri'), 'wamp.error.invalid_uri')
         # none of that touched anyone
         await other.expect_nothing(0.1)
-        self.assertEqual(await self.call(killer, 'wamp.session.get', jk.session), self.welcome_details(jk))
+        self.assertSessionDetails(await self.call(killer, 'wamp.session.get', jk.session), self.welcome_details(jk))
         self.assertEqual((await self.call(killer, 'wamp.session.get', other.session_id))['session'], other.session_id)
 
     async def test_kill_by_authid(self):
@@ -365,6 +380,8 @@ class MetaTests(WampCases):
         self.assertEqual(len(ev[1]), 1, ev)
         self.assertEqual(ev[2], {})
         self.assertSessionDetails(ev[1][0], self.welcome_details(jb))
+        self.assertEqual(ev[1][0]['transport']['type'], 'websocket')
+        self.assertEqual(ev[1][0]['transport']['protocol'], 'wamp.2.' + self.SER)
         (ev,) = await inbox.wait(1, about(raw.session_id), what='on_join of the raw session')
         self.assertEqual(ev[0], 'wamp.session.on_join')
         self.assertSessionDetails(ev[1][0], self.raw_details(raw))

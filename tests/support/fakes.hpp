@@ -81,6 +81,8 @@ struct fake_transport final : transport {
     close_reason = std::string(reason);
   }
   [[nodiscard]] std::string_view remote() const noexcept override { return "test"; }
+  [[nodiscard]] std::string_view kind() const noexcept override { return "in-process"; }
+  [[nodiscard]] std::string_view protocol() const noexcept override { return wire.subprotocol(); }
 
   template <class T>
   T take() {

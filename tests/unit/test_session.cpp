@@ -248,3 +248,24 @@ TEST_CASE("session: strict request ids let a progressive CALL continue under its
   caller.send(R"([48,1,{},"com.up",[]])");  // reused while the call runs: not a continuation
   caller.expect_violation("already in use");
 }
+
+TEST_CASE("session: the meta API's session details name the transport it arrived on") {
+  test::manual_timers timers;
+  router r(two_realms(), timers);
+  connection json(r);
+  connection packed(r, msgpack_codec());
+  const auto wj = json.join();
+  const auto wp = packed.join();
+  json.send(R"([48,1,{},"wamp.session.get",[)" + std::to_string(wp.session) + "]]");
+  const auto res = json.wire.take<result_>();
+  REQUIRE(res.args.size() == 1);
+  const value* t = res.args[0].as_object().find("transport");
+  REQUIRE(t != nullptr);
+  CHECK(*t == value(object{{"type", value("in-process")},
+                           {"protocol", value("wamp.2.msgpack")},
+                           {"peer", value("test")}}));
+  json.send(R"([48,2,{},"wamp.session.get",[)" + std::to_string(wj.session) + "]]");
+  const auto own = json.wire.take<result_>();
+  CHECK(*own.args.at(0).as_object().find("transport")->as_object().get_string("protocol") ==
+        "wamp.2.json");
+}

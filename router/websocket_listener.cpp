@@ -271,6 +271,9 @@ class ws_connection final : public stream::stream_connection<Socket>, private ws
   // The peer broke the protocol (or sent more than max-message-size): close with the code the
   // reader chose and end without waiting (RFC 6455 §7.1.7, "fail the WebSocket connection").
   void fail(const ws::frame_error& e) {
+    // Garbage while waiting for the peer's close frame: nothing left to say, end now (the reader
+    // would report the same error on every later read).
+    if (phase_ == phase::closing) return this->terminate(e.text);
     if (e.code == ws::close_code::message_too_big) {
       JLOG(warn) << "closed connection from " << this->remote()
                  << ": incoming message larger than max-message-size (" << config_.max_message_size

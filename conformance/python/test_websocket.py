@@ -227,6 +227,18 @@ class WebSocketTests(WampCases):
         w.write(close_frame(1000))
         self.assertEqual(await asyncio.wait_for(r.read(), T), b'')
 
+    async def test_garbage_during_the_router_close_ends_tcp_at_once(self):
+        r, w = await self.joined()
+        w.write(ws_frame(TEXT, b'[1, "again"]'))  # a WAMP protocol violation: ABORT, then close 1000
+        await asyncio.wait_for(ws_read(r), T)
+        opcode, _ = await asyncio.wait_for(ws_read(r), T)
+        self.assertEqual(opcode, CLOSE)
+        t0 = asyncio.get_running_loop().time()
+        w.write(ws_frame(TEXT, b'x', masked=False))  # instead of our close frame
+        self.assertEqual(await asyncio.wait_for(r.read(), T), b'')
+        # well before the 1 s the router would wait for a close frame
+        self.assertLess(asyncio.get_running_loop().time() - t0, 0.5)
+
     async def test_frames_after_the_close_are_ignored(self):
         r, w = await self.joined()
         w.write(close_frame(1000) + ws_frame(TEXT, b'garbage', masked=False))

@@ -283,15 +283,8 @@ void rawsocket_listener::start() {
 void rawsocket_listener::attach() { impl_->connections_.start_sweep(); }
 
 void rawsocket_listener::adopt(int native_socket, bool ipv6) {
-  asio::ip::tcp::socket socket(impl_->io_);
-  boost::system::error_code ec;
-  socket.assign(ipv6 ? asio::ip::tcp::v6() : asio::ip::tcp::v4(), native_socket, ec);
-  if (ec) {
-    JLOG(warn) << "cannot take over a connection on " << url() << ": " << ec.message();
-    ::close(native_socket);
-    return;
-  }
-  impl_->on_accepted(std::move(socket));
+  if (auto s = stream::adopt_tcp(impl_->io_, native_socket, ipv6, url()))
+    impl_->on_accepted(std::move(*s));
 }
 
 void rawsocket_listener::stop() {

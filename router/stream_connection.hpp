@@ -14,6 +14,7 @@
 #include <chrono>
 #include <functional>
 #include <memory>
+#include <optional>
 #include <string>
 #include <type_traits>
 #include <unordered_map>
@@ -28,6 +29,7 @@
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <sys/socket.h>
+#include <unistd.h>
 
 #include "router/config.hpp"
 #include "router/keepalive.hpp"
@@ -357,6 +359,21 @@ inline std::string prepare_tcp(asio::ip::tcp::socket& socket) {
   const auto ep = socket.remote_endpoint(ec);
   if (ec) return "unknown";
   return ep.address().to_string() + ":" + std::to_string(ep.port());
+}
+
+// A TCP connection handed over as a descriptor (by the universal port) as an Asio socket; nullopt,
+// with the descriptor closed and a log line, when it cannot be taken over.
+inline std::optional<asio::ip::tcp::socket> adopt_tcp(asio::io_context& io, int native_socket,
+                                                      bool ipv6, const std::string& url) {
+  asio::ip::tcp::socket socket(io);
+  boost::system::error_code ec;
+  socket.assign(ipv6 ? asio::ip::tcp::v6() : asio::ip::tcp::v4(), native_socket, ec);
+  if (ec) {
+    JLOG(warn) << "cannot take over a connection on " << url << ": " << ec.message();
+    ::close(native_socket);
+    return std::nullopt;
+  }
+  return socket;
 }
 
 // Keeps accepting on `acceptor`, handing each socket to on_accepted(socket).

@@ -14,8 +14,6 @@
 #include <optional>
 #include <stdexcept>
 
-#include <unistd.h>
-
 #include "router/acceptor.hpp"
 #include "router/batching.hpp"
 #include "router/log.hpp"
@@ -362,16 +360,8 @@ void websocket_listener::start() {
 void websocket_listener::attach() { impl_->connections_.start_sweep(); }
 
 void websocket_listener::adopt(int native_socket, bool ipv6) {
-  asio::ip::tcp::socket socket(impl_->io_);
-  boost::system::error_code ec;
-  socket.assign(ipv6 ? asio::ip::tcp::v6() : asio::ip::tcp::v4(), native_socket, ec);
-  if (ec) {
-    JLOG(warn) << "cannot take over a connection on " << impl_->config_.url() << ": "
-               << ec.message();
-    ::close(native_socket);
-    return;
-  }
-  impl_->on_accepted(std::move(socket));
+  if (auto s = stream::adopt_tcp(impl_->io_, native_socket, ipv6, impl_->config_.url()))
+    impl_->on_accepted(std::move(*s));
 }
 
 void websocket_listener::stop() {

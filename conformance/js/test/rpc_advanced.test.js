@@ -81,6 +81,19 @@ async function call(handle, proc, args, kwargs, options) {
   return h.withTimeout(handle.session.call(proc, args, kwargs, options), h.STEP_MS, `call ${proc}`);
 }
 
+// Runs `body(callee, caller)` with two fresh sessions, checks neither saw an internal error, and
+// closes both whatever happens.
+async function withCalleeAndCaller(s, body) {
+  const callee = await h.connect(s.name);
+  const caller = await h.connect(s.name);
+  try {
+    await body(callee, caller);
+    h.assertNoInternalErrors(assert, callee, caller);
+  } finally {
+    await h.closeAll(callee, caller);
+  }
+}
+
 async function servedBy(handle, proc, n) {
   const out = [];
   for (let i = 0; i < n; i++) out.push((await call(handle, proc))[0]);
@@ -137,9 +150,7 @@ for (const s of h.SERIALIZERS) {
     // -- call timeout ----------------------------------------------------------------------------------
 
     test('timeout: slow callee -> wamp.error.timeout, no INTERRUPT to a callee without call_canceling, late YIELD dropped', T, async () => {
-      const callee = await h.connect(s.name);
-      const caller = await h.connect(s.name);
-      try {
+      await withCalleeAndCaller(s, async (callee, caller) => {
         const proc = h.uniq('slow');
         const { invoked, release } = await slowCallee(callee, proc, 'too late');
         const calleeSeen = record(callee);
@@ -155,16 +166,11 @@ for (const s of h.SERIALIZERS) {
         assert.equal(callee.session.isOpen, true);
         assert.equal(callerSeen.length, 1, `caller got more than the timeout ERROR: ${JSON.stringify(callerSeen)}`);
         assert.equal(await call(caller, proc, ['fast'], {}, { timeout: 300 }), 'quick');
-        h.assertNoInternalErrors(assert, callee, caller);
-      } finally {
-        await h.closeAll(callee, caller);
-      }
+      });
     });
 
     test('timeout: a fast call with a timeout succeeds, and nothing follows', T, async () => {
-      const callee = await h.connect(s.name);
-      const caller = await h.connect(s.name);
-      try {
+      await withCalleeAndCaller(s, async (callee, caller) => {
         const proc = h.uniq('fast');
         await reg(callee, proc, (args) => args[0] * 2);
         const calleeSeen = record(callee);
@@ -173,18 +179,13 @@ for (const s of h.SERIALIZERS) {
         await h.sleep(350); // past the timeout
         assert.deepEqual(callerSeen.map((m) => m[0]), [RESULT]);
         assert.equal(calleeSeen.length, 1, `callee got more than the INVOCATION: ${JSON.stringify(calleeSeen)}`);
-        h.assertNoInternalErrors(assert, callee, caller);
-      } finally {
-        await h.closeAll(callee, caller);
-      }
+      });
     });
 
     // -- call canceling --------------------------------------------------------------------------------
 
     test('cancel mode kill toward a callee without call_canceling: skip, ERROR wamp.error.canceled at once', T, async () => {
-      const callee = await h.connect(s.name);
-      const caller = await h.connect(s.name);
-      try {
+      await withCalleeAndCaller(s, async (callee, caller) => {
         const proc = h.uniq('cancel_me');
         const { invoked, release } = await slowCallee(callee, proc, 'late');
         const calleeSeen = record(callee);
@@ -199,10 +200,7 @@ for (const s of h.SERIALIZERS) {
         assert.deepEqual(callerSeen.map((m) => [m[0], m[1], m[4]]), [[ERROR, CALL, 'wamp.error.canceled']],
           'one ERROR, and the late YIELD was not forwarded');
         assert.equal(await call(caller, proc, ['again']), 'quick');
-        h.assertNoInternalErrors(assert, callee, caller);
-      } finally {
-        await h.closeAll(callee, caller);
-      }
+      });
     });
 
     for (const mode of [undefined, 'skip', 'killnowait']) {
@@ -239,9 +237,7 @@ for (const s of h.SERIALIZERS) {
     // -- caller identification -------------------------------------------------------------------------
 
     test('caller identification: disclose_me and REGISTER disclose_caller', T, async () => {
-      const callee = await h.connect(s.name);
-      const caller = await h.connect(s.name);
-      try {
+      await withCalleeAndCaller(s, async (callee, caller) => {
         const proc = h.uniq('who');
         const proc2 = h.uniq('who_always');
         const seen = [];
@@ -258,18 +254,13 @@ for (const s of h.SERIALIZERS) {
         assert.equal(typeof me[2], 'string');
         const none = [undefined, undefined, undefined];
         assert.deepEqual(seen, [me, none, none, me]);
-        h.assertNoInternalErrors(assert, callee, caller);
-      } finally {
-        await h.closeAll(callee, caller);
-      }
+      });
     });
 
     // -- pattern-based registrations -------------------------------------------------------------------
 
     test('pattern registrations: exact > longest prefix > wildcard, details.procedure is the called URI', T, async () => {
-      const callee = await h.connect(s.name);
-      const caller = await h.connect(s.name);
-      try {
+      await withCalleeAndCaller(s, async (callee, caller) => {
         const b = h.uniq('pat');
         const log = [];
         const exact = await reg(callee, `${b}.x.y.z`, tagged(log, 'exact'));
@@ -286,10 +277,7 @@ for (const s of h.SERIALIZERS) {
         assert.deepEqual(await call(caller, `${b}.q.y.z`), ['wild2', `${b}.q.y.z`]);
         await h.expectWampError(caller.session.call(`${b}.q.y`), 'wamp.error.no_such_procedure', 'too few components');
         await h.expectWampError(caller.session.call(`${b}.q.y.z.w`), 'wamp.error.no_such_procedure', 'too many components');
-        h.assertNoInternalErrors(assert, callee, caller);
-      } finally {
-        await h.closeAll(callee, caller);
-      }
+      });
     });
 
     test('wildcard registrations: the most selective one wins (the spec examples)', T, async () => {

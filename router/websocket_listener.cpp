@@ -71,8 +71,17 @@ class ws_connection final : public stream::stream_connection<Socket>, private ws
   }
 
   // transport
+  // Bytes already encoded (fan-out's shared encoding): their length is known, so the header is
+  // written first, in its final size — no placeholder to widen for payloads over 125 bytes.
   void send_frame(std::string_view bytes) override {
-    append_message([&](std::string& o) { o.append(bytes); });
+    if (phase_ != phase::open || this->dead() || this->closing()) return;
+    const std::size_t length = bytes.size() + (proto_.batch == batching::mode::json      ? 1
+                                               : proto_.batch == batching::mode::msgpack ? 4
+                                                                                         : 0);
+    if (!this->queue_ok(length + ws::max_header_size)) return;
+    ws::append_header(this->out_, opcode_, length);
+    batching::append(proto_.batch, this->out_, [&](std::string& o) { o.append(bytes); }, separator_);
+    this->schedule_write();
   }
 
   void send(const message& m, const codec& c) override {
@@ -106,7 +115,8 @@ class ws_connection final : public stream::stream_connection<Socket>, private ws
   enum class phase : std::uint8_t { handshake, open, closing };
 
   // One WAMP message as one WebSocket message (or one entry of a batch), encoded in place behind
-  // its frame header: two header octets are reserved and widened when the payload is longer.
+  // its frame header: two header octets are reserved and widened when the payload turns out
+  // longer than 125 bytes (the length is known only after encoding).
   template <class Encode>
   void append_message(Encode&& encode) {
     if (phase_ != phase::open || this->dead() || this->closing()) return;

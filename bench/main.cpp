@@ -12,8 +12,9 @@
 namespace {
 
 const char* usage_text = R"(usage: junction-bench [flags]
-  --url URL              ws://host:port/path of a WAMP router or echo server, or tcp://host:port
-                         for the raw TCP echo baseline (default ws://127.0.0.1:8080/ws)
+  --url URL              ws://host:port/path of a WAMP router or echo server, rs://host:port
+                         for a router's WAMP RawSocket listener, or tcp://host:port for the raw
+                         TCP echo baseline (default ws://127.0.0.1:8080/ws)
   --realm NAME           realm to join (default realm1)
   --scenario NAME        rpc | rpc-latency | fanout | sessions | echo | codec (default rpc)
   --serializer NAME      json | msgpack (default json)

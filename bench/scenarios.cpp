@@ -808,7 +808,7 @@ class echo_scenario final : public connection_handler {
 
     report r;
     add_common(r, ctx_, "echo");
-    r.add("transport", ctx_.target.raw_tcp ? "tcp" : "ws");
+    r.add("transport", ctx_.target.raw_tcp ? "tcp" : ctx_.target.rawsocket ? "rs" : "ws");
     r.add_int("connections", ctx_.opts.callers);
     r.add_int("window", ctx_.opts.window);
     r.add_int("message_bytes", static_cast<std::int64_t>(message_.size()));

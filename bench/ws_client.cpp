@@ -120,8 +120,11 @@ bool parse_url(const std::string& url, endpoint& out, std::string& error) {
   } else if (rest.rfind("tcp://", 0) == 0) {
     rest.remove_prefix(6);
     out.raw_tcp = true;
+  } else if (rest.rfind("rs://", 0) == 0) {
+    rest.remove_prefix(5);
+    out.rawsocket = true;
   } else {
-    error = "URL must start with ws:// or tcp:// (wss is not supported): " + url;
+    error = "URL must start with ws://, rs:// or tcp:// (TLS is not supported): " + url;
     return false;
   }
   const auto slash = rest.find('/');
@@ -151,6 +154,15 @@ bool parse_url(const std::string& url, endpoint& out, std::string& error) {
 void connection::send(opcode op, std::string_view payload) {
   if (state_ == state::closed) return;
   const std::size_t n = payload.size();
+  if (rs_) {  // 4-octet header: frame type (0 message, 1 PING, 2 PONG), 24-bit length; no mask
+    const char type = op == opcode::ping ? 1 : op == opcode::pong ? 2 : 0;
+    const char header[4] = {type, static_cast<char>((n >> 16) & 0xff), static_cast<char>((n >> 8) & 0xff),
+                            static_cast<char>(n & 0xff)};
+    out_.append(header, 4);
+    out_.append(payload.data(), n);
+    if (!dirty_) loop_.mark_dirty(*this);
+    return;
+  }
   char header[14];
   std::size_t h = 0;
   header[h++] = static_cast<char>(0x80 | static_cast<unsigned>(op));  // FIN, no fragmentation
@@ -197,7 +209,7 @@ void connection::close_gracefully() {
     close();
     return;
   }
-  if (raw_) {  // no WebSocket close in raw TCP: half-close, the echo server then closes
+  if (raw_ || rs_) {  // no close frame in raw TCP or RawSocket: half-close, the server then closes
     flush();
     if (state_ == state::open) ::shutdown(fd_, SHUT_WR);
     closing_ = true;
@@ -264,6 +276,19 @@ void connection::on_writable() {
 }
 
 bool connection::parse_handshake() {
+  if (rs_) {  // the router's 4-octet reply: 0x7F, LLLL SSSS (our serializer), 0, 0
+    if (in_.size() < 4) return false;
+    const auto b1 = static_cast<unsigned char>(in_[1]);
+    if (static_cast<unsigned char>(in_[0]) != 0x7F || (b1 & 0x0F) != rs_serializer_) {
+      fail("RawSocket handshake refused (reply octets 0x7F? " + std::to_string(static_cast<unsigned char>(in_[0])) +
+           ", error code " + std::to_string(b1 >> 4) + ")");
+      return false;
+    }
+    in_.erase(0, 4);
+    state_ = state::open;
+    handler_.on_open(*this);
+    return true;
+  }
   const auto end = in_.find("\r\n\r\n");
   if (end == std::string::npos) {
     if (in_.size() > 16384) fail("upgrade response headers larger than 16 KB");
@@ -341,6 +366,7 @@ void connection::on_readable() {
 // Parses every complete frame in [data, data+size); keeps an incomplete tail in in_. Server
 // frames are unmasked; masked frames (the raw TCP echo returns ours) are unmasked here.
 void connection::parse_frames(const char* data, std::size_t size) {
+  if (rs_) return parse_rawsocket_frames(data, size);
   const auto* p = reinterpret_cast<const unsigned char*>(data);
   std::size_t off = 0;
   while (state_ != state::closed) {
@@ -427,6 +453,29 @@ void connection::parse_frames(const char* data, std::size_t size) {
   if (state_ != state::closed && off < size) in_.append(data + off, size - off);
 }
 
+// RawSocket frames: a 4-octet header (RRRR XTTT, 24-bit length), then the payload.
+void connection::parse_rawsocket_frames(const char* data, std::size_t size) {
+  const auto* p = reinterpret_cast<const unsigned char*>(data);
+  std::size_t off = 0;
+  while (state_ != state::closed && size - off >= 4) {
+    const unsigned type = p[off] & 0x07;
+    std::size_t len = (std::size_t{p[off + 1]} << 16) | (std::size_t{p[off + 2]} << 8) | p[off + 3];
+    if (p[off] & 0x08) len = std::size_t{1} << 24;  // the X bit: exactly 16 MiB
+    if (size - off < 4 + len) break;
+    const std::string_view body(data + off + 4, len);
+    off += 4 + len;
+    switch (type) {
+      case 0: handler_.on_message(*this, body); break;
+      case 1: send(opcode::pong, body); break;
+      case 2: break;
+      default:
+        fail("RawSocket frame of reserved type " + std::to_string(type));
+        return;
+    }
+  }
+  if (state_ != state::closed && off < size) in_.append(data + off, size - off);
+}
+
 // ---------------------------------------------------------------------------------------------
 // loop
 
@@ -499,10 +548,15 @@ connection* loop::connect(const endpoint& ep, const std::string& subprotocol,
   connection* c = connections_.back().get();
   c->fd_ = fd;
   c->raw_ = ep.raw_tcp;
+  c->rs_ = ep.rawsocket;
   c->subprotocol_ = subprotocol;
   c->mask_key_ = static_cast<std::uint32_t>(rng()());
   ++open_;
-  if (!ep.raw_tcp) {
+  if (ep.rawsocket) {
+    // 0x7F, LLLL SSSS (the largest receive limit, 16 MiB; 1 JSON or 2 MessagePack), 0, 0
+    c->rs_serializer_ = subprotocol.find("msgpack") != std::string::npos ? 2 : 1;
+    c->out_ = std::string{'\x7f', static_cast<char>(0xF0 | c->rs_serializer_), '\0', '\0'};
+  } else if (!ep.raw_tcp) {
     char key_bytes[16];
     for (char& b : key_bytes) b = static_cast<char>(rng()() & 0xff);
     const std::string key = junction::base64_encode(std::string_view(key_bytes, 16));

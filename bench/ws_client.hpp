@@ -1,7 +1,8 @@
 // bench/ws_client.hpp — the generator's network layer: one epoll loop, many client connections,
 // each a minimal RFC 6455 client (HTTP upgrade with Sec-WebSocket-Protocol, masked frames, a
-// parser for server frames with 7/16/64-bit lengths, ping → pong, close) or, for the raw TCP
-// echo baseline, the same frames without the upgrade.
+// parser for server frames with 7/16/64-bit lengths, ping → pong, close), a WAMP RawSocket client
+// (4-octet handshake, 4-octet frame headers, PING → PONG), or, for the raw TCP echo baseline,
+// WebSocket frames without the upgrade.
 //
 // Why hand-written and not websocketpp: the generator must cost less per frame than the router it
 // measures. Frames a connection queues during one loop turn are gathered into a single write(),
@@ -21,12 +22,13 @@ namespace bench {
 std::uint64_t now_ns() noexcept;
 
 struct endpoint {
-  bool raw_tcp = false;  // tcp://host:port — no upgrade, frames straight on the socket
+  bool raw_tcp = false;    // tcp://host:port — no upgrade, frames straight on the socket
+  bool rawsocket = false;  // rs://host:port — WAMP RawSocket
   std::string host;
   std::uint16_t port = 0;
   std::string path = "/";
 };
-// ws://host:port/path or tcp://host:port; false with `error` set otherwise.
+// ws://host:port/path, rs://host:port or tcp://host:port; false with `error` set otherwise.
 bool parse_url(const std::string& url, endpoint& out, std::string& error);
 
 enum class opcode : std::uint8_t { continuation = 0, text = 1, binary = 2, close = 8, ping = 9, pong = 10 };
@@ -51,7 +53,8 @@ class connection {
  public:
   enum class state : std::uint8_t { connecting, upgrading, open, closed };
 
-  // Queues one masked frame; it goes out with everything else queued this turn in one write().
+  // Queues one masked frame (RawSocket: one frame, WAMP message / PING / PONG by `op`); it goes
+  // out with everything else queued this turn in one write().
   void send(opcode op, std::string_view payload);
   // Queues bytes as they are (already framed); for the raw TCP echo, which replays its frames.
   void send_raw(std::string_view bytes);
@@ -78,6 +81,7 @@ class connection {
   void on_writable();
   bool parse_handshake();
   void parse_frames(const char* data, std::size_t size);
+  void parse_rawsocket_frames(const char* data, std::size_t size);
   void fail(const std::string& why);
   void flush();
 
@@ -88,6 +92,8 @@ class connection {
   bool dirty_ = false;        // queued on the loop's flush list
   bool want_write_ = false;   // EPOLLOUT armed (the last write was partial)
   bool raw_ = false;
+  bool rs_ = false;           // WAMP RawSocket
+  std::uint8_t rs_serializer_ = 1;  // RawSocket serializer id: 1 JSON, 2 MessagePack
   bool closing_ = false;      // we sent a close frame
   std::uint32_t mask_key_ = 0;
   std::string subprotocol_;

@@ -124,11 +124,6 @@ const broker::subscription* broker::lookup(std::string_view topic, match_policy 
   return sid == nullptr ? nullptr : find_subscription(*sid);
 }
 
-peer* broker::link_of(id session) {
-  auto it = sessions_.find(session);
-  return it == sessions_.end() ? nullptr : it->second.link.get();
-}
-
 // --- subscriptions -------------------------------------------------------------------------
 
 void broker::on_subscribe(session_record& s, subscribe&& m) {
@@ -172,22 +167,18 @@ void broker::on_subscribe(session_record& s, subscribe&& m) {
     by_session_[session].push_back(subscription_id);
   }
   s.link->send(subscribed{m.request, subscription_id});
-  // From here on `s` and `sub` may be gone: a send, or a meta event published from a listener,
-  // can make the session leave.
   if (events_ != nullptr && added) {
     if (created) events_->on_create(registry_kind::subscription, session, subscription_id);
     events_->on_add(registry_kind::subscription, session, subscription_id);
   }
   // Retained events come after SUBSCRIBED, so the client knows the subscription id they carry.
-  if (*get_retained) send_retained(session, subscription_id, m.topic, match);
+  if (*get_retained) send_retained(s, subscription_id, m.topic, match);
 }
 
-void broker::send_retained(id subscriber, id subscription_id, std::string_view topic,
+void broker::send_retained(session_record& subscriber, id subscription_id, std::string_view topic,
                            match_policy match) {
   if (retained_.empty()) return;
-  auto it = sessions_.find(subscriber);
-  if (it == sessions_.end()) return;
-  const session_info& info = it->second.info;
+  const session_info& info = subscriber.info;
   std::vector<event> events;
   auto offer = [&](std::string_view event_topic, const retained_event& r) {
     // The retained event goes only to whom its publication would have gone (spec §2.17: "the
@@ -224,8 +215,7 @@ void broker::send_retained(id subscriber, id subscription_id, std::string_view t
       break;
     }
   }
-  for (event& e : events)
-    if (peer* p = link_of(subscriber)) p->send(std::move(e));
+  for (event& e : events) subscriber.link->send(std::move(e));
 }
 
 void broker::on_unsubscribe(session_record& s, unsubscribe&& m) {
@@ -370,9 +360,7 @@ void broker::on_publish(session_record& s, publish&& m) {
   const id request = m.request;
   deliver(publication, publisher, s.info.authid, s.info.authrole, disclose, m.topic,
           std::move(m.args), std::move(m.kwargs), std::move(o.filter), o.retain);
-  // `s` may be gone: the publisher can be a subscriber that a send made leave.
-  if (acknowledge)
-    if (peer* p = link_of(publisher)) p->send(published{request, publication});
+  if (acknowledge) s.link->send(published{request, publication});
 }
 
 void broker::publish_from_router(std::string topic, array args, object kwargs,
@@ -391,7 +379,7 @@ void broker::deliver(id publication, id publisher, const std::string& authid,
   // Who gets it: every matching subscription (spec §2.9), each subscriber the filter admits.
   // Collected before anything is sent (see the top of broker.hpp).
   std::vector<delivery> deliveries = std::move(deliveries_scratch_);
-  std::vector<id> targets = std::move(targets_scratch_);
+  std::vector<peer*> targets = std::move(targets_scratch_);
   deliveries.clear();
   targets.clear();
   const bool identity = filter.needs_identity();
@@ -399,13 +387,11 @@ void broker::deliver(id publication, id publisher, const std::string& authid,
     const subscription& sub = subscriptions_.at(subscription_id);
     delivery d{subscription_id, match != match_policy::exact, targets.size(), 0};
     for (id subscriber : sub.subscribers) {
-      if (identity) {
-        auto it = sessions_.find(subscriber);
-        if (it == sessions_.end() || !filter.admits(publisher, it->second.info)) continue;
-      } else if (!filter.admits_id(publisher, subscriber)) {
-        continue;
-      }
-      targets.push_back(subscriber);
+      if (!identity && !filter.admits_id(publisher, subscriber)) continue;
+      auto it = sessions_.find(subscriber);
+      if (it == sessions_.end()) continue;  // never: on_leave drops a session's subscriptions
+      if (identity && !filter.admits(publisher, it->second.info)) continue;
+      targets.push_back(it->second.link.get());
     }
     d.last = targets.size();
     if (d.last > d.first) deliveries.push_back(d);
@@ -440,8 +426,8 @@ void broker::deliver(id publication, id publisher, const std::string& authid,
 
   // One EVENT per matching subscription, shared by its receivers and encoded at most once per
   // serializer. The payload is moved into the last one and copied only when several
-  // subscriptions match. Everything read from the publisher's record was used above: sending
-  // may end sessions, the publisher's included.
+  // subscriptions match. The receivers' links stay valid while they are sent to: a session
+  // whose connection a send ends leaves after this operation (realm/operations.hpp).
   for (std::size_t i = 0; i < deliveries.size(); ++i) {
     const delivery& d = deliveries[i];
     const bool last = i + 1 == deliveries.size();
@@ -453,8 +439,7 @@ void broker::deliver(id publication, id publisher, const std::string& authid,
     e.args = last ? std::move(args) : args;
     e.kwargs = last ? std::move(kwargs) : kwargs;
     const auto frame = std::make_shared<const shared_message>(std::move(e));
-    for (std::size_t t = d.first; t < d.last; ++t)
-      if (peer* p = link_of(targets[t])) p->send(frame);
+    for (std::size_t t = d.first; t < d.last; ++t) targets[t]->send(frame);
   }
   if (deliveries.capacity() <= scratch_keep) deliveries_scratch_ = std::move(deliveries);
   if (targets.capacity() <= scratch_keep) targets_scratch_ = std::move(targets);

@@ -14,10 +14,9 @@
 // (lenient: Autobahn|Python announces nothing for them). Nothing is forced on a subscriber:
 // revocation is told only to subscribers that announced subscription_revocation.
 //
-// Sending may re-enter the realm: a transport that finds its peer too slow closes it on the spot,
-// and the session leaves the realm (broker::on_leave) from inside peer::send. So the broker never
-// sends while it walks its own containers: it collects the receivers first, then sends, and looks
-// each session up again right before sending to it. Runs on the realm's executor; no locks.
+// Sending never re-enters the broker: a session whose connection a send ends leaves the realm
+// after the current operation (realm/operations.hpp), so the receivers collected for a
+// publication stay valid while it is sent. Runs on the realm's executor; no locks.
 #pragma once
 
 #include <chrono>
@@ -174,8 +173,8 @@ class broker {
   void notify_removed(id session, id subscription_id, dropped how);
   void store_retained(std::string_view topic, retained_event&& e);
   // Sends the retained events matching a new subscription to its subscriber, after SUBSCRIBED.
-  void send_retained(id subscriber, id subscription_id, std::string_view topic, match_policy match);
-  peer* link_of(id session);
+  void send_retained(session_record& subscriber, id subscription_id, std::string_view topic,
+                     match_policy match);
 
   session_map& sessions_;
   const realm_config& config_;
@@ -199,7 +198,7 @@ class broker {
 
   // Scratch space of on_publish, reused so that steady-state publishing does not allocate.
   std::vector<delivery> deliveries_scratch_;
-  std::vector<id> targets_scratch_;
+  std::vector<peer*> targets_scratch_;
 };
 
 }  // namespace junction

@@ -50,10 +50,12 @@ std::string_view to_string(invoke_policy p) noexcept {
   return "single";
 }
 
-dealer::dealer(session_map& sessions, const realm_config& config, timer_queue& timers)
+dealer::dealer(session_map& sessions, const realm_config& config, timer_queue& timers,
+               realm_operations& ops)
     : sessions_(sessions),
       config_(config),
       timers_(timers),
+      ops_(ops),
       rng_(config.random_seed != 0 ? config.random_seed : std::random_device{}()) {}
 
 dealer::~dealer() {
@@ -386,7 +388,10 @@ void dealer::arm_timeout(call_key key, pending_call& pc) {
   if (pc.timer != 0) timers_.cancel(pc.timer);
   pc.timer = 0;
   if (pc.timeout.count() == 0) return;
-  pc.timer = timers_.schedule(pc.timeout, [this, key] { on_timeout(key); });
+  pc.timer = timers_.schedule(pc.timeout, [this, key] {
+    const realm_operations::scope op(ops_);
+    on_timeout(key);
+  });
 }
 
 void dealer::send_interrupt(const pending_call& pc, const char* mode, errc reason) {

@@ -19,6 +19,7 @@
 #include <unordered_map>
 #include <vector>
 
+#include "realm/operations.hpp"
 #include "realm/peer.hpp"
 #include "realm/realm_config.hpp"
 #include "realm/registry_events.hpp"
@@ -36,7 +37,9 @@ enum class invoke_policy { single, roundrobin, random, first, last };
 
 class dealer {
  public:
-  dealer(session_map& sessions, const realm_config& config, timer_queue& timers);
+  // A timeout is an operation of `ops` (the realm's): it runs to completion like a message.
+  dealer(session_map& sessions, const realm_config& config, timer_queue& timers,
+         realm_operations& ops);
   ~dealer();
   dealer(const dealer&) = delete;
   dealer& operator=(const dealer&) = delete;
@@ -142,6 +145,7 @@ class dealer {
   session_map& sessions_;
   const realm_config& config_;
   timer_queue& timers_;
+  realm_operations& ops_;
   registry_events* events_ = nullptr;
   std::mt19937_64 rng_;
   id next_registration_id_ = 0;

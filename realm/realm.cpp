@@ -6,22 +6,26 @@ namespace junction {
 
 realm::realm(realm_config config, timer_queue& timers)
     : config_(std::move(config)),
+      ops_([this](id session) { leave_now(session); }),
       ids_(config_.random_seed),
       broker_(sessions_, config_, ids_),
-      dealer_(sessions_, config_, timers),
+      dealer_(sessions_, config_, timers, ops_),
       meta_(*this) {
   dealer_.set_events(&meta_);
   broker_.set_events(&meta_);
 }
 
 void realm::join(session_info info, std::shared_ptr<peer> link) {
+  const realm_operations::scope op(ops_);
   const id session = info.session;
   auto& record = sessions_[session];
   record = session_record{std::move(info), std::move(link)};
   meta_.on_join(record.info);
 }
 
-void realm::leave(id session) {
+void realm::leave(id session) { ops_.leave(session); }
+
+void realm::leave_now(id session) {
   auto it = sessions_.find(session);
   if (it == sessions_.end()) return;
   // Keep the peer alive until cleanup is done: the dealer may still answer callers.
@@ -36,18 +40,23 @@ void realm::leave(id session) {
 void realm::kill(id session, const std::string& reason, const std::string& message) {
   auto it = sessions_.find(session);
   if (it == sessions_.end()) return;
+  const realm_operations::scope op(ops_);
   const std::shared_ptr<peer> link = it->second.link;
-  leave(session);
+  leave_now(session);
   link->kill(reason, message);
 }
 
 void realm::publish_event(std::string topic, array args, object kwargs, const object& options) {
+  const realm_operations::scope op(ops_);
   broker_.publish_from_router(std::move(topic), std::move(args), std::move(kwargs), options);
 }
 
 std::optional<failure> realm::handle(id session, message&& m) {
   auto it = sessions_.find(session);
   if (it == sessions_.end()) return failure{"session is not joined to realm " + config_.name};
+  const realm_operations::scope op(ops_);
+  // Valid to the end: no session leaves before the operation ends, except those it kills
+  // (wamp.session.kill*), never the one it serves.
   session_record& s = it->second;
   return std::visit(
       overloaded{

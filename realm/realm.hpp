@@ -2,7 +2,9 @@
 //
 // A realm is a plain object: no sockets, no io_context, no threads. It assumes it is called
 // serially (phase 1: the router's one thread; later: the realm's strand). Realms are isolated
-// by construction: each has its own registry, broker and dealer, and nothing is shared.
+// by construction: each has its own registry, broker and dealer, and nothing is shared. Each
+// public operation runs to completion (realm/operations.hpp): a session that leaves while one
+// runs — from inside a send — leaves when it ends.
 #pragma once
 
 #include <memory>
@@ -11,6 +13,7 @@
 #include "realm/broker.hpp"
 #include "realm/dealer.hpp"
 #include "realm/meta.hpp"
+#include "realm/operations.hpp"
 #include "realm/peer.hpp"
 #include "realm/random_ids.hpp"
 #include "realm/realm_config.hpp"
@@ -32,7 +35,8 @@ class realm {
   // Adds an authenticated session; the realm holds `link` until leave(). The caller guarantees
   // the session id is unique router-wide.
   void join(session_info info, std::shared_ptr<peer> link);
-  // Removes the session and everything it owned; idempotent.
+  // Removes the session and everything it owned; idempotent. Asked during an operation (a peer
+  // whose send found its connection gone), it runs when that operation ends.
   void leave(id session);
 
   // Routes one message from an established session: PUBLISH, SUBSCRIBE, UNSUBSCRIBE, CALL,
@@ -42,6 +46,8 @@ class realm {
 
   // The router ends a session (wamp.session.kill*): it leaves the realm as after a GOODBYE
   // (testaments, wamp.session.on_leave), then its peer is told GOODBYE `reason` + `message`.
+  // The realm's own decision, taken where the caller (the meta API) holds no reference into the
+  // registry: the leave happens now, even inside an operation.
   void kill(id session, const std::string& reason, const std::string& message);
   // Publishes an event from the router itself (meta events, testaments) with PUBLISH.Options
   // `options`; reserved wamp.* topics are allowed here and only here.
@@ -53,9 +59,13 @@ class realm {
   [[nodiscard]] const broker& get_broker() const noexcept { return broker_; }
   [[nodiscard]] const dealer& get_dealer() const noexcept { return dealer_; }
   [[nodiscard]] dealer& get_dealer() noexcept { return dealer_; }
+  [[nodiscard]] const realm_operations& operations() const noexcept { return ops_; }
 
  private:
+  void leave_now(id session);
+
   realm_config config_;
+  realm_operations ops_;  // before the broker and dealer, which run inside its operations
   random_ids ids_;
   session_map sessions_;
   broker broker_;

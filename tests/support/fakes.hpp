@@ -1,6 +1,7 @@
 // tests/support/fakes.hpp — fake sessions and transports for socket-free tests.
 #pragma once
 
+#include <functional>
 #include <memory>
 #include <string>
 #include <vector>
@@ -27,15 +28,22 @@ struct manual_timers final : timer_queue {
   [[nodiscard]] std::size_t pending() const noexcept { return queue.size(); }
 };
 
-// A session as the realm sees it: records every message sent to it.
+// A session as the realm sees it: records every message sent to it. `on_send`, when set, runs
+// after each message is recorded, inside the realm's send — where a real transport that gives up
+// on its connection makes the session leave (tests/unit/test_reentrancy.cpp).
 struct fake_peer final : peer {
   std::vector<message> inbox;
   std::vector<std::shared_ptr<const shared_message>> shared;  // fan-out deliveries
+  std::function<void(const message&)> on_send;
 
-  void send(message&& m) override { inbox.push_back(std::move(m)); }
+  void send(message&& m) override {
+    inbox.push_back(std::move(m));
+    if (on_send) on_send(inbox.back());
+  }
   void send(const std::shared_ptr<const shared_message>& m) override {
     shared.push_back(m);
     inbox.push_back(m->get());
+    if (on_send) on_send(inbox.back());
   }
   // A killed session is told GOODBYE, as the router's session does.
   void kill(const std::string& reason, const std::string& message) override {

@@ -815,55 +815,6 @@ TEST_CASE("broker: accessors for the meta API") {
 
 namespace {
 
-// A session whose transport gives up while an EVENT is being delivered to it (a slow consumer):
-// the session leaves the realm from inside send(), as router/session does.
-struct leaving_peer final : peer {
-  realm* r = nullptr;
-  id self = 0;
-  int events = 0;
-  void send(message&&) override {}
-  void kill(const std::string&, const std::string&) override {}
-  void send(const std::shared_ptr<const shared_message>&) override {
-    ++events;
-    r->leave(self);
-  }
-};
-
-}  // namespace
-
-TEST_CASE_FIXTURE(broker_fixture,
-                  "broker: a subscriber leaving during fan-out does not disturb delivery") {
-  auto quitter = std::make_shared<leaving_peer>();
-  quitter->r = &r;
-  quitter->self = 150;
-  r.join(session_info{150, "q", "anonymous", "anonymous", "", {}}, quitter);
-  CHECK_FALSE(r.handle(150, subscribe{1, {}, "com.t"}));  // first: the subscription is shared
-  CHECK_FALSE(r.handle(150, subscribe{2, object{{"match", value("prefix")}}, "com."}));
-  sub(102, *b, "com.t");
-  sub(103, *c, "com.", 1, object{{"match", value("prefix")}});
-  CHECK_FALSE(r.handle(101, publish{1, object{{"acknowledge", value(true)}}, "com.t", {}, {}}));
-  CHECK(quitter->events == 1);  // gone after the first
-  CHECK(b->take<event>().args.empty());
-  CHECK(c->take<event>().args.empty());
-  CHECK(a->take<published>().request == 1);
-  CHECK(r.get_broker().subscription_count() == 2);
-  // the publisher itself leaving while its own event is delivered (exclude_me=false)
-  auto self_quitter = std::make_shared<leaving_peer>();
-  self_quitter->r = &r;
-  self_quitter->self = 151;
-  r.join(session_info{151, "q", "anonymous", "anonymous", "", {}}, self_quitter);
-  CHECK_FALSE(r.handle(151, subscribe{1, {}, "com.t"}));
-  CHECK_FALSE(r.handle(
-      151,
-      publish{
-          2, object{{"acknowledge", value(true)}, {"exclude_me", value(false)}}, "com.t", {}, {}}));
-  CHECK(self_quitter->events == 1);
-  CHECK(b->take<event>().args.empty());
-  CHECK(c->take<event>().args.empty());
-}
-
-namespace {
-
 // Records what the broker tells the meta API, and publishes a meta-style event for each, as
 // realm/meta does (so the broker is re-entered from inside its own hooks).
 struct recorder final : registry_events {

@@ -31,7 +31,9 @@ const char* const usage_text =
     "                          options: ?max-message-size=N&keepalive-interval=MS&\n"
     "                          keepalive-timeout=MS override the global flags for it;\n"
     "                          &max-connections=N caps its open connections (RawSocket\n"
-    "                          answers over the cap with error 4, WebSocket with HTTP 503)\n"
+    "                          answers over the cap with error 4, WebSocket with HTTP 503);\n"
+    "                          &handshake-timeout=MS bounds the wait for a connection's first\n"
+    "                          byte and its TLS and WAMP transport handshakes (default 10000)\n"
     "  --realm NAME            serve realm NAME; repeat for several (default realm1)\n"
     "  --max-message-size N    largest incoming WAMP message in bytes (default 16777216);\n"
     "                          a larger one closes the connection (WebSocket code 1009);\n"
@@ -112,11 +114,13 @@ bool parse_listen_url(const std::string& url, listener_config& out, listen_overr
       } else if (key == "keepalive-timeout" && parse_number(v, ms) && ms > 0) {
         out.keepalive.timeout = std::chrono::milliseconds(ms);
         given.keepalive_timeout = true;
+      } else if (key == "handshake-timeout" && parse_number(v, ms) && ms > 0 && ms <= 600000) {
+        out.handshake_timeout = std::chrono::milliseconds(ms);
       } else {
         error = "--listen " + url + ": '" + option +
                 "' is not one of max-message-size=N (N >= 64), keepalive-interval=MS, "
-                "keepalive-timeout=MS, max-connections=N, cert=PEM, key=PEM, ca=PEM, "
-                "verify-client=true|false";
+                "keepalive-timeout=MS, handshake-timeout=MS (1-600000), max-connections=N, "
+                "cert=PEM, key=PEM, ca=PEM, verify-client=true|false";
         return false;
       }
     }

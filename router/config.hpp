@@ -37,6 +37,9 @@ struct listener_config {
   keepalive_settings keepalive;  // router pings (WebSocket ping / RawSocket PING)
   bool rawsocket_pings = false;  // RawSocket PINGs too (opt-in: see --keepalive-interval)
   std::size_t max_connections = 0;  // 0: bounded only by the open-file limit
+  // A connection's first byte (universal port), TLS handshake and WebSocket/RawSocket handshake
+  // must all be done within this, or it is closed (slowloris).
+  std::chrono::milliseconds handshake_timeout{10000};
   tls_config tls;                // wss:// and rss:// listeners
 
   // "ws://127.0.0.1:8080/ws", "rs://127.0.0.1:8081", "unix:/path",

@@ -37,7 +37,8 @@ class rs_connection final : public stream::stream_connection<Socket> {
  public:
   rs_connection(Socket socket, router& owner, const listener_config& config, std::string remote,
                 bool over_limit, stream::forget_fn forget)
-      : base(std::move(socket), std::move(remote), std::move(forget), "RawSocket"),
+      : base(std::move(socket), std::move(remote), std::move(forget), "RawSocket",
+             config.handshake_timeout),
         owner_(owner),
         limit_(std::min(config.max_message_size, rawsocket_ceiling)),
         over_limit_(over_limit) {}

@@ -42,9 +42,6 @@ namespace asio = boost::asio;
 // Bytes queued for a peer that does not read before it is closed as a slow consumer (DESIGN.md
 // §3: bounded, and never a silent drop).
 inline constexpr std::size_t max_outbound_bytes = std::size_t{64} << 20;
-// A connection that has not finished its handshakes (TLS, then the protocol's) within this is
-// closed.
-inline constexpr std::chrono::seconds handshake_timeout{10};
 
 inline char* shared_read_buffer() {
   thread_local std::array<char, 64 * 1024> buffer;
@@ -92,20 +89,23 @@ class stream_connection : public connection,
  public:
   static constexpr bool tls = is_tls_stream<Socket>::value;
 
-  // kind: "WebSocket" or "RawSocket", for logs.
-  stream_connection(Socket socket, std::string remote, forget_fn forget, const char* kind)
+  // kind: "WebSocket" or "RawSocket", for logs. A connection that has not finished its
+  // handshakes (TLS, then the protocol's) within `handshake_timeout` is closed.
+  stream_connection(Socket socket, std::string remote, forget_fn forget, const char* kind,
+                    std::chrono::milliseconds handshake_timeout)
       : socket_(std::move(socket)), remote_(std::move(remote)), forget_(std::move(forget)),
-        kind_(kind) {}
+        kind_(kind), handshake_timeout_(handshake_timeout) {}
 
   void start() override {
     boost::system::error_code ec;
     socket_.lowest_layer().non_blocking(true, ec);
     handshake_timer_ = std::make_unique<asio::steady_timer>(socket_.get_executor());
-    handshake_timer_->expires_after(handshake_timeout);
+    handshake_timer_->expires_after(handshake_timeout_);
     handshake_timer_->async_wait([self = this->shared_from_this()](const boost::system::error_code& e) {
       if (e || self->dead_ || !self->handshake_timer_) return;
       JLOG(info) << "closing " << self->kind_ << " connection from " << self->remote_
-                 << ": handshake not completed within " << handshake_timeout.count() << " s";
+                 << ": handshake not completed within " << self->handshake_timeout_.count()
+                 << " ms";
       self->terminate({});
     });
     if constexpr (tls) {
@@ -130,7 +130,8 @@ class stream_connection : public connection,
   // Bytes arrived (mutable: a protocol may unmask in place). Called while reading, including
   // while a lingering close waits for the peer.
   virtual void on_bytes(char* data, std::size_t size) = 0;
-  // The connection ended, whoever ended it; called once, before the socket closes.
+  // The connection ended, whoever ended it; called once, in a handler of its own after the
+  // socket closed (see terminate).
   virtual void on_end() = 0;
 
   // The protocol's handshake is done: the handshake deadline no longer applies.
@@ -171,7 +172,11 @@ class stream_connection : public connection,
     if (out_.empty() && !writing_ && !write_scheduled_) flushed();
   }
 
-  // The end of the connection; runs once.
+  // The end of the connection; runs once. The connection is dead at once (nothing more is
+  // queued, written or read) and its socket closes, but the protocol hears of it (on_end: the
+  // session leaves its realm) in a handler of its own: terminate may run inside a send — a
+  // message over the client's limit, a slow consumer — and a send must never re-enter the
+  // session or the realm that is sending (docs/THREADING.md, "Run to completion").
   void terminate(const std::string& why) {
     if (dead_) return;
     dead_ = true;
@@ -179,11 +184,11 @@ class stream_connection : public connection,
     auto self = this->shared_from_this();
     handshake_timer_.reset();
     linger_timer_.reset();
-    on_end();
     boost::system::error_code ec;
     socket_.lowest_layer().shutdown(asio::socket_base::shutdown_both, ec);
     socket_.lowest_layer().close(ec);
     forget_(this);
+    asio::post(socket_.get_executor(), [self] { self->on_end(); });
   }
 
   [[nodiscard]] bool dead() const noexcept { return dead_; }
@@ -283,6 +288,7 @@ class stream_connection : public connection,
   std::string remote_;
   forget_fn forget_;
   const char* kind_;
+  std::chrono::milliseconds handshake_timeout_;
   std::string in_flight_;  // bytes being written
   static constexpr std::size_t tls_buffer_size = 16 * 1024;  // one TLS record
   std::unique_ptr<char[]> tls_buffer_;

@@ -1,7 +1,8 @@
 #include "router/universal_listener.hpp"
 
-#include <list>
+#include <memory>
 #include <stdexcept>
+#include <unordered_map>
 
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/tcp.hpp>
@@ -16,18 +17,18 @@
 namespace junction {
 namespace asio = boost::asio;
 
-namespace {
-// A connection that has not said its first byte within this is closed.
-constexpr std::chrono::seconds first_byte_timeout{10};
-}  // namespace
-
 struct universal_listener::impl {
-  // An accepted connection waiting for its first byte.
+  // An accepted connection waiting for its first byte. Two completions race for it — the first
+  // byte and the first-byte timeout — and both may already be queued when the first runs
+  // (canceling a timer does not recall a handler that completed). The first to run takes it
+  // (`taken`); the other finds it taken and does nothing. Each handler holds the entry.
   struct pending {
     explicit pending(asio::ip::tcp::socket s) : socket(std::move(s)), timer(socket.get_executor()) {}
     asio::ip::tcp::socket socket;
     asio::steady_timer timer;
+    bool taken = false;
   };
+  using pending_ptr = std::shared_ptr<pending>;
 
   impl(asio::io_context& io, router& owner, const listener_config& config)
       : config_(config), acceptor_(io), websocket_(io, owner, config), rawsocket_(io, owner, config) {}
@@ -45,39 +46,61 @@ struct universal_listener::impl {
   }
 
   void classify(asio::ip::tcp::socket s) {
-    auto it = pending_.emplace(pending_.end(), std::move(s));
-    it->timer.expires_after(first_byte_timeout);
-    it->timer.async_wait([this, it](const boost::system::error_code& ec) {
-      if (ec) return;  // the first byte came, or the listener stopped
+    auto p = std::make_shared<pending>(std::move(s));
+    pending_.emplace(p.get(), p);
+    p->timer.expires_after(config_.handshake_timeout);
+    p->timer.async_wait([this, p](const boost::system::error_code& ec) {
+      if (ec || !take(*p)) return;  // the first byte came first, or the listener stopped
       JLOG(info) << "closing a connection on " << url() << ": nothing received within "
-                 << first_byte_timeout.count() << " s";
-      pending_.erase(it);
+                 << config_.handshake_timeout.count() << " ms";
+      boost::system::error_code ignore;
+      p->socket.close(ignore);
     });
-    it->socket.async_wait(asio::ip::tcp::socket::wait_read,
-                          [this, it](const boost::system::error_code& ec) {
-                            if (ec == asio::error::operation_aborted) return;
-                            dispatch(it, ec);
-                          });
+    p->socket.async_wait(asio::ip::tcp::socket::wait_read,
+                         [this, p](const boost::system::error_code& ec) {
+                           if (ec == asio::error::operation_aborted || !take(*p)) return;
+                           dispatch(*p, ec);
+                         });
   }
 
-  void dispatch(std::list<pending>::iterator it, boost::system::error_code ec) {
+  // The entry's first completion takes it out of the waiting set; a later one gets false.
+  bool take(pending& p) {
+    if (p.taken) return false;
+    p.taken = true;
+    boost::system::error_code ignore;
+    p.timer.cancel(ignore);
+    pending_.erase(&p);
+    return true;
+  }
+
+  void dispatch(pending& p, boost::system::error_code ec) {
     unsigned char first = 0;
     std::size_t n = 0;
-    if (!ec) n = it->socket.receive(asio::buffer(&first, 1), asio::socket_base::message_peek, ec);
+    if (!ec) n = p.socket.receive(asio::buffer(&first, 1), asio::socket_base::message_peek, ec);
     boost::system::error_code ignore;
-    it->timer.cancel(ignore);
     if (ec || n == 0) {  // closed before saying anything
-      pending_.erase(it);
+      p.socket.close(ignore);
       return;
     }
-    const bool ipv6 = it->socket.local_endpoint(ignore).address().is_v6();
-    const int fd = it->socket.release(ignore);
-    pending_.erase(it);
+    const bool ipv6 = p.socket.local_endpoint(ignore).address().is_v6();
+    const int fd = p.socket.release(ignore);
     if (ignore) return;
     if (first == rawsocket::magic) {
       rawsocket_.adopt(fd, ipv6);
     } else {
       websocket_.adopt(fd, ipv6);
+    }
+  }
+
+  // Stops waiting for every first byte: the handlers still queued find their entries taken.
+  void stop_waiting() {
+    auto waiting = std::move(pending_);
+    pending_.clear();
+    for (auto& [raw, p] : waiting) {
+      p->taken = true;
+      boost::system::error_code ignore;
+      p->timer.cancel(ignore);
+      p->socket.close(ignore);
     }
   }
 
@@ -87,7 +110,7 @@ struct universal_listener::impl {
   asio::ip::tcp::acceptor acceptor_;
   websocket_listener websocket_;
   rawsocket_listener rawsocket_;
-  std::list<pending> pending_;  // stable iterators for the handlers
+  std::unordered_map<pending*, pending_ptr> pending_;  // waiting for their first byte
 };
 
 universal_listener::universal_listener(asio::io_context& io, router& owner,
@@ -108,7 +131,7 @@ void universal_listener::start() {
 void universal_listener::stop() {
   boost::system::error_code ec;
   impl_->acceptor_.close(ec);
-  impl_->pending_.clear();
+  impl_->stop_waiting();
   impl_->websocket_.stop();
   impl_->rawsocket_.stop();
 }

@@ -60,7 +60,8 @@ class ws_connection final : public stream::stream_connection<Socket>, private ws
  public:
   ws_connection(Socket socket, router& owner, const listener_config& config, std::string remote,
                 bool over_limit, stream::forget_fn forget)
-      : base(std::move(socket), std::move(remote), std::move(forget), "WebSocket"),
+      : base(std::move(socket), std::move(remote), std::move(forget), "WebSocket",
+             config.handshake_timeout),
         owner_(owner),
         config_(config),
         over_limit_(over_limit) {}

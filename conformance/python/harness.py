@@ -11,6 +11,7 @@ Environment (set by conformance/run, or by run_tests.py when it starts its own r
   JUNCTION_REALM2  second realm (default realm2)
   JUNCTION_BIN     router binary, for tests that start an extra router (default build/router/junction)
   JUNCTION_TIMEOUT seconds to wait for any single router reaction (default 5)
+  JUNCTION_SANITIZED  1: the routers are sanitizer builds; RouterProcess.stop() fails on a report
 
 Everything here waits with a timeout, so a hung router fails a test instead of hanging the run.
 
@@ -70,6 +71,10 @@ REALM = os.environ.get('JUNCTION_REALM', 'realm1')
 REALM2 = os.environ.get('JUNCTION_REALM2', 'realm2')
 BIN = os.environ.get('JUNCTION_BIN', os.path.join(REPO_ROOT, 'build', 'router', 'junction'))
 T = float(os.environ.get('JUNCTION_TIMEOUT', '5'))
+# Set by script/test's asan level: routers of the tests' own are sanitizer builds, and stop() fails
+# the test whose router printed an AddressSanitizer, LeakSanitizer or UBSan report.
+SANITIZED = os.environ.get('JUNCTION_SANITIZED') == '1'
+_SANITIZER_RE = re.compile(r'ERROR: (Address|Leak)Sanitizer|runtime error:')
 TEST_TIMEOUT = float(os.environ.get('JUNCTION_TEST_TIMEOUT', '40'))
 
 SERIALIZERS = ('json', 'msgpack')
@@ -432,6 +437,11 @@ class RouterProcess:
         if self.tmpdir:
             shutil.rmtree(self.tmpdir, ignore_errors=True)
             self.tmpdir = None
+        if SANITIZED and self.proc:
+            report = _SANITIZER_RE.search(self.output())
+            if report:
+                raise AssertionError('sanitizer report from {}: {}'.format(
+                    self.binary, self.output()[report.start():report.start() + 3000]))
 
 
 # ---------------------------------------------------------------------------------------------

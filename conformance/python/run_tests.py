@@ -26,7 +26,7 @@ sys.path.insert(0, HERE)
 
 MODULES = ['test_session', 'test_rpc', 'test_pubsub', 'test_pubsub_advanced', 'test_realms', 'test_interop', 'test_transport',
            'test_rawsocket', 'test_malformed', 'test_cli', 'test_batched', 'test_keepalive', 'test_universal', 'test_tls', 'test_limits',
-           'test_rpc_advanced', 'test_meta', 'test_busy_poll', 'test_websocket']
+           'test_rpc_advanced', 'test_meta', 'test_busy_poll', 'test_websocket', 'test_reentrancy']
 
 
 def router_alive():
@@ -106,6 +106,7 @@ def main():
     ap.add_argument('-k', action='append', default=[], help='only tests whose id contains this substring')
     ap.add_argument('-v', action='store_true', help='let Autobahn/txaio log (JUNCTION_VERBOSE=1)')
     ap.add_argument('--list', action='store_true', help='list the tests and exit')
+    ap.add_argument('--name', default='python', help='the suite name on the summary line (default python)')
     args = ap.parse_args()
     if args.v:
         os.environ['JUNCTION_VERBOSE'] = '1'
@@ -164,7 +165,7 @@ def main():
         sys.stdout.write('\nABANDONED: {}; {} tests not run, counted as failed\n'.format(result.abandoned, len(not_run)))
     sys.stdout.write('\n({:.1f}s)\n'.format(time.monotonic() - t0))
     nfailed = len(result.failed) + len(not_run)
-    sys.stdout.write('python: {} passed, {} failed\n'.format(result.passed, nfailed))
+    sys.stdout.write('{}: {} passed, {} failed\n'.format(args.name, result.passed, nfailed))
     sys.stdout.flush()
     return 1 if nfailed or result.passed == 0 else 0
 

@@ -135,6 +135,17 @@ TEST_CASE("cli: max-connections per listener") {
         std::string::npos);
 }
 
+TEST_CASE("cli: handshake-timeout per listener") {
+  auto r = parse({"--listen", "universal://127.0.0.1:1/ws?handshake-timeout=250"});
+  REQUIRE_MESSAGE(r.error.empty(), r.error);
+  CHECK(r.config.listeners[0].handshake_timeout == std::chrono::milliseconds(250));
+  CHECK(parse({"--listen", "rs://127.0.0.1:1"}).config.listeners[0].handshake_timeout ==
+        std::chrono::seconds(10));
+  for (const char* bad : {"0", "-5", "600001", "soon"})
+    CHECK(parse({"--listen", std::string("ws://127.0.0.1:1/ws?handshake-timeout=") + bad})
+              .error.find("handshake-timeout") != std::string::npos);
+}
+
 TEST_CASE("cli: --disclose-caller and --disclose-publisher set every realm's disclosure") {
   auto r = parse({});
   CHECK(r.config.realms.at(0).disclose_caller == disclosure::on_request);

@@ -1,6 +1,6 @@
 // bench/ws_config.hpp — the websocketpp configuration of bench-echo-ws, the baseline "on the same
 // websocketpp/Asio stack" (issue 6): the tuned configuration Junction's own WebSocket listener ran
-// until it got its own WebSocket layer (router/websocket.hpp): one thread, no locks, no strands,
+// until it got its own WebSocket layer (router/transport/websocket.hpp): one thread, no locks, no strands,
 // access log off, error log routed into Junction's log, a 1 KiB read buffer.
 #pragma once
 
@@ -8,7 +8,7 @@
 #include <websocketpp/config/asio_no_tls.hpp>
 #include <websocketpp/server.hpp>
 
-#include "router/log.hpp"
+#include "router/ops/log.hpp"
 
 #ifndef JUNCTION_WS_READ_BUFFER
 #define JUNCTION_WS_READ_BUFFER 1024

@@ -8,13 +8,13 @@
 #include <vector>
 
 #include "router/asio_timer_queue.hpp"
-#include "router/cli.hpp"
+#include "router/ops/cli.hpp"
 #include "router/event_loop.hpp"
-#include "router/log.hpp"
+#include "router/ops/log.hpp"
 #include "router/router.hpp"
-#include "router/rawsocket_listener.hpp"
-#include "router/universal_listener.hpp"
-#include "router/websocket_listener.hpp"
+#include "router/transport/rawsocket_listener.hpp"
+#include "router/transport/universal_listener.hpp"
+#include "router/transport/websocket_listener.hpp"
 
 namespace {
 

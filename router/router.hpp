@@ -10,7 +10,7 @@
 
 #include "realm/random_ids.hpp"
 #include "realm/realm.hpp"
-#include "router/config.hpp"
+#include "router/ops/config.hpp"
 
 namespace junction {
 

@@ -1,7 +1,7 @@
 #include "router/session.hpp"
 
 #include "realm/realm.hpp"
-#include "router/log.hpp"
+#include "router/ops/log.hpp"
 #include "router/router.hpp"
 #include "serializers/overloaded.hpp"
 

@@ -15,7 +15,7 @@
 
 #include "auth/authenticator.hpp"
 #include "realm/peer.hpp"
-#include "router/transport.hpp"
+#include "router/transport/transport.hpp"
 #include "serializers/codec.hpp"
 
 namespace junction {

@@ -8,7 +8,7 @@
 
 #include "realm/peer.hpp"
 #include "realm/timer_queue.hpp"
-#include "router/transport.hpp"
+#include "router/transport/transport.hpp"
 #include "serializers/codec.hpp"
 
 namespace junction::test {

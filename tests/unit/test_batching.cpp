@@ -1,10 +1,10 @@
-// The batched WebSocket subprotocols' framing (router/batching.hpp).
+// The batched WebSocket subprotocols' framing (router/transport/batching.hpp).
 #include <doctest/doctest.h>
 
 #include <string>
 #include <vector>
 
-#include "router/batching.hpp"
+#include "router/transport/batching.hpp"
 
 using namespace junction;
 

@@ -1,7 +1,7 @@
-// Command-line flags → router_config (router/cli.cpp), socket-free.
+// Command-line flags → router_config (router/ops/cli.cpp), socket-free.
 #include <doctest/doctest.h>
 
-#include "router/cli.hpp"
+#include "router/ops/cli.hpp"
 
 using namespace junction;
 using proto = listener_config::protocol;

@@ -1,7 +1,7 @@
-// The keepalive decision with a fake clock (router/keepalive.hpp): no sleeping.
+// The keepalive decision with a fake clock (router/transport/keepalive.hpp): no sleeping.
 #include <doctest/doctest.h>
 
-#include "router/keepalive.hpp"
+#include "router/transport/keepalive.hpp"
 
 using namespace junction;
 using namespace std::chrono_literals;

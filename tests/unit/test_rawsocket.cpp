@@ -1,4 +1,4 @@
-// Unit tests for the RawSocket codec (router/rawsocket.hpp): handshake requests and replies byte
+// Unit tests for the RawSocket codec (router/transport/rawsocket.hpp): handshake requests and replies byte
 // for byte, the LENGTH exponent at its edges, frame headers, and the streaming frame reader fed
 // whole, in pieces and byte by byte, including the streams it must refuse.
 #include <doctest/doctest.h>
@@ -8,7 +8,7 @@
 #include <string>
 #include <vector>
 
-#include "router/rawsocket.hpp"
+#include "router/transport/rawsocket.hpp"
 
 using namespace junction;
 using namespace junction::rawsocket;

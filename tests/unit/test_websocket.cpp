@@ -1,4 +1,4 @@
-// Unit tests for the WebSocket codec (router/websocket.hpp): the request head and the upgrade
+// Unit tests for the WebSocket codec (router/transport/websocket.hpp): the request head and the upgrade
 // checks, the accept key and the responses byte for byte, frame headers at the length edges, the
 // UTF-8 validator on known good and bad sequences, and the frame reader fed whole, split at every
 // point and byte by byte, including every stream it must refuse.
@@ -10,7 +10,7 @@
 #include <string>
 #include <vector>
 
-#include "router/websocket.hpp"
+#include "router/transport/websocket.hpp"
 
 using namespace junction;
 using namespace junction::websocket;

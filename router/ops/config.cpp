@@ -1,4 +1,4 @@
-#include "router/config.hpp"
+#include "router/ops/config.hpp"
 
 namespace junction {
 

@@ -1,4 +1,4 @@
-// router/tls_context.hpp — an OpenSSL server context for a listener: TLS 1.2 and 1.3 only, no
+// router/transport/tls_context.hpp — an OpenSSL server context for a listener: TLS 1.2 and 1.3 only, no
 // compression, the listener's certificate and key, and optional client-certificate verification.
 // Includes Asio's SSL headers: only the listeners include this file.
 #pragma once
@@ -7,7 +7,7 @@
 
 #include <boost/asio/ssl/context.hpp>
 
-#include "router/config.hpp"
+#include "router/ops/config.hpp"
 
 namespace junction {
 

@@ -1,11 +1,11 @@
-// router/websocket_listener.hpp — a WebSocket listener, ws:// or wss:// (router/websocket.hpp on
+// router/transport/websocket_listener.hpp — a WebSocket listener, ws:// or wss:// (router/transport/websocket.hpp on
 // Boost.Asio). Asio stays behind this pimpl so no other translation unit compiles it.
 #pragma once
 
 #include <memory>
 
-#include "router/config.hpp"
-#include "router/listener.hpp"
+#include "router/ops/config.hpp"
+#include "router/transport/listener.hpp"
 
 namespace boost::asio {
 class io_context;

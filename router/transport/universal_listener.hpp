@@ -1,4 +1,4 @@
-// router/universal_listener.hpp — one TCP port for WebSocket and RawSocket, as Crossbar's
+// router/transport/universal_listener.hpp — one TCP port for WebSocket and RawSocket, as Crossbar's
 // "universal" transport: the first byte of a connection decides (0x7F = RawSocket, anything else
 // is HTTP: a WebSocket upgrade, or a plain request answered by the WebSocket listener — 404 for
 // paths that are not the WAMP path, so health and metrics can live on the same port later).
@@ -6,8 +6,8 @@
 
 #include <memory>
 
-#include "router/config.hpp"
-#include "router/listener.hpp"
+#include "router/ops/config.hpp"
+#include "router/transport/listener.hpp"
 
 namespace boost::asio {
 class io_context;

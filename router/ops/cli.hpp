@@ -1,10 +1,10 @@
-// router/cli.hpp — command-line flags → router_config.
+// router/ops/cli.hpp — command-line flags → router_config.
 #pragma once
 
 #include <string>
 #include <vector>
 
-#include "router/config.hpp"
+#include "router/ops/config.hpp"
 
 namespace junction {
 

@@ -1,4 +1,4 @@
-// router/acceptor.hpp — opening a listener's Asio acceptor, shared by the WebSocket, RawSocket and
+// router/transport/acceptor.hpp — opening a listener's Asio acceptor, shared by the WebSocket, RawSocket and
 // universal listeners. Includes Asio: only listener .cpp files include it.
 #pragma once
 
@@ -8,7 +8,7 @@
 
 #include <boost/asio/ip/tcp.hpp>
 
-#include "router/config.hpp"
+#include "router/ops/config.hpp"
 
 namespace junction {
 

@@ -1,8 +1,8 @@
 // WAMP RawSocket over TCP and Unix domain sockets, on Asio. The framing itself is the pure codec
-// in router/rawsocket.hpp; reading and writing (one per-thread read buffer, coalesced writes) are
-// router/stream_connection.hpp, shared with the WebSocket listener. Only a frame split across
+// in router/transport/rawsocket.hpp; reading and writing (one per-thread read buffer, coalesced writes) are
+// router/transport/stream_connection.hpp, shared with the WebSocket listener. Only a frame split across
 // reads is kept, by the frame reader, bounded by the limit.
-#include "router/rawsocket_listener.hpp"
+#include "router/transport/rawsocket_listener.hpp"
 
 #include <array>
 #include <optional>
@@ -12,13 +12,13 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "router/acceptor.hpp"
-#include "router/log.hpp"
-#include "router/rawsocket.hpp"
+#include "router/transport/acceptor.hpp"
+#include "router/ops/log.hpp"
+#include "router/transport/rawsocket.hpp"
 #include "router/router.hpp"
 #include "router/session.hpp"
-#include "router/stream_connection.hpp"
-#include "router/tls_context.hpp"
+#include "router/transport/stream_connection.hpp"
+#include "router/transport/tls_context.hpp"
 
 namespace junction {
 namespace asio = boost::asio;

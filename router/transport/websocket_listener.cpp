@@ -1,5 +1,5 @@
-// The WebSocket transport (ws:// and wss://) on Asio: the protocol is router/websocket.hpp (pure),
-// reading and writing are router/stream_connection.hpp (one per-thread read buffer, frames queued
+// The WebSocket transport (ws:// and wss://) on Asio: the protocol is router/transport/websocket.hpp (pure),
+// reading and writing are router/transport/stream_connection.hpp (one per-thread read buffer, frames queued
 // during a loop turn leave in one write), shared with the RawSocket listener.
 //
 // A connection goes through three phases:
@@ -8,20 +8,20 @@
 //   open       frames in, WAMP messages to the session, frames out;
 //   closing    a close frame went out (ours or our answer to the peer's); nothing more reaches
 //              the session, and the TCP connection ends once the closing handshake is done.
-#include "router/websocket_listener.hpp"
+#include "router/transport/websocket_listener.hpp"
 
 #include <cstring>
 #include <optional>
 #include <stdexcept>
 
-#include "router/acceptor.hpp"
-#include "router/batching.hpp"
-#include "router/log.hpp"
+#include "router/transport/acceptor.hpp"
+#include "router/transport/batching.hpp"
+#include "router/ops/log.hpp"
 #include "router/router.hpp"
 #include "router/session.hpp"
-#include "router/stream_connection.hpp"
-#include "router/tls_context.hpp"
-#include "router/websocket.hpp"
+#include "router/transport/stream_connection.hpp"
+#include "router/transport/tls_context.hpp"
+#include "router/transport/websocket.hpp"
 
 namespace junction {
 namespace asio = boost::asio;

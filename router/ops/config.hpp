@@ -1,4 +1,4 @@
-// router/config.hpp — the router's settings. Filled from command-line flags today; the config
+// router/ops/config.hpp — the router's settings. Filled from command-line flags today; the config
 // file (a later issue) fills the same structs, and adds listeners of other kinds.
 #pragma once
 
@@ -10,8 +10,8 @@
 
 #include "realm/realm_config.hpp"
 #include "router/event_loop.hpp"
-#include "router/keepalive.hpp"
-#include "router/log.hpp"
+#include "router/transport/keepalive.hpp"
+#include "router/ops/log.hpp"
 
 namespace junction {
 

@@ -1,4 +1,4 @@
-// router/log.hpp — a small leveled logger to stderr. One line per event, never secrets.
+// router/ops/log.hpp — a small leveled logger to stderr. One line per event, never secrets.
 #pragma once
 
 #include <sstream>

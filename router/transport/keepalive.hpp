@@ -1,4 +1,4 @@
-// router/keepalive.hpp — the router's keepalive decision (pure; clocks come from the caller).
+// router/transport/keepalive.hpp — the router's keepalive decision (pure; clocks come from the caller).
 //
 // Each listener runs one sweep timer over all its connections rather than a timer per
 // connection, so an idle connection costs two timestamps and two flags. At every sweep:

@@ -1,4 +1,4 @@
-// router/listener.hpp — what main() needs from any listener (WebSocket, RawSocket, later TLS and
+// router/transport/listener.hpp — what main() needs from any listener (WebSocket, RawSocket, later TLS and
 // universal ports): start, stop, and where it listens.
 #pragma once
 

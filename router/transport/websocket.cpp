@@ -1,5 +1,5 @@
-// router/websocket.cpp — the WebSocket opening handshake and frame layer (see websocket.hpp).
-#include "router/websocket.hpp"
+// router/transport/websocket.cpp — the WebSocket opening handshake and frame layer (see websocket.hpp).
+#include "router/transport/websocket.hpp"
 
 #include <openssl/sha.h>
 

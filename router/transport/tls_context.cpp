@@ -1,4 +1,4 @@
-#include "router/tls_context.hpp"
+#include "router/transport/tls_context.hpp"
 
 #include <openssl/err.h>
 #include <openssl/ssl.h>

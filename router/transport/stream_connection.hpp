@@ -1,6 +1,6 @@
-// router/stream_connection.hpp — what the WebSocket and RawSocket listeners share: a connection on
+// router/transport/stream_connection.hpp — what the WebSocket and RawSocket listeners share: a connection on
 // a byte stream (TCP, Unix, TLS over TCP) that reads and writes, and the listener's set of open
-// connections with its keepalive sweep. The protocols (router/websocket.hpp, router/rawsocket.hpp)
+// connections with its keepalive sweep. The protocols (router/transport/websocket.hpp, router/transport/rawsocket.hpp)
 // sit on top. Includes Asio: only listener .cpp files include this header.
 //
 // Reads: a connection waits for readability without owning a buffer, then reads into one buffer
@@ -31,10 +31,10 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
-#include "router/config.hpp"
-#include "router/keepalive.hpp"
-#include "router/log.hpp"
-#include "router/transport.hpp"
+#include "router/ops/config.hpp"
+#include "router/transport/keepalive.hpp"
+#include "router/ops/log.hpp"
+#include "router/transport/transport.hpp"
 
 namespace junction::stream {
 namespace asio = boost::asio;
@@ -322,7 +322,7 @@ class connection_set {
   }
   [[nodiscard]] std::size_t size() const noexcept { return connections_.size(); }
 
-  // One timer for all connections (router/keepalive.hpp): ping the idle, end the silent.
+  // One timer for all connections (router/transport/keepalive.hpp): ping the idle, end the silent.
   void start_sweep() {
     if (!config_.keepalive.enabled() || !pings_) return;
     sweep_timer_.expires_after(config_.keepalive.sweep_period());

@@ -1,5 +1,5 @@
-// router/rawsocket.cpp — RawSocket handshake and frame headers (see rawsocket.hpp).
-#include "router/rawsocket.hpp"
+// router/transport/rawsocket.cpp — RawSocket handshake and frame headers (see rawsocket.hpp).
+#include "router/transport/rawsocket.hpp"
 
 #include <cassert>
 

@@ -1,4 +1,4 @@
-// router/transport.hpp — what a session needs from its connection. Implemented by the WebSocket
+// router/transport/transport.hpp — what a session needs from its connection. Implemented by the WebSocket
 // transport today, RawSocket next, and an in-process fake in tests. No Asio in this header.
 #pragma once
 

@@ -1,4 +1,4 @@
-// router/rawsocket.hpp — the RawSocket codec (spec advanced/transport_rawsocket.md; reference
+// router/transport/rawsocket.hpp — the RawSocket codec (spec advanced/transport_rawsocket.md; reference
 // wamp-protocol.md §3.2): the 4-octet opening handshake and the 4-octet frame headers, with a
 // streaming frame reader. Pure code: no sockets, no Asio, no clocks. The listener
 // (rawsocket_listener.*) owns the connection and calls in here with the bytes it has read.

@@ -1,10 +1,10 @@
-#include "router/cli.hpp"
+#include "router/ops/cli.hpp"
 
 #include <charconv>
 
 #include "router/event_loop.hpp"
 
-#include "router/rawsocket.hpp"
+#include "router/transport/rawsocket.hpp"
 
 namespace junction {
 

@@ -1,7 +1,7 @@
-// router/websocket.hpp — the WebSocket protocol (RFC 6455) as the router's server side speaks it:
+// router/transport/websocket.hpp — the WebSocket protocol (RFC 6455) as the router's server side speaks it:
 // the HTTP/1.1 opening handshake and the frame layer. Pure code: no sockets, no Asio, no clocks.
 // The listener (websocket_listener.cpp) owns the connection and calls in here with the bytes it
-// has read, as rawsocket_listener.cpp does with router/rawsocket.hpp.
+// has read, as rawsocket_listener.cpp does with router/transport/rawsocket.hpp.
 //
 // Why not websocketpp (DESIGN.md §1 named it): the router reads every connection into one
 // per-thread buffer and keeps no buffer for an idle one, unmasks in place, writes a frame header

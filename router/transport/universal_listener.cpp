@@ -1,4 +1,4 @@
-#include "router/universal_listener.hpp"
+#include "router/transport/universal_listener.hpp"
 
 #include <memory>
 #include <stdexcept>
@@ -8,11 +8,11 @@
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/steady_timer.hpp>
 
-#include "router/acceptor.hpp"
-#include "router/log.hpp"
-#include "router/rawsocket.hpp"
-#include "router/rawsocket_listener.hpp"
-#include "router/websocket_listener.hpp"
+#include "router/transport/acceptor.hpp"
+#include "router/ops/log.hpp"
+#include "router/transport/rawsocket.hpp"
+#include "router/transport/rawsocket_listener.hpp"
+#include "router/transport/websocket_listener.hpp"
 
 namespace junction {
 namespace asio = boost::asio;

@@ -1,12 +1,12 @@
-// router/rawsocket_listener.hpp — a WAMP RawSocket listener over TCP or a Unix domain socket
+// router/transport/rawsocket_listener.hpp — a WAMP RawSocket listener over TCP or a Unix domain socket
 // (spec: advanced/transport_rawsocket; reference §3.2). Asio stays behind this pimpl.
 #pragma once
 
 #include <memory>
 #include <string>
 
-#include "router/config.hpp"
-#include "router/listener.hpp"
+#include "router/ops/config.hpp"
+#include "router/transport/listener.hpp"
 
 namespace boost::asio {
 class io_context;

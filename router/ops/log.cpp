@@ -1,4 +1,4 @@
-#include "router/log.hpp"
+#include "router/ops/log.hpp"
 
 #include <chrono>
 #include <cstdio>

@@ -1,4 +1,4 @@
-// router/batching.hpp — the batched WebSocket subprotocols (spec advanced
+// router/transport/batching.hpp — the batched WebSocket subprotocols (spec advanced
 // transport_batched_websocket; reference §3.1): several WAMP messages in one WebSocket message.
 //   wamp.2.json.batched     each message followed by the separator 0x1E; Autobahn|Python uses
 //                           0x18, so both are accepted on input (JSON text never contains either

@@ -33,7 +33,7 @@ class ws_error_log {
                            : channel == e::rerror ? log_level::info
                            : channel == e::warn   ? log_level::warn
                                                   : log_level::debug;
-    if (log_enabled(ours)) log_write(ours, std::string("websocket: ") + msg);
+    if (log_enabled(ours)) log_write(ours, std::string("websocket: ") + msg, {});
   }
   [[nodiscard]] constexpr bool static_test(level) const { return true; }
   [[nodiscard]] bool dynamic_test(level) const { return true; }

@@ -9,6 +9,7 @@
 
 #include "router/asio_timer_queue.hpp"
 #include "router/ops/cli.hpp"
+#include "router/ops/config_file.hpp"
 #include "router/event_loop.hpp"
 #include "router/ops/log.hpp"
 #include "router/router.hpp"
@@ -36,16 +37,43 @@ void raise_open_file_limit() {
 int main(int argc, char** argv) {
   using namespace junction;
   const cli_result cli = parse_command_line(std::vector<std::string>(argv + 1, argv + argc));
-  if (!cli.error.empty()) {
-    std::fprintf(stderr, "junction: %s\n", cli.error.c_str());
-    return 2;
-  }
   if (cli.show_help) {
     std::fputs(usage_text, stdout);
     return 0;
   }
   if (cli.show_version) {
     std::printf("junction %s\n", JUNCTION_VERSION);
+    return 0;
+  }
+  switch (cli.what) {
+    case cli_result::action::print_schema:
+      std::fputs(config::schema_json().c_str(), stdout);
+      return 0;
+    case cli_result::action::config_reference:
+      std::fputs(config::reference_markdown().c_str(), stdout);
+      return 0;
+    default:
+      break;
+  }
+  if (!cli.error.empty()) {
+    // One line per problem, each naming where it is (a JSON pointer for the config file).
+    std::string text = cli.error;
+    if (!text.empty() && text.back() == '\n') text.pop_back();
+    std::size_t start = 0;
+    for (;;) {
+      const std::size_t end = text.find('\n', start);
+      std::fprintf(stderr, "junction: %s\n", text.substr(start, end - start).c_str());
+      if (end == std::string::npos) break;
+      start = end + 1;
+    }
+    return 2;
+  }
+  if (cli.what == cli_result::action::check_config) {
+    std::printf("%s: ok\n", cli.config_file.c_str());
+    return 0;
+  }
+  if (cli.what == cli_result::action::print_config) {
+    std::fputs(config::to_json(cli.config).c_str(), stdout);
     return 0;
   }
   set_log_level(cli.config.level);

@@ -1,6 +1,9 @@
 #include "router/ops/cli.hpp"
 
 #include <charconv>
+#include <optional>
+
+#include "router/ops/config_file.hpp"
 
 #include "router/event_loop.hpp"
 
@@ -9,21 +12,33 @@
 namespace junction {
 
 const char* const usage_text =
-    "Usage: junction [options]\n"
+    "Usage: junction [--config FILE] [options]\n"
     "\n"
-    "Junction is a WAMP v2 router. Without options it serves realm 'realm1' to anonymous\n"
-    "clients on ws://127.0.0.1:8080/ws (subprotocols wamp.2.json and wamp.2.msgpack).\n"
+    "Junction is a WAMP v2 router. Without a config file or options it serves realm 'realm1' to\n"
+    "anonymous clients on one universal port, 127.0.0.1:8080: WebSocket at ws://127.0.0.1:8080/ws\n"
+    "(wamp.2.json, wamp.2.msgpack and their .batched forms), WAMP RawSocket, and the HTTP routes\n"
+    "/healthz, /readyz and /metrics.\n"
+    "\n"
+    "Configuration (docs/CONFIG.md):\n"
+    "  --config FILE           read the settings from a JSON file; the options below override\n"
+    "                          its values. SIGHUP re-reads it.\n"
+    "  --check-config FILE     check a config file (and the options given with it) and exit:\n"
+    "                          status 0 when it is good, 2 with one line per problem\n"
+    "  --print-config          print the effective settings as a config file and exit\n"
+    "  --print-schema          print the config file's JSON Schema and exit\n"
+    "  --config-reference      print the config file's key reference (Markdown) and exit\n"
     "\n"
     "Options:\n"
-    "  --host ADDR             listen address (default 127.0.0.1; use 0.0.0.0 to expose)\n"
-    "  --port N                listen port (default 8080; 0 picks a free port)\n"
-    "  --path PATH             WebSocket path (default /ws); other paths answer 404\n"
-    "  --listen URL            a listener; repeat for several (replaces --host/--port/--path):\n"
+    "  --host ADDR             the first listener's address (default 127.0.0.1; 0.0.0.0 exposes)\n"
+    "  --port N                the first listener's port (default 8080; 0 picks a free port)\n"
+    "  --path PATH             the first listener's WebSocket path (default /ws)\n"
+    "  --listen URL            a listener; repeat for several (replaces the configured ones):\n"
     "                            ws://HOST:PORT/PATH   WebSocket\n"
     "                            rs://HOST:PORT        WAMP RawSocket over TCP\n"
     "                            unix:/PATH            WAMP RawSocket over a Unix socket\n"
-    "                            universal://HOST:PORT/PATH  WebSocket and RawSocket on one\n"
-    "                                                  port (the first byte decides)\n"
+    "                            universal://HOST:PORT/PATH  WebSocket, RawSocket and HTTP on\n"
+    "                                                  one port (the first byte decides)\n"
+    "                            http://HOST:PORT      the HTTP admin routes only\n"
     "                            wss://HOST:PORT/PATH?cert=PEM&key=PEM   WebSocket over TLS\n"
     "                            rss://HOST:PORT?cert=PEM&key=PEM        RawSocket over TLS\n"
     "                          (TLS 1.2/1.3; add &ca=PEM&verify-client=true to require\n"
@@ -33,8 +48,11 @@ const char* const usage_text =
     "                          &max-connections=N caps its open connections (RawSocket\n"
     "                          answers over the cap with error 4, WebSocket with HTTP 503);\n"
     "                          &handshake-timeout=MS bounds the wait for a connection's first\n"
-    "                          byte and its TLS and WAMP transport handshakes (default 10000)\n"
-    "  --realm NAME            serve realm NAME; repeat for several (default realm1)\n"
+    "                          byte and its TLS and WAMP transport handshakes (default 10000);\n"
+    "                          &admin=true|false serves the HTTP admin routes there (default:\n"
+    "                          on loopback addresses only)\n"
+    "  --realm NAME            serve realm NAME; repeat for several (replaces the configured\n"
+    "                          realms; default realm1)\n"
     "  --max-message-size N    largest incoming WAMP message in bytes (default 16777216);\n"
     "                          a larger one closes the connection (WebSocket code 1009);\n"
     "                          RawSocket advertises the largest 2^(9+L) <= N (16 MiB at most)\n"
@@ -56,7 +74,8 @@ const char* const usage_text =
     "                          shorter than a sleep/wake-up costs little and cuts the latency\n"
     "                          of a lone call severalfold on VMs (docs/PERFORMANCE.md)\n"
     "  --log-level LEVEL       trace, debug, info, warn, error or off (default info)\n"
-    "  --version               print the version and exit\n"
+    "  --log-format FORMAT     text (default) or json (one JSON object per line)\n"
+    "  --version               print the version and build and exit\n"
     "  --help                  print this help and exit\n";
 
 namespace {
@@ -116,16 +135,19 @@ bool parse_listen_url(const std::string& url, listener_config& out, listen_overr
         given.keepalive_timeout = true;
       } else if (key == "handshake-timeout" && parse_number(v, ms) && ms > 0 && ms <= 600000) {
         out.handshake_timeout = std::chrono::milliseconds(ms);
+      } else if (key == "admin" && (v == "true" || v == "false")) {
+        out.admin = v == "true";
       } else {
         error = "--listen " + url + ": '" + option +
                 "' is not one of max-message-size=N (N >= 64), keepalive-interval=MS, "
                 "keepalive-timeout=MS, handshake-timeout=MS (1-600000), max-connections=N, "
-                "cert=PEM, key=PEM, ca=PEM, verify-client=true|false";
+                "cert=PEM, key=PEM, ca=PEM, verify-client=true|false, admin=true|false";
         return false;
       }
     }
   }
   auto starts = [&](const char* prefix) { return rest.rfind(prefix, 0) == 0; };
+  out.kind = listener_config::protocol::websocket;
   if (starts("unix:")) {
     out.kind = listener_config::protocol::rawsocket;
     out.unix_path = rest.substr(5);
@@ -157,10 +179,14 @@ bool parse_listen_url(const std::string& url, listener_config& out, listen_overr
   } else if (starts("rs://") || starts("rss://")) {
     out.kind = listener_config::protocol::rawsocket;
     authority = rest.substr(rest.find("//") + 2);
+  } else if (starts("http://")) {
+    out.kind = listener_config::protocol::http;
+    authority = rest.substr(rest.find("//") + 2);
+    if (const auto slash = authority.find('/'); slash != std::string::npos) authority.resize(slash);
   } else {
     error = "--listen " + url +
-            ": expected ws://HOST:PORT/PATH, rs://HOST:PORT, unix:/PATH or "
-            "universal://HOST:PORT/PATH";
+            ": expected ws://HOST:PORT/PATH, rs://HOST:PORT, unix:/PATH, "
+            "universal://HOST:PORT/PATH or http://HOST:PORT";
     return false;
   }
   const auto colon = authority.rfind(':');
@@ -176,88 +202,70 @@ bool parse_listen_url(const std::string& url, listener_config& out, listen_overr
 
 }  // namespace
 
-cli_result parse_command_line(const std::vector<std::string>& args) {
-  cli_result r;
-  listener_config single;                 // --host/--port/--path
-  bool single_flags = false;
+std::string apply_flags(const std::vector<std::string>& args, router_config& config) {
+  std::string error;
+  bool address_flags = false;             // --host/--port/--path
+  listener_config first = config.listeners.empty() ? listener_config{} : config.listeners.front();
   std::vector<listener_config> listens;   // --listen
   std::vector<listen_overrides> listen_given;
-  std::size_t default_limit = listener_config{}.max_message_size;
-  keepalive_settings default_keepalive;
-  bool keepalive_flag_given = false;
+  std::optional<std::size_t> max_message_size;
+  std::optional<std::chrono::milliseconds> keepalive_interval, keepalive_timeout;
+  std::vector<realm_config> realms;       // --realm
+  std::optional<disclosure> disclose_caller, disclose_publisher;
   bool strict_uris = false;
-  disclosure disclose_caller = disclosure::on_request;
-  disclosure disclose_publisher = disclosure::on_request;
   for (std::size_t i = 0; i < args.size(); ++i) {
     const std::string& flag = args[i];
     auto next = [&](std::string& out) {
       if (i + 1 >= args.size()) {
-        r.error = flag + " needs a value";
+        error = flag + " needs a value";
         return false;
       }
       out = args[++i];
       return true;
     };
     std::string v;
-    if (flag == "--help" || flag == "-h") {
-      r.show_help = true;
-    } else if (flag == "--version") {
-      r.show_version = true;
-    } else if (flag == "--host") {
-      if (!next(single.host)) return r;
-      single_flags = true;
+    if (flag == "--host") {
+      if (!next(first.host)) return error;
+      address_flags = true;
     } else if (flag == "--port") {
-      if (!next(v)) return r;
-      if (!parse_number(v, single.port)) {
-        r.error = "--port: '" + v + "' is not a port number (0-65535)";
-        return r;
-      }
-      single_flags = true;
+      if (!next(v)) return error;
+      if (!parse_number(v, first.port)) return "--port: '" + v + "' is not a port number (0-65535)";
+      address_flags = true;
     } else if (flag == "--path") {
-      if (!next(single.path)) return r;
-      if (single.path.empty() || single.path[0] != '/') {
-        r.error = "--path: '" + single.path + "' must start with '/'";
-        return r;
-      }
-      single_flags = true;
+      if (!next(first.path)) return error;
+      if (first.path.empty() || first.path[0] != '/')
+        return "--path: '" + first.path + "' must start with '/'";
+      address_flags = true;
     } else if (flag == "--listen") {
-      if (!next(v)) return r;
+      if (!next(v)) return error;
       listener_config l;
       listen_overrides given;
-      if (!parse_listen_url(v, l, given, r.error)) return r;
+      if (!parse_listen_url(v, l, given, error)) return error;
       listens.push_back(std::move(l));
       listen_given.push_back(given);
     } else if (flag == "--realm") {
-      if (!next(v)) return r;
-      if (v.empty()) {
-        r.error = "--realm: the realm name must not be empty";
-        return r;
-      }
-      r.config.realms.push_back(realm_config{v});
+      if (!next(v)) return error;
+      if (v.empty()) return "--realm: the realm name must not be empty";
+      realms.push_back(realm_config{v});
     } else if (flag == "--max-message-size") {
-      if (!next(v)) return r;
-      if (!parse_size(v, default_limit)) {
-        r.error = "--max-message-size: '" + v + "' is not a byte count of at least 64";
-        return r;
-      }
+      if (!next(v)) return error;
+      std::size_t n = 0;
+      if (!parse_size(v, n)) return "--max-message-size: '" + v + "' is not a byte count of at least 64";
+      max_message_size = n;
     } else if (flag == "--keepalive-interval" || flag == "--keepalive-timeout") {
-      if (!next(v)) return r;
+      if (!next(v)) return error;
       long long ms = 0;
       const bool interval = flag == "--keepalive-interval";
-      if (!parse_number(v, ms) || ms < (interval ? 0 : 1)) {
-        r.error = flag + ": '" + v + "' is not a number of milliseconds" +
-                  (interval ? " (0 disables)" : " (at least 1)");
-        return r;
-      }
-      (interval ? default_keepalive.interval : default_keepalive.timeout) =
-          std::chrono::milliseconds(ms);
-      keepalive_flag_given = keepalive_flag_given || interval;
+      if (!parse_number(v, ms) || ms < (interval ? 0 : 1))
+        return flag + ": '" + v + "' is not a number of milliseconds" +
+               (interval ? " (0 disables)" : " (at least 1)");
+      (interval ? keepalive_interval : keepalive_timeout) = std::chrono::milliseconds(ms);
     } else if (flag == "--strict-request-ids") {
-      r.config.strict_request_ids = true;
+      config.strict_request_ids = true;
     } else if (flag == "--strict-uris") {
       strict_uris = true;
     } else if (flag == "--disclose-caller" || flag == "--disclose-publisher") {
-      if (!next(v)) return r;
+      if (!next(v)) return error;
       auto& mode = flag == "--disclose-caller" ? disclose_caller : disclose_publisher;
       if (v == "on-request") {
         mode = disclosure::on_request;
@@ -266,61 +274,124 @@ cli_result parse_command_line(const std::vector<std::string>& args) {
       } else if (v == "never") {
         mode = disclosure::never;
       } else {
-        r.error = flag + ": '" + v + "' is not one of on-request, always, never";
-        return r;
+        return flag + ": '" + v + "' is not one of on-request, always, never";
       }
     } else if (flag == "--busy-poll") {
-      if (!next(v)) return r;
+      if (!next(v)) return error;
       long long us = -1;
-      if (!parse_number(v, us) || us < 0 || us > max_busy_poll.count()) {
-        r.error = "--busy-poll: '" + v + "' is not a number of microseconds from 0 to " +
-                  std::to_string(max_busy_poll.count());
-        return r;
-      }
-      r.config.busy_poll = std::chrono::microseconds(us);
+      if (!parse_number(v, us) || us < 0 || us > max_busy_poll.count())
+        return "--busy-poll: '" + v + "' is not a number of microseconds from 0 to " +
+               std::to_string(max_busy_poll.count());
+      config.busy_poll = std::chrono::microseconds(us);
     } else if (flag == "--log-level") {
-      if (!next(v)) return r;
-      if (!parse_log_level(v, r.config.level)) {
-        r.error = "--log-level: '" + v + "' is not one of trace, debug, info, warn, error, off";
-        return r;
+      if (!next(v)) return error;
+      if (!parse_log_level(v, config.level))
+        return "--log-level: '" + v + "' is not one of trace, debug, info, warn, error, off";
+    } else if (flag == "--log-format") {
+      if (!next(v)) return error;
+      if (v == "text") {
+        config.format = log_format::text;
+      } else if (v == "json") {
+        config.format = log_format::json;
+      } else {
+        return "--log-format: '" + v + "' is not one of text, json";
       }
     } else {
-      r.error = "unknown option '" + flag + "' (see --help)";
-      return r;
+      return "unknown option '" + flag + "' (see --help)";
     }
   }
-  if (single_flags && !listens.empty()) {
-    r.error = "--host/--port/--path describe the one default listener; with --listen, write it "
-              "as --listen ws://HOST:PORT/PATH";
-    return r;
+  if (address_flags && !listens.empty())
+    return "--host/--port/--path set the first listener's address; with --listen, write it as "
+           "--listen ws://HOST:PORT/PATH";
+  if (address_flags) {
+    if (!first.unix_path.empty() || first.kind == listener_config::protocol::rawsocket)
+      return "--host/--port/--path apply to a WebSocket, universal or HTTP first listener, not to " +
+             first.url();
+    if (config.listeners.empty()) {
+      config.listeners.push_back(first);
+    } else {
+      config.listeners.front() = first;
+    }
   }
-  if (listens.empty()) {
-    listens.push_back(single);
-    listen_given.emplace_back();
+  if (!listens.empty()) {
+    config.listeners = std::move(listens);
+  } else {
+    listen_given.assign(config.listeners.size(), listen_overrides{});
   }
-  for (std::size_t i = 0; i < listens.size(); ++i) {  // a listener's own options win
-    listener_config& l = listens[i];
-    if (!listen_given[i].max_message_size) l.max_message_size = default_limit;
-    if (!listen_given[i].keepalive_timeout) l.keepalive.timeout = default_keepalive.timeout;
-    if (!listen_given[i].keepalive_interval) l.keepalive.interval = default_keepalive.interval;
+  for (std::size_t i = 0; i < config.listeners.size(); ++i) {  // a listener's own options win
+    listener_config& l = config.listeners[i];
+    if (max_message_size && !listen_given[i].max_message_size) l.max_message_size = *max_message_size;
+    if (keepalive_timeout && !listen_given[i].keepalive_timeout) l.keepalive.timeout = *keepalive_timeout;
+    if (keepalive_interval && !listen_given[i].keepalive_interval) l.keepalive.interval = *keepalive_interval;
     // RawSocket PINGs only when asked for: Autobahn|Python's asyncio RawSocket client (Debian's
     // 22.x) drops its connection on a PING. TCP keepalive guards RawSocket peers instead.
-    l.rawsocket_pings = listen_given[i].keepalive_interval || keepalive_flag_given;
-    if (l.kind != listener_config::protocol::websocket &&
-        l.max_message_size < rawsocket::min_message_length) {
-      r.error = "--listen " + l.url() + ": a RawSocket limit cannot be below " +
-                std::to_string(rawsocket::min_message_length) + " bytes (the handshake's smallest)";
-      return r;
+    if (listen_given[i].keepalive_interval || keepalive_interval) l.rawsocket_pings = true;
+    if (l.kind != listener_config::protocol::websocket && l.kind != listener_config::protocol::http &&
+        l.max_message_size < rawsocket::min_message_length)
+      return "--listen " + l.url() + ": a RawSocket limit cannot be below " +
+             std::to_string(rawsocket::min_message_length) + " bytes (the handshake's smallest)";
+  }
+  if (!realms.empty()) config.realms = std::move(realms);
+  for (auto& realm : config.realms) {
+    if (strict_uris) realm.uri_check = uri_policy::strict;
+    if (disclose_caller) realm.disclose_caller = *disclose_caller;
+    if (disclose_publisher) realm.disclose_publisher = *disclose_publisher;
+  }
+  return {};
+}
+
+cli_result parse_command_line(const std::vector<std::string>& args) {
+  cli_result r;
+  std::vector<std::string> flags;
+  for (std::size_t i = 0; i < args.size(); ++i) {
+    const std::string& flag = args[i];
+    if (flag == "--help" || flag == "-h") {
+      r.show_help = true;
+    } else if (flag == "--version") {
+      r.show_version = true;
+    } else if (flag == "--config" || flag == "--check-config") {
+      if (i + 1 >= args.size()) {
+        r.error = flag + " needs a file";
+        return r;
+      }
+      if (!r.config_file.empty()) {
+        r.error = "only one --config or --check-config file";
+        return r;
+      }
+      r.config_file = args[++i];
+      if (flag == "--check-config") r.what = cli_result::action::check_config;
+    } else if (flag == "--print-config") {
+      r.what = cli_result::action::print_config;
+    } else if (flag == "--print-schema") {
+      r.what = cli_result::action::print_schema;
+    } else if (flag == "--config-reference") {
+      r.what = cli_result::action::config_reference;
+    } else {
+      flags.push_back(flag);
     }
   }
-  r.config.listeners = std::move(listens);
-  if (r.config.realms.empty()) r.config.realms.push_back(realm_config{"realm1"});
-  for (auto& realm : r.config.realms) {
-    realm.uri_check = strict_uris ? uri_policy::strict : uri_policy::loose;
-    realm.disclose_caller = disclose_caller;
-    realm.disclose_publisher = disclose_publisher;
-  }
+  if (r.show_help || r.show_version || r.what == cli_result::action::print_schema ||
+      r.what == cli_result::action::config_reference)
+    return r;
+  r.error = load_settings(r.config_file, flags, r.config);
+  r.flags = std::move(flags);
   return r;
+}
+
+std::string load_settings(const std::string& file, const std::vector<std::string>& flags,
+                          router_config& out) {
+  router_config settings;
+  if (!file.empty()) {
+    config::loaded l = config::load_file(file);
+    if (!l.ok()) return config::format_problems(file, l.problems);
+    settings = std::move(l.settings);
+  }
+  if (std::string e = apply_flags(flags, settings); !e.empty()) return e;
+  std::vector<config::problem> problems;
+  config::check_settings(settings, problems);
+  if (!problems.empty()) return config::format_problems(file.empty() ? "flags" : file + " with flags", problems);
+  out = std::move(settings);
+  return {};
 }
 
 }  // namespace junction

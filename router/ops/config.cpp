@@ -6,10 +6,27 @@ std::string listener_config::url() const {
   if (!unix_path.empty()) return "unix:" + unix_path;
   const std::string h = host.find(':') != std::string::npos ? "[" + host + "]" : host;
   const char* secure = tls.enabled() ? "s" : "";
-  if (kind == protocol::rawsocket) return std::string("r") + secure + "s://" + h + ":" + std::to_string(port);
-  if (kind == protocol::universal)
-    return "universal://" + h + ":" + std::to_string(port) + path;
-  return std::string("ws") + secure + "://" + h + ":" + std::to_string(port) + path;
+  const std::string authority = h + ":" + std::to_string(port);
+  switch (kind) {
+    case protocol::rawsocket: return std::string("r") + secure + "s://" + authority;
+    case protocol::universal: return "universal://" + authority + path;
+    case protocol::http: return std::string("http") + secure + "://" + authority;
+    case protocol::websocket: break;
+  }
+  return std::string("ws") + secure + "://" + authority + path;
+}
+
+bool listener_config::serves_admin() const noexcept {
+  if (kind == protocol::rawsocket) return false;  // no HTTP on RawSocket
+  if (admin) return *admin;
+  return host == "127.0.0.1" || host == "::1" || host == "localhost" ||
+         (host.size() > 4 && host.compare(0, 4, "127.") == 0);
+}
+
+std::string listener_config::address_key() const {
+  if (!unix_path.empty()) return "unix:" + unix_path;
+  const std::string u = url();
+  return u.substr(0, u.find('/', u.find("//") + 2));  // the URL without its path
 }
 
 }  // namespace junction

@@ -1,17 +1,19 @@
-// router/ops/config.hpp — the router's settings. Filled from command-line flags today; the config
-// file (a later issue) fills the same structs, and adds listeners of other kinds.
+// router/ops/config.hpp — the router's settings: one struct tree filled from the config file
+// (router/ops/config_file.hpp), then from flags (router/ops/cli.hpp). Every member's default is
+// the one a production router would pick; docs/CONFIG.md lists them all.
 #pragma once
 
 #include <chrono>
 #include <cstddef>
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <vector>
 
 #include "realm/realm_config.hpp"
 #include "router/event_loop.hpp"
-#include "router/transport/keepalive.hpp"
 #include "router/ops/log.hpp"
+#include "router/transport/keepalive.hpp"
 
 namespace junction {
 
@@ -24,11 +26,13 @@ struct tls_config {
   [[nodiscard]] bool enabled() const noexcept { return !cert_file.empty(); }
 };
 
-// One listening endpoint: `--listen ws://127.0.0.1:8080/ws`, `--listen rs://127.0.0.1:8081`,
-// `--listen unix:/run/junction.sock` (TLS, universal ports and keepalive come next).
+// One listening endpoint (config file: /listeners/*, docs/CONFIG.md; flags: --listen URL).
 struct listener_config {
-  enum class protocol { websocket, rawsocket, universal };  // universal: both on one port
-  protocol kind = protocol::websocket;
+  // websocket: ws:// or wss://; rawsocket: rs://, rss:// or a Unix socket; universal: WebSocket
+  // and RawSocket on one port (the first byte decides); http: health, metrics and the admin
+  // routes only (no WAMP).
+  enum class protocol { websocket, rawsocket, universal, http };
+  protocol kind = protocol::universal;
   std::string host = "127.0.0.1";  // loopback by default: exposing the router is a decision
   std::uint16_t port = 8080;
   std::string path = "/ws";        // WebSocket: the path (any other answers 404)
@@ -41,24 +45,43 @@ struct listener_config {
   // must all be done within this, or it is closed (slowloris).
   std::chrono::milliseconds handshake_timeout{10000};
   tls_config tls;                // wss:// and rss:// listeners
+  // Serve /healthz, /readyz, /metrics (and the admin routes) over plain HTTP on this port.
+  // Absent: yes on a loopback address, no otherwise (metrics reveal a deployment's shape).
+  std::optional<bool> admin;
 
   // "ws://127.0.0.1:8080/ws", "rs://127.0.0.1:8081", "unix:/path",
-  // "universal://127.0.0.1:8080/ws" — for logs.
+  // "universal://127.0.0.1:8080/ws", "http://127.0.0.1:9100" — for logs.
   [[nodiscard]] std::string url() const;
+  // Whether it serves the HTTP admin routes (see `admin`).
+  [[nodiscard]] bool serves_admin() const noexcept;
+  // The listener's identity for reloads: the socket it binds (kind, address, TLS or not).
+  [[nodiscard]] std::string address_key() const;
 };
 
+enum class log_format { text, json };
+
 struct router_config {
-  std::vector<listener_config> listeners{listener_config{}};
-  std::vector<realm_config> realms;  // empty → the embedded default, realm "realm1"
+  std::vector<listener_config> listeners{listener_config{}};  // the embedded default: universal
+  std::vector<realm_config> realms{realm_config{"realm1"}};
   // Enforce the spec's sequential client request ids (off by default: many deployed clients
   // send them out of sequence, and neither Crossbar nor Nexus enforces the rule).
   bool strict_request_ids = false;
   log_level level = log_level::info;
+  log_format format = log_format::text;
   // How long an I/O thread keeps polling after its last handler before it blocks in epoll
   // (router/event_loop.hpp, docs/PERFORMANCE.md "Busy polling"): shorter than what a sleep and
   // wake-up costs on a VM, so it saves CPU whenever the next message comes within it and costs
   // at most the window when it does not. 0 never spins.
   std::chrono::microseconds busy_poll{default_busy_poll};
+  // Graceful shutdown (SIGTERM): how long calls in flight may take to finish before their
+  // callers are answered wamp.error.canceled and every session is told GOODBYE.
+  std::chrono::milliseconds drain_timeout{10000};
+  // /healthz fails when the event loop has not turned for this long.
+  std::chrono::milliseconds stall_threshold{2000};
+  // POST /admin/reload on admin listeners (from loopback peers only) re-reads the config file.
+  bool reload_endpoint = true;
+  // Bytes queued for a client that does not read before it is closed as a slow consumer.
+  std::size_t max_outbound_bytes = std::size_t{64} << 20;
 };
 
 }  // namespace junction

@@ -10,11 +10,12 @@ namespace {
 cli_result parse(std::vector<std::string> args) { return parse_command_line(args); }
 }  // namespace
 
-TEST_CASE("cli: the embedded default is realm1 on ws://127.0.0.1:8080/ws") {
+TEST_CASE("cli: the embedded default is realm1 on a universal port, 127.0.0.1:8080") {
   const auto r = parse({});
   REQUIRE(r.error.empty());
   REQUIRE(r.config.listeners.size() == 1);
-  CHECK(r.config.listeners[0].url() == "ws://127.0.0.1:8080/ws");
+  CHECK(r.config.listeners[0].url() == "universal://127.0.0.1:8080/ws");
+  CHECK(r.config.listeners[0].serves_admin());
   CHECK(r.config.listeners[0].max_message_size == 16u * 1024 * 1024);
   REQUIRE(r.config.realms.size() == 1);
   CHECK(r.config.realms[0].name == "realm1");
@@ -52,7 +53,7 @@ TEST_CASE("cli: bad listener URLs and flag mixes are refused with the reason") {
     const char* says;
   };
   const row rows[] = {
-      {{"--listen", "http://127.0.0.1:80"}, "expected ws://"},
+      {{"--listen", "ftp://127.0.0.1:80"}, "expected ws://"},
       {{"--listen", "rs://127.0.0.1"}, "HOST:PORT"},
       {{"--listen", "rs://127.0.0.1:99999"}, "HOST:PORT"},
       {{"--listen", "unix:relative.sock"}, "absolute path"},

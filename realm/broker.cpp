@@ -332,6 +332,7 @@ void broker::on_publish(session_record& s, publish&& m) {
   // Without acknowledge the spec gives the publisher no reply channel: a refused publication is
   // dropped silently (spec §2.16).
   auto refuse = [&](errc code, std::string text) {
+    stats_.publications_refused.add();
     if (acknowledge)
       s.link->send(make_error(message_type::publish, m.request, code, std::move(text)));
   };
@@ -358,6 +359,7 @@ void broker::on_publish(session_record& s, publish&& m) {
   }
   const id publication = ids_.next();
   const id request = m.request;
+  stats_.publications.add();
   deliver(publication, publisher, s.info.authid, s.info.authrole, disclose, m.topic,
           std::move(m.args), std::move(m.kwargs), std::move(o.filter), o.retain);
   if (acknowledge) s.link->send(published{request, publication});
@@ -440,6 +442,7 @@ void broker::deliver(id publication, id publisher, const std::string& authid,
     e.kwargs = last ? std::move(kwargs) : kwargs;
     const auto frame = std::make_shared<const shared_message>(std::move(e));
     for (std::size_t t = d.first; t < d.last; ++t) targets[t]->send(frame);
+    stats_.events.add(d.last - d.first);
   }
   if (deliveries.capacity() <= scratch_keep) deliveries_scratch_ = std::move(deliveries);
   if (targets.capacity() <= scratch_keep) targets_scratch_ = std::move(targets);
@@ -461,6 +464,13 @@ void broker::store_retained(std::string_view topic, retained_event&& r) {
   retained_order_.emplace_back(topic);
   r.topic = std::prev(retained_order_.end());
   retained_.emplace(std::string_view(*r.topic), std::move(r));
+}
+
+void broker::trim_retained() {
+  while (retained_.size() > config_.max_retained_events) {
+    retained_.erase(std::string_view(retained_order_.front()));
+    retained_order_.pop_front();
+  }
 }
 
 }  // namespace junction

@@ -33,6 +33,7 @@
 #include "realm/random_ids.hpp"
 #include "realm/realm_config.hpp"
 #include "realm/registry_events.hpp"
+#include "realm/stats.hpp"
 #include "realm/uri.hpp"
 #include "realm/uri_trie.hpp"
 
@@ -40,8 +41,8 @@ namespace junction {
 
 class broker {
  public:
-  broker(session_map& sessions, const realm_config& config, random_ids& ids)
-      : sessions_(sessions), config_(config), ids_(ids) {}
+  broker(session_map& sessions, const realm_config& config, random_ids& ids, realm_stats& stats)
+      : sessions_(sessions), config_(config), ids_(ids), stats_(stats) {}
   broker(const broker&) = delete;
   broker& operator=(const broker&) = delete;
 
@@ -104,6 +105,8 @@ class broker {
   void for_each_subscription(F&& fn) const {
     for (const auto& entry : subscriptions_) fn(entry.second);
   }
+  // After the realm's max_retained_events shrank: evicts the topics published least recently.
+  void trim_retained();
   // How many topics have a retained event (at most realm_config::max_retained_events).
   [[nodiscard]] std::size_t retained_count() const noexcept { return retained_.size(); }
 
@@ -179,6 +182,7 @@ class broker {
   session_map& sessions_;
   const realm_config& config_;
   random_ids& ids_;
+  realm_stats& stats_;
   registry_events* events_ = nullptr;
   id next_subscription_id_ = 0;
   // subscription id → subscription. Filled by SUBSCRIBE, cleaned by detach (UNSUBSCRIBE,

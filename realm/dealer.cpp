@@ -51,11 +51,12 @@ std::string_view to_string(invoke_policy p) noexcept {
 }
 
 dealer::dealer(session_map& sessions, const realm_config& config, timer_queue& timers,
-               realm_operations& ops)
+               realm_operations& ops, realm_stats& stats)
     : sessions_(sessions),
       config_(config),
       timers_(timers),
       ops_(ops),
+      stats_(stats),
       rng_(config.random_seed != 0 ? config.random_seed : std::random_device{}()) {}
 
 dealer::~dealer() {
@@ -282,8 +283,12 @@ const dealer::callee_entry* dealer::pick_callee(registration& reg) {
 
 std::optional<failure> dealer::start_call(session_record& s, party& caller, call&& m) {
   const id caller_id = s.info.session;
+  if (draining_) {
+    refuse_call(caller_id, m.request, errc::canceled, "the router is shutting down");
+    return std::nullopt;
+  }
   if (!is_valid_uri(m.procedure, config_.uri_check)) {
-    send_error(caller_id, m.request, errc::invalid_uri,
+    refuse_call(caller_id, m.request, errc::invalid_uri,
                "invalid procedure URI '" + m.procedure + "'");
     return std::nullopt;
   }
@@ -294,7 +299,7 @@ std::optional<failure> dealer::start_call(session_record& s, party& caller, call
                    "progressive_call_invocations"};
   auto timeout = timeout_option(m.options);
   if (!timeout) {
-    send_error(caller_id, m.request, errc::invalid_argument, timeout.error().message);
+    refuse_call(caller_id, m.request, errc::invalid_argument, timeout.error().message);
     return std::nullopt;
   }
 
@@ -303,7 +308,7 @@ std::optional<failure> dealer::start_call(session_record& s, party& caller, call
   const callee_entry* target = reg == nullptr ? nullptr : pick_callee(*reg);
   session_record* callee = target == nullptr ? nullptr : live(target->session);
   if (callee == nullptr) {
-    send_error(caller_id, m.request, errc::no_such_procedure,
+    refuse_call(caller_id, m.request, errc::no_such_procedure,
                "no callee registered for procedure '" + m.procedure + "'");
     return std::nullopt;
   }
@@ -311,7 +316,7 @@ std::optional<failure> dealer::start_call(session_record& s, party& caller, call
   if (progressive_call &&
       !(callee_features.has(client_role::callee, feature::progressive_call_invocations) &&
         callee_features.has(client_role::callee, feature::call_canceling))) {
-    send_error(caller_id, m.request, errc::feature_not_supported,
+    refuse_call(caller_id, m.request, errc::feature_not_supported,
                "the callee of '" + m.procedure +
                    "' does not support progressive call invocations");
     return std::nullopt;
@@ -327,7 +332,7 @@ std::optional<failure> dealer::start_call(session_record& s, party& caller, call
     case disclosure::on_request: disclose = asked || target->disclose_caller; break;
     case disclosure::never:
       if (asked) {
-        send_error(caller_id, m.request, errc::disclose_me_disallowed,
+        refuse_call(caller_id, m.request, errc::disclose_me_disallowed,
                    "realm '" + config_.name + "' never discloses callers");
         return std::nullopt;
       }
@@ -377,6 +382,8 @@ std::optional<failure> dealer::start_call(session_record& s, party& caller, call
   callee_party.invocations.emplace(request, key);
   caller.calls.emplace(m.request, key);
   arm_timeout(key, pc);
+  stats_.calls_routed.add();
+  if constexpr (metrics_enabled) pc.started = std::chrono::steady_clock::now();
 
   inv.args = std::move(m.args);
   inv.kwargs = std::move(m.kwargs);
@@ -416,7 +423,7 @@ void dealer::on_timeout(call_key key) {
              "the call to '" + pc.procedure + "' timed out after " +
                  std::to_string(pc.timeout.count()) + " ms");
   send_interrupt(pc, "killnowait", errc::timeout);
-  finish(key);
+  finish(key, call_outcome::timeout);
 }
 
 std::optional<failure> dealer::on_cancel(session_record& s, cancel&& m) {
@@ -448,14 +455,21 @@ std::optional<failure> dealer::on_cancel(session_record& s, cancel&& m) {
   send_error(pc.caller, pc.caller_request, errc::canceled,
              "the call was canceled");
   if (mode == "killnowait") send_interrupt(pc, "killnowait", errc::canceled);
-  finish(key);
+  finish(key, call_outcome::canceled);
   return std::nullopt;
 }
 
-void dealer::finish(call_key key) {
+void dealer::refuse_call(id caller, id request, errc code, std::string text) {
+  stats_.calls_refused.add();
+  send_error(caller, request, code, std::move(text));
+}
+
+void dealer::finish(call_key key, call_outcome how) {
   auto it = calls_.find(key);
   if (it == calls_.end()) return;
   pending_call& pc = it->second;
+  stats_.calls_ended[static_cast<std::size_t>(how)].add();
+  if constexpr (metrics_enabled) stats_.call_duration.observe(std::chrono::steady_clock::now() - pc.started);
   if (pc.timer != 0) timers_.cancel(pc.timer);
   if (auto callee = parties_.find(pc.callee); callee != parties_.end())
     callee->second.invocations.erase(pc.invocation_request);
@@ -501,7 +515,7 @@ std::optional<failure> dealer::on_yield(session_record& s, yield&& m) {
   }
   if (session_record* caller = live(pc->caller))
     caller->link->send(result_{pc->caller_request, {}, std::move(m.args), std::move(m.kwargs)});
-  finish(key);
+  finish(key, call_outcome::result);
   return std::nullopt;
 }
 
@@ -514,6 +528,8 @@ std::optional<failure> dealer::on_error(session_record& s, error&& m) {
     if (known) return std::nullopt;
     return failure{"ERROR for unknown INVOCATION request " + std::to_string(m.request)};
   }
+  const call_outcome how =
+      is_reserved_uri(m.error_uri) ? call_outcome::wamp_error : call_outcome::error;
   if (session_record* caller = live(pc->caller)) {
     error e;
     e.request_type = static_cast<std::uint64_t>(message_type::call);
@@ -523,7 +539,7 @@ std::optional<failure> dealer::on_error(session_record& s, error&& m) {
     e.kwargs = std::move(m.kwargs);
     caller->link->send(std::move(e));
   }
-  finish(key);
+  finish(key, how);
   return std::nullopt;
 }
 
@@ -541,16 +557,30 @@ void dealer::on_leave(id session) {
     const pending_call& pc = calls_.at(key);
     send_error(pc.caller, pc.caller_request, errc::canceled,
                "the callee left before answering");
-    finish(key);
+    finish(key, call_outcome::canceled);
   }
   std::vector<call_key> as_caller;
   for (const auto& [request, key] : it->second.calls) as_caller.push_back(key);
   for (call_key key : as_caller) {
     // Spec: Caller Leaving — interrupt a callee that can cancel; its late answer is dropped.
     send_interrupt(calls_.at(key), "killnowait", errc::canceled);
-    finish(key);
+    finish(key, call_outcome::canceled);
   }
   parties_.erase(session);
+}
+
+void dealer::cancel_all(const std::string& why) {
+  std::vector<call_key> keys;
+  keys.reserve(calls_.size());
+  for (const auto& [key, pc] : calls_) keys.push_back(key);
+  for (call_key key : keys) {
+    auto it = calls_.find(key);
+    if (it == calls_.end()) continue;
+    const pending_call& pc = it->second;
+    send_error(pc.caller, pc.caller_request, errc::canceled, why);
+    send_interrupt(pc, "killnowait", errc::canceled);
+    finish(key, call_outcome::canceled);
+  }
 }
 
 }  // namespace junction

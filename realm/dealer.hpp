@@ -23,6 +23,7 @@
 #include "realm/peer.hpp"
 #include "realm/realm_config.hpp"
 #include "realm/registry_events.hpp"
+#include "realm/stats.hpp"
 #include "realm/timer_queue.hpp"
 #include "realm/uri_trie.hpp"
 #include "serializers/errors.hpp"
@@ -39,7 +40,7 @@ class dealer {
  public:
   // A timeout is an operation of `ops` (the realm's): it runs to completion like a message.
   dealer(session_map& sessions, const realm_config& config, timer_queue& timers,
-         realm_operations& ops);
+         realm_operations& ops, realm_stats& stats);
   ~dealer();
   dealer(const dealer&) = delete;
   dealer& operator=(const dealer&) = delete;
@@ -64,6 +65,12 @@ class dealer {
   // True if `request` names a call of `caller` that is still in flight or a progressive call
   // that ended recently: a CALL reusing it is a continuation, not a new request.
   [[nodiscard]] bool knows_call(id caller, id request) const;
+
+  // Shutdown: while draining, new CALLs are answered wamp.error.canceled ("the router is
+  // shutting down") and calls in flight go on; cancel_all then ends those left: their callers get
+  // ERROR wamp.error.canceled with `why`, their callees INTERRUPT (killnowait) if they cancel.
+  void set_draining(bool on) noexcept { draining_ = on; }
+  void cancel_all(const std::string& why);
 
   [[nodiscard]] std::size_t registration_count() const noexcept { return registrations_.size(); }
   [[nodiscard]] std::size_t in_flight() const noexcept { return calls_.size(); }
@@ -112,6 +119,7 @@ class dealer {
     bool progressive_call = false;    // started with CALL.Options.progress
     bool invocation_open = false;     // the caller may still send progressive CALLs
     bool kill_requested = false;      // CANCEL kill sent INTERRUPT; the callee's answer ends it
+    std::chrono::steady_clock::time_point started;  // for the duration histogram (metrics)
   };
   // Per-session dealer state, both roles: filled by REGISTER and CALL, cleaned by on_leave.
   struct party {
@@ -125,6 +133,8 @@ class dealer {
 
   session_record* live(id session);
   void send_error(id session, id request, errc code, std::string text);
+  // An ERROR to a CALL that reached no callee (counted as refused).
+  void refuse_call(id caller, id request, errc code, std::string text);
   // Starts a new call (the first CALL of a request id).
   std::optional<failure> start_call(session_record& s, party& caller, call&& m);
   // A progressive CALL continuing an open progressive invocation.
@@ -134,8 +144,9 @@ class dealer {
   void on_timeout(call_key key);
   void send_interrupt(const pending_call& pc, const char* mode, errc reason);
   void remember_ended(party& caller, id request);
-  // Forgets a call: indices, timer, and remembers an ended progressive call for its caller.
-  void finish(call_key key);
+  // Forgets a call: indices, timer, and remembers an ended progressive call for its caller;
+  // counts how it ended.
+  void finish(call_key key, call_outcome how);
   // The callee's answer to one of its invocations, if still pending. `known` tells whether the
   // id was ever issued to this callee (then a missing call is a late answer, dropped quietly).
   pending_call* find_invocation(id callee, id request, call_key& key, bool& known);
@@ -146,7 +157,9 @@ class dealer {
   const realm_config& config_;
   timer_queue& timers_;
   realm_operations& ops_;
+  realm_stats& stats_;
   registry_events* events_ = nullptr;
+  bool draining_ = false;
   std::mt19937_64 rng_;
   id next_registration_id_ = 0;
   call_key next_call_key_ = 0;

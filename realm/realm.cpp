@@ -1,5 +1,7 @@
 #include "realm/realm.hpp"
 
+#include <vector>
+
 #include "serializers/overloaded.hpp"
 
 namespace junction {
@@ -8,8 +10,8 @@ realm::realm(realm_config config, timer_queue& timers)
     : config_(std::move(config)),
       ops_([this](id session) { leave_now(session); }),
       ids_(config_.random_seed),
-      broker_(sessions_, config_, ids_),
-      dealer_(sessions_, config_, timers, ops_),
+      broker_(sessions_, config_, ids_, stats_),
+      dealer_(sessions_, config_, timers, ops_, stats_),
       meta_(*this) {
   dealer_.set_events(&meta_);
   broker_.set_events(&meta_);
@@ -44,6 +46,27 @@ void realm::kill(id session, const std::string& reason, const std::string& messa
   const std::shared_ptr<peer> link = it->second.link;
   leave_now(session);
   link->kill(reason, message);
+}
+
+void realm::reconfigure(realm_config config) {
+  const realm_operations::scope op(ops_);
+  config.name = config_.name;
+  config.random_seed = config_.random_seed;
+  config_ = std::move(config);
+  broker_.trim_retained();
+}
+
+void realm::end_calls(const std::string& why) {
+  const realm_operations::scope op(ops_);
+  dealer_.cancel_all(why);
+}
+
+void realm::close(const std::string& reason, const std::string& message) {
+  const realm_operations::scope op(ops_);
+  std::vector<id> everyone;
+  everyone.reserve(sessions_.size());
+  for (const auto& [session, record] : sessions_) everyone.push_back(session);
+  for (id session : everyone) kill(session, reason, message);
 }
 
 void realm::publish_event(std::string topic, array args, object kwargs, const object& options) {

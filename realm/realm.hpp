@@ -60,11 +60,24 @@ class realm {
   [[nodiscard]] const dealer& get_dealer() const noexcept { return dealer_; }
   [[nodiscard]] dealer& get_dealer() noexcept { return dealer_; }
   [[nodiscard]] const realm_operations& operations() const noexcept { return ops_; }
+  [[nodiscard]] const realm_stats& stats() const noexcept { return stats_; }
+
+  // Reload: new settings for the same realm (the name stays); they apply to what happens next.
+  // Fewer retained events than are kept evicts the topics published least recently.
+  void reconfigure(realm_config config);
+  // Shutdown, step one: new CALLs are answered wamp.error.canceled; calls in flight go on.
+  void drain() { get_dealer().set_draining(true); }
+  // Shutdown, step two: the calls still in flight end (callers: wamp.error.canceled).
+  void end_calls(const std::string& why);
+  // The realm goes away (reload removed it) or the router stops: every session leaves and is
+  // told GOODBYE `reason` with Details.message `message`.
+  void close(const std::string& reason, const std::string& message);
 
  private:
   void leave_now(id session);
 
   realm_config config_;
+  realm_stats stats_;     // before the broker and dealer, which count into it
   realm_operations ops_;  // before the broker and dealer, which run inside its operations
   random_ids ids_;
   session_map sessions_;

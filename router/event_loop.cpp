@@ -4,14 +4,15 @@
 
 namespace junction {
 
-void run_event_loop(boost::asio::io_context& io, std::chrono::microseconds busy_poll) {
-  if (busy_poll.count() <= 0) {
-    io.run();
-    return;
-  }
+void run_event_loop(boost::asio::io_context& io, const std::chrono::microseconds& busy_poll) {
   using clock = std::chrono::steady_clock;
   auto last_work = clock::now();
   for (;;) {
+    if (busy_poll.count() <= 0) {
+      // Plain blocking; one handler at a time, so that a reload turning polling on is seen.
+      if (io.run_one() == 0) return;
+      continue;
+    }
     // poll() runs every ready handler without blocking (one epoll_wait with a zero timeout);
     // it returns 0 and stops the context once no work is left at all (shutdown).
     if (io.poll() != 0) {

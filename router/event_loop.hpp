@@ -24,7 +24,8 @@ inline constexpr std::chrono::microseconds default_busy_poll{30};
 // The longest busy-poll window the flag accepts (a longer one only burns more CPU when idle).
 inline constexpr std::chrono::microseconds max_busy_poll{10000};
 
-// Runs `io` until it is stopped or out of work. busy_poll 0: io.run().
-void run_event_loop(boost::asio::io_context& io, std::chrono::microseconds busy_poll);
+// Runs `io` until it is stopped or out of work. `busy_poll` is read again after every wait, so a
+// reload can change it; 0: block whenever there is nothing to do.
+void run_event_loop(boost::asio::io_context& io, const std::chrono::microseconds& busy_poll);
 
 }  // namespace junction

@@ -3,16 +3,35 @@
 #pragma once
 
 #include <map>
+#include <optional>
 #include <memory>
 #include <string>
 #include <string_view>
 #include <unordered_set>
+#include <vector>
 
 #include "realm/random_ids.hpp"
 #include "realm/realm.hpp"
 #include "router/ops/config.hpp"
 
 namespace junction {
+
+// The HTTP routes a listener serves besides the WebSocket upgrade (health, metrics, admin):
+// implemented by the executable's server, reached through the router by every listener.
+struct http_answer {
+  int status = 200;
+  std::string content_type = "text/plain; charset=utf-8";
+  std::string body;
+  std::string headers;  // extra header lines, each ending in \r\n
+};
+class http_routes {
+ public:
+  virtual ~http_routes() = default;
+  // The answer to `method` `path` on an admin listener, or nullopt when the path is not one of
+  // its routes (the listener then answers 404, or 426 on its WAMP path).
+  virtual std::optional<http_answer> answer(std::string_view method, std::string_view path,
+                                            bool loopback_peer) = 0;
+};
 
 class router {
  public:
@@ -21,6 +40,26 @@ class router {
 
   [[nodiscard]] realm* find_realm(std::string_view name) noexcept;
   [[nodiscard]] const router_config& config() const noexcept { return config_; }
+  template <class F>
+  void for_each_realm(F&& fn) const {
+    for (const auto& [name, r] : realms_) fn(static_cast<const realm&>(*r));
+  }
+
+  // Reload: the realms of `config` replace the current ones — new realms open, realms no longer
+  // listed close (their sessions are told GOODBYE wamp.close.close_realm), the others take their
+  // new settings. Returns one line per change for the log (empty: nothing changed).
+  std::vector<std::string> apply(const router_config& config);
+
+  // Shutdown: new sessions are refused (HELLO → ABORT wamp.close.system_shutdown, listeners
+  // refuse new connections) and new calls are answered wamp.error.canceled.
+  void drain();
+  [[nodiscard]] bool draining() const noexcept { return draining_; }
+  // The calls still in flight end (callers: wamp.error.canceled with `why`).
+  void end_calls(const std::string& why);
+  [[nodiscard]] std::size_t calls_in_flight() const;
+
+  void set_http_routes(http_routes* routes) noexcept { http_ = routes; }
+  [[nodiscard]] http_routes* routes() const noexcept { return http_; }
 
   // Session ids are global scope: random over [1, 2^53] and unique among live sessions.
   id allocate_session_id();
@@ -29,6 +68,9 @@ class router {
 
  private:
   router_config config_;
+  timer_queue& timers_;
+  http_routes* http_ = nullptr;
+  bool draining_ = false;
   random_ids ids_;
   std::map<std::string, std::unique_ptr<realm>, std::less<>> realms_;
   std::unordered_set<id> live_sessions_;

@@ -2,6 +2,7 @@
 
 #include "realm/realm.hpp"
 #include "router/ops/log.hpp"
+#include "router/ops/metrics.hpp"
 #include "router/router.hpp"
 #include "serializers/overloaded.hpp"
 
@@ -29,6 +30,7 @@ void session::on_frame(std::string_view bytes) {
   }
   message& m = *decoded;
   const message_traits& traits = traits_of(m);
+  metrics::io().message_in(static_cast<unsigned>(traits.type));
   if (!traits.router_receives) {
     protocol_violation("a router does not receive " + std::string(traits.name) + " messages");
     return;
@@ -68,7 +70,8 @@ void session::route(message&& m) {
           },
           [&](goodbye& g) { on_goodbye(std::move(g)); },
           [&](abort& a) {
-            JLOG(debug) << "session " << info_.session << " aborted by client: " << a.reason;
+            JLOG(debug) << "session aborted by the client: " << a.reason
+                        << log_field("session", info_.session);
             leave_realm();
             state_ = state::closed;
             if (link_) link_->close("client sent ABORT");
@@ -118,6 +121,10 @@ bool session::check_request_id(id request) {
 }
 
 void session::on_hello(hello&& h) {
+  if (owner_.draining()) {
+    abort_and_close(errc::system_shutdown, "the router is shutting down");
+    return;
+  }
   realm* target = owner_.find_realm(h.realm);
   if (target == nullptr) {
     abort_and_close(errc::no_such_realm, "no realm named '" + h.realm + "' on this router");
@@ -167,13 +174,14 @@ void session::on_hello(hello&& h) {
   w.details.push_back("authprovider", value(info_.authprovider));
   w.details.push_back("roles", router_roles());
   w.details.push_back("agent", value("Junction/" JUNCTION_VERSION));
-  JLOG(debug) << "session " << info_.session << " joined realm " << h.realm << " as "
-              << info_.authid << " from " << (link_ ? link_->remote() : "?");
+  JLOG(debug) << "session joined" << log_field("session", info_.session) << log_field("realm", h.realm)
+              << log_field("authid", info_.authid) << log_field("peer", link_ ? link_->remote() : "?");
+  metrics::io().sessions_opened.add();
   send(std::move(w));
 }
 
 void session::on_goodbye(goodbye&& g) {
-  JLOG(debug) << "session " << info_.session << " said goodbye: " << g.reason;
+  JLOG(debug) << "session said goodbye: " << g.reason << log_field("session", info_.session);
   leave_realm();
   state_ = state::awaiting_hello;  // the connection may carry another session
   goodbye reply;
@@ -190,9 +198,13 @@ void session::leave_realm() {
 }
 
 void session::protocol_violation(std::string text) {
-  JLOG(info) << "protocol violation from " << (link_ ? link_->remote() : "?")
-             << (info_.session ? " session " + std::to_string(info_.session) : std::string())
-             << ": " << text;
+  if (log_enabled(log_level::info)) {
+    std::vector<log_field> fields{{"peer", link_ ? link_->remote() : std::string_view("?")}};
+    if (info_.session != 0) fields.emplace_back("session", info_.session);
+    if (realm_ != nullptr) fields.emplace_back("realm", realm_->name());
+    log_write(log_level::info, "protocol violation: " + text, fields);
+  }
+  metrics::io().close(metrics::close_reason::protocol_violation);
   abort_and_close(errc::protocol_violation, std::move(text));
 }
 
@@ -223,7 +235,8 @@ void session::kill(const std::string& reason, const std::string& message) {
   // The realm has already let this session go: only the router-wide id is still ours.
   realm_ = nullptr;
   owner_.release_session_id(info_.session);
-  JLOG(info) << "session " << info_.session << " killed: " << reason;
+  JLOG(info) << "session killed: " << reason << log_field("session", info_.session)
+             << log_field("authid", info_.authid);
   goodbye g;
   if (!message.empty()) g.details.push_back("message", value(message));
   g.reason = reason;
@@ -240,11 +253,13 @@ void session::on_transport_closed() {
 
 void session::send(message&& m) {
   if (link_ == nullptr) return;  // connection gone; the realm is told by on_transport_closed
+  metrics::io().message_out(static_cast<unsigned>(type_of(m)));
   link_->send(m, codec_);
 }
 
 void session::send(const std::shared_ptr<const shared_message>& m) {
   if (link_ == nullptr) return;
+  metrics::io().message_out(static_cast<unsigned>(message_type::event));
   link_->send_shared(*m, codec_);
 }
 

@@ -94,8 +94,8 @@ class SlowConsumerTests(WampCases):
                     break
                 await asyncio.sleep(0.1)
             log = self.router.output()
-            self.assertIn('closing WebSocket connection from', log)
-            self.assertIn('closing RawSocket connection from', log)
+            self.assertIn('closing WebSocket connection: slow consumer', log)
+            self.assertIn('closing RawSocket connection: slow consumer', log)
             self.assertEqual(log.count('slow consumer'), 2, log[-2000:])
             # The publisher and the router are fine.
             proc = uri()

@@ -61,7 +61,9 @@ class UniversalTests(WampCases):
             await rs.close()
 
     async def test_plain_http_is_answered_on_the_same_port(self):
-        self.assertEqual(await http_status(self.port, b'GET /metrics HTTP/1.1\r\nHost: x\r\n\r\n'), 404)
+        self.assertEqual(await http_status(self.port, b'GET /nothing HTTP/1.1\r\nHost: x\r\n\r\n'), 404)
+        # a loopback universal port serves the admin routes too
+        self.assertEqual(await http_status(self.port, b'GET /metrics HTTP/1.1\r\nHost: x\r\n\r\n'), 200)
         self.assertEqual(await http_status(self.port, b'GET /ws HTTP/1.1\r\nHost: x\r\n\r\n'), 426)
 
     async def test_garbage_first_bytes_close_only_that_connection(self):

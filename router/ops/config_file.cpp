@@ -9,6 +9,7 @@
 #include <rapidjson/error/en.h>
 #include <rapidjson/prettywriter.h>
 #include <rapidjson/stringbuffer.h>
+#include <rapidjson/writer.h>
 
 #include "router/transport/rawsocket.hpp"
 
@@ -373,6 +374,19 @@ std::string to_json(const router_config& settings) {
   w.SetIndent(' ', 2);
   d.Accept(w);
   return std::string(b.GetString(), b.GetSize()) + "\n";
+}
+
+std::string listener_json(const listener_config& listener) {
+  rapidjson::Document d;
+  listener_config copy = listener;
+  {
+    reader r(d, d.GetAllocator());
+    walk_listener(r, copy);
+  }
+  rapidjson::StringBuffer b;
+  rapidjson::Writer<rapidjson::StringBuffer> w(b);
+  d.Accept(w);
+  return {b.GetString(), b.GetSize()};
 }
 
 }  // namespace junction::config

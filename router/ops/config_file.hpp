@@ -35,6 +35,8 @@ struct loaded {
 [[nodiscard]] std::string reference_markdown();
 // The settings as a config file would say them (`junction --print-config`).
 [[nodiscard]] std::string to_json(const router_config& settings);
+// One listener's settings as /listeners/* would say them, on one line (reload diffs, logs).
+[[nodiscard]] std::string listener_json(const listener_config& listener);
 
 // Checks across keys that the walk cannot see (also applied after flags): duplicate realms and
 // listeners, and what a listener's kind allows.

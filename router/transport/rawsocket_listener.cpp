@@ -38,7 +38,7 @@ class rs_connection final : public stream::stream_connection<Socket> {
   rs_connection(Socket socket, router& owner, const listener_config& config, std::string remote,
                 bool over_limit, stream::forget_fn forget)
       : base(std::move(socket), std::move(remote), std::move(forget), "RawSocket",
-             config.handshake_timeout),
+             config.handshake_timeout, owner.config().max_outbound_bytes),
         owner_(owner),
         limit_(std::min(config.max_message_size, rawsocket_ceiling)),
         over_limit_(over_limit) {}
@@ -63,7 +63,7 @@ class rs_connection final : public stream::stream_connection<Socket> {
     out.append(4, '\0');
     c.encode(m, out);
     const std::size_t length = out.size() - start - 4;
-    if (length > peer_limit_ || out.size() > stream::max_outbound_bytes) {
+    if (length > peer_limit_ || out.size() > this->max_outbound()) {
       out.resize(start);
       writable(length);  // says why and ends the connection
       return;
@@ -82,8 +82,9 @@ class rs_connection final : public stream::stream_connection<Socket> {
   }
 
   void keepalive_expired(std::chrono::milliseconds timeout) override {
-    JLOG(info) << "closing RawSocket connection from " << this->remote()
-               << ": no answer to the keepalive PING within " << timeout.count() << " ms";
+    JLOG(info) << "closing RawSocket connection: no answer to the keepalive PING within "
+               << timeout.count() << " ms" << log_field("peer", this->remote());
+    metrics::io().close(metrics::close_reason::keepalive);
     this->terminate("keepalive timeout");
   }
 
@@ -95,7 +96,7 @@ class rs_connection final : public stream::stream_connection<Socket> {
 
   void close(std::string_view reason) override {
     if (this->dead() || this->closing()) return;
-    JLOG(debug) << "closing RawSocket connection from " << this->remote() << ": " << reason;
+    JLOG(debug) << "closing RawSocket connection: " << reason << log_field("peer", this->remote());
     this->finish();
   }
 
@@ -105,9 +106,10 @@ class rs_connection final : public stream::stream_connection<Socket> {
   bool writable(std::size_t length) {
     if (this->dead() || this->closing()) return false;
     if (length > peer_limit_) {
-      JLOG(warn) << "closing RawSocket connection from " << this->remote()
-                 << ": an outgoing message of " << length << " bytes exceeds the client's limit of "
-                 << peer_limit_ << " bytes";
+      JLOG(warn) << "closing RawSocket connection: an outgoing message of " << length
+                 << " bytes exceeds the client's limit of " << peer_limit_ << " bytes"
+                 << log_field("peer", this->remote());
+      metrics::io().close(metrics::close_reason::message_too_big);
       close("outgoing message over the client's limit");
       return false;
     }
@@ -129,7 +131,8 @@ class rs_connection final : public stream::stream_connection<Socket> {
       on_frame(type, payload);
     });
     if (error) {
-      JLOG(warn) << "closing RawSocket connection from " << this->remote() << ": " << *error;
+      JLOG(warn) << "closing RawSocket connection: " << *error << log_field("peer", this->remote());
+      metrics::io().close(metrics::close_reason::protocol_violation);
       this->terminate({});
     }
   }
@@ -143,13 +146,24 @@ class rs_connection final : public stream::stream_connection<Socket> {
     const auto hello = rawsocket::parse_handshake(handshake_, reply_with);
     if (!hello) {
       if (!reply_with) {
-        JLOG(info) << "closing connection from " << this->remote() << ": " << hello.error().message;
+        JLOG(info) << "closing connection: " << hello.error().message << log_field("peer", this->remote());
+        metrics::io().refuse(metrics::refusal::handshake);
         this->terminate({});
         return false;
       }
+      metrics::io().refuse(metrics::refusal::handshake);
       return refuse(*reply_with, hello.error().message);
     }
-    if (over_limit_) return refuse(rawsocket::handshake_error::max_connections, "connection limit");
+    // Over the cap, or shutting down: "maximum connection count reached" is the spec's way of
+    // saying "not here, not now".
+    if (over_limit_) {
+      metrics::io().refuse(metrics::refusal::limit);
+      return refuse(rawsocket::handshake_error::max_connections, "connection limit");
+    }
+    if (owner_.draining()) {
+      metrics::io().refuse(metrics::refusal::draining);
+      return refuse(rawsocket::handshake_error::max_connections, "the router is shutting down");
+    }
     this->handshake_done();
     peer_limit_ = hello->max_length;
     const codec& c = codec_for(hello->ser);
@@ -159,14 +173,13 @@ class rs_connection final : public stream::stream_connection<Socket> {
     this->schedule_write();
     reader_.emplace(limit_);
     session_ = std::make_shared<session>(owner_, *this, c);
-    JLOG(debug) << "RawSocket connection from " << this->remote() << " ("
-                << (hello->ser == serializer::json ? "json" : "msgpack") << ")";
+    JLOG(debug) << "RawSocket connection (" << c.subprotocol() << ")" << log_field("peer", this->remote());
     return true;
   }
 
   bool refuse(rawsocket::handshake_error e, const std::string& what) {
-    JLOG(info) << "refused RawSocket connection from " << this->remote() << ": " << what
-               << " (replied " << rawsocket::describe(e) << ")";
+    JLOG(info) << "refused RawSocket connection: " << what << " (replied " << rawsocket::describe(e)
+               << ")" << log_field("peer", this->remote());
     const auto reply = rawsocket::handshake_error_reply(e);
     this->out_.append(reinterpret_cast<const char*>(reply.data()), reply.size());
     this->schedule_write();
@@ -209,12 +222,13 @@ struct rawsocket_listener::impl {
       : io_(io),
         owner_(owner),
         config_(config),
-        connections_(io, config_, config_.rawsocket_pings),
+        connections_(io, config_, false),
         tls_(config.tls.enabled() ? make_server_tls_context(config.tls) : nullptr) {}
 
   template <class Acceptor>
   void accept(Acceptor& acceptor) {
-    stream::accept_loop(acceptor, url(), [this](auto socket) { on_accepted(std::move(socket)); });
+    stream::accept_loop(acceptor, url(), metrics::listener_kind::rawsocket,
+                        [this](auto socket) { on_accepted(std::move(socket)); });
   }
 
   template <class Socket>
@@ -245,6 +259,11 @@ struct rawsocket_listener::impl {
   }
 
   std::string url() const { return tcp_ ? bound_url(config_, *tcp_) : config_.url(); }
+  std::uint16_t tcp_port() const {
+    boost::system::error_code ec;
+    const auto ep = tcp_->local_endpoint(ec);
+    return ec ? config_.port : ep.port();
+  }
 
   asio::io_context& io_;
   router& owner_;
@@ -288,13 +307,31 @@ void rawsocket_listener::adopt(int native_socket, bool ipv6) {
     impl_->on_accepted(std::move(*s));
 }
 
-void rawsocket_listener::stop() {
+void rawsocket_listener::stop_accepting() {
   boost::system::error_code ec;
   if (impl_->tcp_) impl_->tcp_->close(ec);
   if (impl_->unix_) impl_->unix_->close(ec);
+}
+
+void rawsocket_listener::stop() {
+  stop_accepting();
   impl_->connections_.stop();
 }
 
+void rawsocket_listener::reconfigure(const listener_config& config) {
+  auto tls = config.tls.enabled() ? make_server_tls_context(config.tls) : nullptr;  // may throw
+  const std::uint16_t bound = impl_->tcp_ ? impl_->tcp_port() : impl_->config_.port;
+  impl_->config_ = config;
+  impl_->config_.port = bound;
+  impl_->tls_ = std::move(tls);
+  impl_->connections_.restart_sweep();
+}
+
 std::string rawsocket_listener::url() const { return impl_->url(); }
+
+metrics::listener_view rawsocket_listener::view() const {
+  return {metrics::listener_kind::rawsocket, impl_->connections_.size(),
+          impl_->connections_.queued_bytes()};
+}
 
 }  // namespace junction

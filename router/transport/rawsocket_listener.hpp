@@ -28,10 +28,13 @@ class rawsocket_listener final : public listener {
   void attach();
   // Takes an accepted TCP connection (its descriptor) whose first byte says it is ours.
   void adopt(int native_socket, bool ipv6);
+  void stop_accepting() override;
   // Stops accepting, says GOODBYE to established sessions and closes every connection.
   void stop() override;
+  void reconfigure(const listener_config& config) override;
   // "rs://127.0.0.1:PORT" (the bound port) or "unix:/path".
-  [[nodiscard]] std::string url() const;
+  [[nodiscard]] std::string url() const override;
+  [[nodiscard]] metrics::listener_view view() const override;
 
  private:
   struct impl;

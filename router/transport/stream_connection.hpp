@@ -34,14 +34,12 @@
 #include "router/ops/config.hpp"
 #include "router/transport/keepalive.hpp"
 #include "router/ops/log.hpp"
+#include "router/ops/metrics.hpp"
 #include "router/transport/transport.hpp"
 
 namespace junction::stream {
 namespace asio = boost::asio;
 
-// Bytes queued for a peer that does not read before it is closed as a slow consumer (DESIGN.md
-// §3: bounded, and never a silent drop).
-inline constexpr std::size_t max_outbound_bytes = std::size_t{64} << 20;
 
 inline char* shared_read_buffer() {
   thread_local std::array<char, 64 * 1024> buffer;
@@ -68,6 +66,8 @@ class connection : public transport {
   virtual void keepalive_ping() = 0;
   virtual void keepalive_expired(std::chrono::milliseconds timeout) = 0;
   keepalive_state& keepalive() noexcept { return keepalive_; }
+  // Bytes queued or being written (the outbound-queue gauge).
+  [[nodiscard]] virtual std::size_t queued() const noexcept = 0;
 
  protected:
   keepalive_state keepalive_;
@@ -91,10 +91,14 @@ class stream_connection : public connection,
 
   // kind: "WebSocket" or "RawSocket", for logs. A connection that has not finished its
   // handshakes (TLS, then the protocol's) within `handshake_timeout` is closed.
+  // A peer that lets more than `max_outbound` bytes queue up is closed as a slow consumer
+  // (DESIGN.md §3: bounded, and never a silent drop).
   stream_connection(Socket socket, std::string remote, forget_fn forget, const char* kind,
-                    std::chrono::milliseconds handshake_timeout)
+                    std::chrono::milliseconds handshake_timeout, std::size_t max_outbound)
       : socket_(std::move(socket)), remote_(std::move(remote)), forget_(std::move(forget)),
-        kind_(kind), handshake_timeout_(handshake_timeout) {}
+        kind_(kind), handshake_timeout_(handshake_timeout), max_outbound_(max_outbound) {}
+
+  [[nodiscard]] std::size_t queued() const noexcept override { return out_.size() + in_flight_.size(); }
 
   void start() override {
     boost::system::error_code ec;
@@ -103,9 +107,9 @@ class stream_connection : public connection,
     handshake_timer_->expires_after(handshake_timeout_);
     handshake_timer_->async_wait([self = this->shared_from_this()](const boost::system::error_code& e) {
       if (e || self->dead_ || !self->handshake_timer_) return;
-      JLOG(info) << "closing " << self->kind_ << " connection from " << self->remote_
-                 << ": handshake not completed within " << self->handshake_timeout_.count()
-                 << " ms";
+      JLOG(info) << "closing " << self->kind_ << " connection: handshake not completed within "
+                 << self->handshake_timeout_.count() << " ms" << log_field("peer", self->remote_);
+      metrics::io().refuse(metrics::refusal::timeout);
       self->terminate({});
     });
     if constexpr (tls) {
@@ -113,8 +117,9 @@ class stream_connection : public connection,
                               [self = this->shared_from_this()](const boost::system::error_code& e) {
                                 if (self->dead_) return;
                                 if (e) {
-                                  JLOG(info) << "TLS handshake with " << self->remote_
-                                             << " failed: " << e.message();
+                                  JLOG(info) << "TLS handshake failed: " << e.message()
+                                             << log_field("peer", self->remote_);
+                                  metrics::io().refuse(metrics::refusal::tls);
                                   return self->terminate({});
                                 }
                                 self->wait_read();
@@ -145,9 +150,10 @@ class stream_connection : public connection,
   // slow-consumer cap (which ends the connection with a log line).
   bool queue_ok(std::size_t length) {
     if (dead_ || closing_) return false;
-    if (out_.size() + length > max_outbound_bytes) {
-      JLOG(warn) << "closing " << kind_ << " connection from " << remote_ << ": slow consumer ("
-                 << out_.size() << " bytes queued)";
+    if (out_.size() + length > max_outbound_) {
+      JLOG(warn) << "closing " << kind_ << " connection: slow consumer (more than " << max_outbound_
+                 << " bytes queued)" << log_field("peer", remote_);
+      metrics::io().close(metrics::close_reason::slow_consumer);
       terminate("slow consumer");
       return false;
     }
@@ -193,6 +199,7 @@ class stream_connection : public connection,
 
   [[nodiscard]] bool dead() const noexcept { return dead_; }
   [[nodiscard]] bool closing() const noexcept { return closing_; }
+  [[nodiscard]] std::size_t max_outbound() const noexcept { return max_outbound_; }
 
   std::string out_;  // bytes waiting for the next write
 
@@ -221,6 +228,7 @@ class stream_connection : public connection,
     if (dead_) return;
     if (ec) return terminate(ec == asio::error::eof ? "closed by the peer" : ec.message());
     keepalive_heard(keepalive_);
+    metrics::io().bytes_in.add(n);
     on_bytes(tls_buffer_.get(), n);
     if (keep_reading()) wait_read();
   }
@@ -239,6 +247,7 @@ class stream_connection : public connection,
         if (rec == asio::error::would_block || rec == asio::error::try_again) return wait_read();
         if (rec) return terminate(rec == asio::error::eof ? "closed by the peer" : rec.message());
         keepalive_heard(keepalive_);
+        metrics::io().bytes_in.add(n);
         on_bytes(buffer, n);
         if (!keep_reading()) return;
         if (n < shared_read_buffer_size) return wait_read();
@@ -258,6 +267,7 @@ class stream_connection : public connection,
     }
     in_flight_.swap(out_);
     writing_ = true;
+    metrics::io().bytes_out.add(in_flight_.size());
     asio::async_write(socket_, asio::buffer(in_flight_),
                       [self = this->shared_from_this()](const boost::system::error_code& ec,
                                                         std::size_t) { self->on_written(ec); });
@@ -289,6 +299,7 @@ class stream_connection : public connection,
   forget_fn forget_;
   const char* kind_;
   std::chrono::milliseconds handshake_timeout_;
+  std::size_t max_outbound_;
   std::string in_flight_;  // bytes being written
   static constexpr std::size_t tls_buffer_size = 16 * 1024;  // one TLS record
   std::unique_ptr<char[]> tls_buffer_;
@@ -305,8 +316,9 @@ class stream_connection : public connection,
 // itself (through forgetter()) when it ends.
 class connection_set {
  public:
-  connection_set(asio::io_context& io, const listener_config& config, bool pings)
-      : config_(config), pings_(pings), sweep_timer_(io) {}
+  // websocket: keepalive pings whenever keepalive is on; RawSocket only with rawsocket_pings.
+  connection_set(asio::io_context& io, const listener_config& config, bool websocket)
+      : config_(config), websocket_(websocket), sweep_timer_(io) {}
 
   // A new connection (not started yet) joins the set and starts.
   void add(const std::shared_ptr<connection>& c) {
@@ -321,13 +333,24 @@ class connection_set {
     return config_.max_connections != 0 && connections_.size() >= config_.max_connections;
   }
   [[nodiscard]] std::size_t size() const noexcept { return connections_.size(); }
+  [[nodiscard]] std::size_t queued_bytes() const noexcept {
+    std::size_t n = 0;
+    for (const auto& [raw, conn] : connections_) n += conn->queued();
+    return n;
+  }
+  // Reload: the sweep follows the listener's new keepalive settings (started if it was off).
+  void restart_sweep() {
+    ++sweep_generation_;  // a sweep already due finds itself outdated
+    sweep_timer_.cancel();
+    start_sweep();
+  }
 
   // One timer for all connections (router/transport/keepalive.hpp): ping the idle, end the silent.
   void start_sweep() {
-    if (!config_.keepalive.enabled() || !pings_) return;
+    if (!config_.keepalive.enabled() || !(websocket_ || config_.rawsocket_pings)) return;
     sweep_timer_.expires_after(config_.keepalive.sweep_period());
-    sweep_timer_.async_wait([this](const boost::system::error_code& ec) {
-      if (ec) return;
+    sweep_timer_.async_wait([this, generation = sweep_generation_](const boost::system::error_code& ec) {
+      if (ec || generation != sweep_generation_) return;
       const auto now = keepalive_clock::now();
       std::vector<std::shared_ptr<connection>> expired;
       for (auto& [raw, conn] : connections_) {
@@ -344,6 +367,7 @@ class connection_set {
 
   // Stops the sweep and shuts every connection down (GOODBYE, then close).
   void stop() {
+    ++sweep_generation_;
     sweep_timer_.cancel();
     auto open = connections_;  // shutdown() may remove entries
     for (auto& [raw, conn] : open) conn->shutdown();
@@ -351,8 +375,9 @@ class connection_set {
 
  private:
   const listener_config& config_;
-  bool pings_;
+  bool websocket_;
   asio::steady_timer sweep_timer_;
+  std::uint64_t sweep_generation_ = 0;
   std::unordered_map<connection*, std::shared_ptr<connection>> connections_;
 };
 
@@ -382,21 +407,23 @@ inline std::optional<asio::ip::tcp::socket> adopt_tcp(asio::io_context& io, int 
   return socket;
 }
 
-// Keeps accepting on `acceptor`, handing each socket to on_accepted(socket).
+// Keeps accepting on `acceptor`, handing each socket to on_accepted(socket), counted as `kind`.
 template <class Acceptor, class OnAccepted>
-void accept_loop(Acceptor& acceptor, std::string url, OnAccepted on_accepted) {
-  acceptor.async_accept([&acceptor, url = std::move(url), on_accepted](
+void accept_loop(Acceptor& acceptor, std::string url, metrics::listener_kind kind,
+                 OnAccepted on_accepted) {
+  acceptor.async_accept([&acceptor, url = std::move(url), kind, on_accepted](
                             const boost::system::error_code& ec,
                             typename Acceptor::protocol_type::socket socket) mutable {
-    if (ec == asio::error::operation_aborted) return;
+    if (ec == asio::error::operation_aborted || !acceptor.is_open()) return;
     if (ec) {
       // Out of descriptors, typically: say so, and keep accepting (the connection that failed
       // is gone either way).
-      JLOG(warn) << "accept on " << url << " failed: " << ec.message();
+      JLOG(warn) << "accept failed: " << ec.message() << log_field("listener", url);
     } else {
+      metrics::io().accept(kind);
       on_accepted(std::move(socket));
     }
-    accept_loop(acceptor, std::move(url), std::move(on_accepted));
+    accept_loop(acceptor, std::move(url), kind, std::move(on_accepted));
   });
 }
 

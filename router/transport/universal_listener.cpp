@@ -36,9 +36,11 @@ struct universal_listener::impl {
   void accept() {
     acceptor_.async_accept([this](const boost::system::error_code& ec, asio::ip::tcp::socket s) {
       if (ec == asio::error::operation_aborted) return;
+      if (!acceptor_.is_open()) return;
       if (ec) {
-        JLOG(warn) << "accept on " << url() << " failed: " << ec.message();
+        JLOG(warn) << "accept failed: " << ec.message() << log_field("listener", url());
       } else {
+        metrics::io().accept(metrics::listener_kind::universal);
         classify(std::move(s));
       }
       accept();
@@ -51,9 +53,12 @@ struct universal_listener::impl {
     p->timer.expires_after(config_.handshake_timeout);
     p->timer.async_wait([this, p](const boost::system::error_code& ec) {
       if (ec || !take(*p)) return;  // the first byte came first, or the listener stopped
-      JLOG(info) << "closing a connection on " << url() << ": nothing received within "
-                 << config_.handshake_timeout.count() << " ms";
       boost::system::error_code ignore;
+      const auto peer = p->socket.remote_endpoint(ignore);
+      JLOG(info) << "closing a connection: nothing received within "
+                 << config_.handshake_timeout.count() << " ms" << log_field("listener", url())
+                 << log_field("peer", peer.address().to_string() + ":" + std::to_string(peer.port()));
+      metrics::io().refuse(metrics::refusal::timeout);
       p->socket.close(ignore);
     });
     p->socket.async_wait(asio::ip::tcp::socket::wait_read,
@@ -128,12 +133,34 @@ void universal_listener::start() {
   JLOG(info) << "listening on " << impl_->url();
 }
 
-void universal_listener::stop() {
+void universal_listener::stop_accepting() {
   boost::system::error_code ec;
   impl_->acceptor_.close(ec);
   impl_->stop_waiting();
+}
+
+void universal_listener::stop() {
+  stop_accepting();
   impl_->websocket_.stop();
   impl_->rawsocket_.stop();
+}
+
+void universal_listener::reconfigure(const listener_config& config) {
+  impl_->websocket_.reconfigure(config);  // may throw: nothing changed yet
+  impl_->rawsocket_.reconfigure(config);
+  boost::system::error_code ec;
+  const auto ep = impl_->acceptor_.local_endpoint(ec);
+  impl_->config_ = config;
+  if (!ec) impl_->config_.port = ep.port();
+}
+
+std::string universal_listener::url() const { return impl_->url(); }
+
+metrics::listener_view universal_listener::view() const {
+  const auto ws = impl_->websocket_.view();
+  const auto rs = impl_->rawsocket_.view();
+  return {metrics::listener_kind::universal, ws.open + rs.open + impl_->pending_.size(),
+          ws.queued_bytes + rs.queued_bytes};
 }
 
 }  // namespace junction

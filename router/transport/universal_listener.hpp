@@ -1,7 +1,7 @@
 // router/transport/universal_listener.hpp — one TCP port for WebSocket and RawSocket, as Crossbar's
 // "universal" transport: the first byte of a connection decides (0x7F = RawSocket, anything else
-// is HTTP: a WebSocket upgrade, or a plain request answered by the WebSocket listener — 404 for
-// paths that are not the WAMP path, so health and metrics can live on the same port later).
+// is HTTP: a WebSocket upgrade, or a plain request answered by the WebSocket listener — the
+// admin routes /healthz, /readyz, /metrics where the listener serves them, 404 elsewhere).
 #pragma once
 
 #include <memory>
@@ -25,7 +25,11 @@ class universal_listener final : public listener {
   universal_listener& operator=(const universal_listener&) = delete;
 
   void start() override;
+  void stop_accepting() override;
   void stop() override;
+  void reconfigure(const listener_config& config) override;
+  [[nodiscard]] std::string url() const override;
+  [[nodiscard]] metrics::listener_view view() const override;
 
  private:
   struct impl;

@@ -362,10 +362,13 @@ std::string switching_protocols(std::string_view client_key, std::string_view su
   return out;
 }
 
-std::string http_response(int status, std::string_view body, std::string_view extra_headers) {
+std::string http_response(int status, std::string_view body, std::string_view extra_headers,
+                          std::string_view content_type) {
   std::string out = "HTTP/1.1 " + std::to_string(status) + ' ';
   out += reason_phrase(status);
-  out += "\r\nContent-Type: text/plain; charset=utf-8\r\nContent-Length: ";
+  out += "\r\nContent-Type: ";
+  out += content_type;
+  out += "\r\nContent-Length: ";
   out += std::to_string(body.size());
   out += "\r\nConnection: close\r\n";
   // The headers these statuses require (RFC 7231 §6.5.5, §6.5.15), unless the caller gave them:

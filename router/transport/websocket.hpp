@@ -82,12 +82,13 @@ struct refusal {
 // empty, Sec-WebSocket-Protocol.
 [[nodiscard]] std::string switching_protocols(std::string_view client_key, std::string_view subprotocol);
 
-// A complete HTTP/1.1 response with a text/plain body and "Connection: close". `extra_headers`
-// are whole lines, each ending in "\r\n" (e.g. "Sec-WebSocket-Version: 13\r\n"). Headers the
-// status requires are added when extra_headers lacks them: "Allow: GET" on 405, "Upgrade:
-// websocket" on 426 (RFC 7231 §6.5.5, §6.5.15).
+// A complete HTTP/1.1 response (text/plain unless told otherwise) with "Connection: close".
+// `extra_headers` are whole lines, each ending in "\r\n" (e.g. "Sec-WebSocket-Version: 13\r\n").
+// Headers the status requires are added when extra_headers lacks them: "Allow: GET" on 405,
+// "Upgrade: websocket" on 426 (RFC 7231 §6.5.5, §6.5.15).
 [[nodiscard]] std::string http_response(int status, std::string_view body,
-                                        std::string_view extra_headers = {});
+                                        std::string_view extra_headers = {},
+                                        std::string_view content_type = "text/plain; charset=utf-8");
 
 // ---- frames (RFC 6455 §5) ------------------------------------------------------------------------
 

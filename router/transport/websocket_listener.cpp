@@ -61,7 +61,7 @@ class ws_connection final : public stream::stream_connection<Socket>, private ws
   ws_connection(Socket socket, router& owner, const listener_config& config, std::string remote,
                 bool over_limit, stream::forget_fn forget)
       : base(std::move(socket), std::move(remote), std::move(forget), "WebSocket",
-             config.handshake_timeout),
+             config.handshake_timeout, owner.config().max_outbound_bytes),
         owner_(owner),
         config_(config),
         over_limit_(over_limit) {}
@@ -100,8 +100,9 @@ class ws_connection final : public stream::stream_connection<Socket>, private ws
   }
 
   void keepalive_expired(std::chrono::milliseconds timeout) override {
-    JLOG(info) << "closing WebSocket connection from " << this->remote()
-               << ": no answer to the keepalive ping within " << timeout.count() << " ms";
+    JLOG(info) << "closing WebSocket connection: no answer to the keepalive ping within "
+               << timeout.count() << " ms" << log_field("peer", this->remote());
+    metrics::io().close(metrics::close_reason::keepalive);
     this->terminate("keepalive timeout");
   }
 
@@ -126,7 +127,7 @@ class ws_connection final : public stream::stream_connection<Socket>, private ws
     out.append(2, '\0');
     batching::append(proto_.batch, out, encode, separator_);
     const std::size_t length = out.size() - start - 2;
-    if (out.size() > stream::max_outbound_bytes) {
+    if (out.size() > this->max_outbound()) {
       out.resize(start);
       this->queue_ok(length);  // says why and ends the connection
       return;
@@ -166,7 +167,8 @@ class ws_connection final : public stream::stream_connection<Socket>, private ws
     const auto req = ws::parse_request(std::string_view(head_).substr(0, length));
     std::string().swap(head_);
     if (!req) {
-      JLOG(info) << "refused HTTP request from " << this->remote() << ": " << req.error().message;
+      JLOG(info) << "refused HTTP request: " << req.error().message << log_field("peer", this->remote());
+      metrics::io().refuse(metrics::refusal::handshake);
       return refuse(400, req.error().message + "\n");
     }
     if (!answer(*req)) return;
@@ -175,10 +177,22 @@ class ws_connection final : public stream::stream_connection<Socket>, private ws
 
   // Accepts the upgrade (true) or answers with an HTTP error (false).
   bool answer(const ws::request& req) {
-    const bool our_path = req.path() == config_.path;
+    const bool wamp = config_.kind != listener_config::protocol::http;  // http: admin routes only
+    const bool our_path = wamp && req.path() == config_.path;
     if (!req.wants_upgrade()) {
-      // Plain HTTP: nothing is served yet besides the WAMP endpoint (health and metrics come
-      // later, here).
+      // Plain HTTP: the admin routes (health, metrics, reload) where this listener serves them,
+      // 426 on the WAMP path, 404 elsewhere.
+      metrics::io().http_requests.add();
+      if (config_.serves_admin() && owner_.routes() != nullptr) {
+        if (auto a = owner_.routes()->answer(req.method, req.path(), loopback_peer())) {
+          std::string response = ws::http_response(a->status, a->body, a->headers, a->content_type);
+          if (req.method == "HEAD") response.resize(response.size() - a->body.size());
+          this->out_ += response;
+          this->schedule_write();
+          this->finish();
+          return false;
+        }
+      }
       if (our_path) {
         refuse(426, "this is a WAMP WebSocket endpoint\n", "Upgrade: websocket\r\n");
       } else {
@@ -187,20 +201,27 @@ class ws_connection final : public stream::stream_connection<Socket>, private ws
       return false;
     }
     if (over_limit_) {
-      JLOG(info) << "refused WebSocket upgrade from " << this->remote()
-                 << ": the listener's max-connections (" << config_.max_connections
-                 << ") are open";
+      JLOG(info) << "refused WebSocket upgrade: the listener's max_connections ("
+                 << config_.max_connections << ") are open" << log_field("peer", this->remote());
+      metrics::io().refuse(metrics::refusal::limit);
       refuse(503, "connection limit reached\n");
       return false;
     }
+    if (owner_.draining()) {
+      metrics::io().refuse(metrics::refusal::draining);
+      refuse(503, "the router is shutting down\n");
+      return false;
+    }
     if (auto no = ws::check_upgrade(req)) {
-      JLOG(info) << "refused WebSocket upgrade from " << this->remote() << ": " << no->reason;
+      JLOG(info) << "refused WebSocket upgrade: " << no->reason << log_field("peer", this->remote());
+      metrics::io().refuse(metrics::refusal::handshake);
       refuse(no->status, no->reason + "\n",
              no->status == 426 ? "Sec-WebSocket-Version: 13\r\n" : std::string_view{});
       return false;
     }
     if (!our_path) {
-      refuse(404, "no WAMP endpoint at this path\n");
+      metrics::io().refuse(metrics::refusal::handshake);
+      refuse(404, wamp ? "no WAMP endpoint at this path\n" : "this port serves no WAMP endpoint\n");
       return false;
     }
     // The first subprotocol in the client's order of preference that we speak wins.
@@ -213,8 +234,9 @@ class ws_connection final : public stream::stream_connection<Socket>, private ws
       }
     }
     if (!chosen) {
-      JLOG(info) << "refused WebSocket upgrade from " << this->remote()
-                 << ": no supported WAMP subprotocol offered";
+      JLOG(info) << "refused WebSocket upgrade: no supported WAMP subprotocol offered"
+                 << log_field("peer", this->remote());
+      metrics::io().refuse(metrics::refusal::handshake);
       refuse(400,
              "no supported WAMP subprotocol offered (wamp.2.json, wamp.2.msgpack, "
              "wamp.2.json.batched, wamp.2.msgpack.batched)\n");
@@ -229,8 +251,14 @@ class ws_connection final : public stream::stream_connection<Socket>, private ws
     phase_ = phase::open;
     reader_.emplace(config_.max_message_size);
     session_ = std::make_shared<session>(owner_, *this, *proto_.wire);
-    JLOG(debug) << "WebSocket connection from " << this->remote() << " (" << chosen_name << ")";
+    JLOG(debug) << "WebSocket connection (" << chosen_name << ")" << log_field("peer", this->remote());
     return true;
+  }
+
+  // The admin routes that change things answer loopback peers only.
+  bool loopback_peer() const {
+    const std::string_view r = this->remote();
+    return r.rfind("127.", 0) == 0 || r.rfind("::1:", 0) == 0 || r.rfind("::ffff:127.", 0) == 0;
   }
 
   void refuse(int status, std::string_view body, std::string_view extra_headers = {}) {
@@ -266,8 +294,8 @@ class ws_connection final : public stream::stream_connection<Socket>, private ws
 
   void on_close(std::uint16_t code, std::string_view reason) override {
     if (phase_ == phase::closing) return this->terminate({});  // the answer to our close
-    JLOG(debug) << "WebSocket connection from " << this->remote() << " closed by the peer ("
-                << code << (reason.empty() ? "" : ": ") << reason << ")";
+    JLOG(debug) << "WebSocket connection closed by the peer (" << code
+                << (reason.empty() ? "" : ": ") << reason << ")" << log_field("peer", this->remote());
     // The peer closes: leave the realm, answer with its code (RFC 6455 §5.5.1), and close the
     // TCP connection once the answer is written (the server closes first, §7.1.1).
     phase_ = phase::closing;
@@ -284,11 +312,12 @@ class ws_connection final : public stream::stream_connection<Socket>, private ws
     // would report the same error on every later read).
     if (phase_ == phase::closing) return this->terminate(e.text);
     if (e.code == ws::close_code::message_too_big) {
-      JLOG(warn) << "closed connection from " << this->remote()
-                 << ": incoming message larger than max-message-size (" << config_.max_message_size
-                 << " bytes)";
+      JLOG(warn) << "closed connection: incoming message larger than max_message_size ("
+                 << config_.max_message_size << " bytes)" << log_field("peer", this->remote());
+      metrics::io().close(metrics::close_reason::message_too_big);
     } else {
-      JLOG(info) << "closing WebSocket connection from " << this->remote() << ": " << e.text;
+      JLOG(info) << "closing WebSocket connection: " << e.text << log_field("peer", this->remote());
+      metrics::io().close(metrics::close_reason::protocol_violation);
     }
     if (session_) session_->on_transport_closed();
     close_with(e.code, e.text, std::chrono::milliseconds{0});
@@ -361,11 +390,38 @@ websocket_listener::~websocket_listener() = default;
 
 void websocket_listener::start() {
   open_acceptor(impl_->acceptor_, tcp_endpoint(impl_->config_), impl_->config_);
-  const std::string url = bound_url(impl_->config_, impl_->acceptor_);
-  stream::accept_loop(impl_->acceptor_, url,
+  const std::string bound = url();
+  const auto kind = impl_->config_.kind == listener_config::protocol::http ? metrics::listener_kind::http
+                                                                          : metrics::listener_kind::websocket;
+  stream::accept_loop(impl_->acceptor_, bound, kind,
                       [this](asio::ip::tcp::socket s) { impl_->on_accepted(std::move(s)); });
   impl_->connections_.start_sweep();
-  JLOG(info) << "listening on " << url;
+  JLOG(info) << "listening on " << bound;
+}
+
+std::string websocket_listener::url() const {
+  return impl_->acceptor_.is_open() ? bound_url(impl_->config_, impl_->acceptor_) : impl_->config_.url();
+}
+
+metrics::listener_view websocket_listener::view() const {
+  return {impl_->config_.kind == listener_config::protocol::http ? metrics::listener_kind::http
+                                                                 : metrics::listener_kind::websocket,
+          impl_->connections_.size(), impl_->connections_.queued_bytes()};
+}
+
+void websocket_listener::reconfigure(const listener_config& config) {
+  auto tls = config.tls.enabled() ? make_server_tls_context(config.tls) : nullptr;  // may throw
+  boost::system::error_code ec;
+  const auto ep = impl_->acceptor_.local_endpoint(ec);
+  impl_->config_ = config;
+  if (!ec) impl_->config_.port = ep.port();
+  impl_->tls_ = std::move(tls);
+  impl_->connections_.restart_sweep();
+}
+
+void websocket_listener::stop_accepting() {
+  boost::system::error_code ec;
+  impl_->acceptor_.close(ec);
 }
 
 void websocket_listener::attach() { impl_->connections_.start_sweep(); }

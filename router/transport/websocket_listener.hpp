@@ -27,8 +27,12 @@ class websocket_listener final : public listener {
   void attach();
   // Takes an accepted TCP connection (its descriptor) whose first byte says it is ours.
   void adopt(int native_socket, bool ipv6);
+  void stop_accepting() override;
   // Stops accepting and closes every connection (going away).
   void stop() override;
+  void reconfigure(const listener_config& config) override;
+  [[nodiscard]] std::string url() const override;
+  [[nodiscard]] metrics::listener_view view() const override;
 
   struct impl;  // public so the per-config implementations in the .cpp can derive from it
 

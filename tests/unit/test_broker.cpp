@@ -701,7 +701,8 @@ struct bare_broker {
   session_map sessions;
   realm_config config{"realm1"};
   random_ids ids{42};
-  broker b{sessions, config, ids};
+  realm_stats stats;
+  broker b{sessions, config, ids, stats};
 
   std::shared_ptr<fake_peer> join(id session, bool announces_revocation) {
     auto p = std::make_shared<fake_peer>();

@@ -30,6 +30,7 @@ import logging
 import os
 import re
 import shutil
+import signal
 import socket
 import ssl
 import struct
@@ -306,6 +307,41 @@ def router_supports_listen(binary=None):
     return '--listen' in p.stdout
 
 
+_CONFIG_SCHEMA = None
+
+
+def validate_config(config):
+    """Raises AssertionError when `config` (a dict) does not validate against config/junction.schema.json
+    (Debian python3-jsonschema)."""
+    global _CONFIG_SCHEMA
+    import jsonschema
+    if _CONFIG_SCHEMA is None:
+        with open(os.path.join(REPO_ROOT, 'config', 'junction.schema.json')) as f:
+            _CONFIG_SCHEMA = json.load(f)
+    errors = list(jsonschema.Draft202012Validator(_CONFIG_SCHEMA).iter_errors(config))
+    if errors:
+        raise AssertionError('config does not validate against the schema: {}'.format(
+            '; '.join('{}: {}'.format('/' + '/'.join(str(p) for p in e.absolute_path), e.message) for e in errors)))
+
+
+async def http_get(host, port, path, method='GET', timeout=None):
+    """One plain HTTP/1.1 request; returns (status, headers dict lower-case, body bytes)."""
+    r, w = await asyncio.wait_for(asyncio.open_connection(host, port), timeout or T)
+    try:
+        w.write('{} {} HTTP/1.1\r\nHost: {}:{}\r\nContent-Length: 0\r\n\r\n'.format(method, path, host, port).encode())
+        data = await asyncio.wait_for(r.read(), timeout or T)
+    finally:
+        w.close()
+    head, _, body = data.partition(b'\r\n\r\n')
+    lines = head.decode('latin-1').split('\r\n')
+    status = int(lines[0].split(' ')[1])
+    headers = {}
+    for line in lines[1:]:
+        k, _, v = line.partition(':')
+        headers[k.strip().lower()] = v.strip()
+    return status, headers, body
+
+
 class RouterProcess:
     """A router of the test's own.
 
@@ -318,12 +354,19 @@ class RouterProcess:
     .url / .rs_url / .unix_url, .env() (JUNCTION_URL / JUNCTION_RS / JUNCTION_UNIX for that router).
     """
 
-    def __init__(self, binary=None, realms=None, extra_args=(), path='/ws', listen=None):
+    def __init__(self, binary=None, realms=None, extra_args=(), path='/ws', listen=None, config=None):
         self.binary = binary or BIN
         self.realms = realms if realms is not None else [REALM, REALM2]
         self.extra_args = list(extra_args)
         self.path = path
         self.listen = list(listen) if listen is not None else None
+        # config: a config file's content (a dict), written to a temp file and given as --config;
+        # its listeners are the router's (port 0 ones are read from the log), and reload() rewrites it.
+        self.config = config
+        self.config_path = None
+        if config is not None:
+            self.listen = []
+            self.realms = []
         self.port = None
         self.proc = None
         self.log = None
@@ -390,11 +433,17 @@ class RouterProcess:
         raise RuntimeError(last_err)
 
     def _start_listen(self, wait):
-        if any('{tmp}' in u for u in self.listen):
+        if any('{tmp}' in u for u in self.listen) or self.config is not None:
             self.tmpdir = tempfile.mkdtemp(prefix='junction-rs-')
         args = [self.binary]
         for u in self.listen:
             args += ['--listen', u.replace('{tmp}', self.tmpdir or '')]
+        expected = len(self.listen)
+        if self.config is not None:
+            self.config_path = os.path.join(self.tmpdir, 'junction.json')
+            self.write_config(self.config)
+            args += ['--config', self.config_path]
+            expected = len(self.config.get('listeners', [{}]))
         for r in self.realms:
             args += ['--realm', r]
         args += self.extra_args
@@ -403,7 +452,7 @@ class RouterProcess:
         deadline = time.monotonic() + wait
         while time.monotonic() < deadline:
             found = _LISTENING_RE.findall(self.output())
-            if len(found) >= len(self.listen):
+            if len(found) >= expected:
                 self.listeners = found
                 self.urls = {}
                 for u in found:
@@ -415,9 +464,40 @@ class RouterProcess:
                 break
             time.sleep(0.03)
         err = 'router {} did not log "listening on" for all {} listeners (exit code {}): {}'.format(
-            args, len(self.listen), self.proc.poll(), self.output()[-2000:])
+            args, expected, self.proc.poll(), self.output()[-2000:])
         self.stop()
         raise RuntimeError(err)
+
+    def write_config(self, config):
+        """Writes `config` (a dict; '{tmp}' in strings becomes the router's temp dir) as the config file,
+        after checking it against config/junction.schema.json: every config a test uses is a valid one
+        unless the test says otherwise (write_raw_config)."""
+        text = json.dumps(config, indent=2).replace('{tmp}', self.tmpdir)
+        validate_config(json.loads(text))
+        self.write_raw_config(text)
+
+    def write_raw_config(self, text):
+        with open(self.config_path + '.new', 'w') as f:
+            f.write(text)
+        os.replace(self.config_path + '.new', self.config_path)
+
+    def reload(self, config=None):
+        """Rewrites the config file (when given) and sends SIGHUP."""
+        if config is not None:
+            self.config = config
+            self.write_config(config)
+        self.proc.send_signal(signal.SIGHUP)
+
+    def wait_for_log(self, text, timeout=None, count=1):
+        """Waits until the router's output holds `text` (at least `count` times); returns the output."""
+        deadline = time.monotonic() + (timeout or T)
+        while True:
+            out = self.output()
+            if out.count(text) >= count:
+                return out
+            if time.monotonic() > deadline:
+                raise AssertionError('the router did not log {!r}; its log ends with: {}'.format(text, out[-2500:]))
+            time.sleep(0.02)
 
     def output(self):
         if not self.log:

@@ -355,8 +355,9 @@ std::string reference_markdown() {
   };
   std::string out = "| key | type | default | meaning | example |\n|---|---|---|---|---|\n";
   for (const reference_row& row : d.rows) {
+    const bool words = row.fallback.empty() || row.fallback == "required" || row.fallback == "see below";
     out += "| `" + row.pointer + "` | " + cell(row.type) + " | " +
-           (row.fallback.empty() ? "" : "`" + cell(row.fallback) + "`") + " | " + cell(row.meaning) +
+           (words ? row.fallback : "`" + cell(row.fallback) + "`") + " | " + cell(row.meaning) +
            " | " + (row.example.empty() ? "" : "`" + cell(row.example) + "`") + " |\n";
   }
   return out;

@@ -1,4 +1,6 @@
 // junction — the WAMP router executable: config file and flags → settings → server (router/server.hpp).
+#include <openssl/crypto.h>
+
 #include <cstdio>
 #include <string>
 #include <vector>
@@ -6,6 +8,8 @@
 #include "router/ops/cli.hpp"
 #include "router/ops/config_file.hpp"
 #include "router/server.hpp"
+#include "build_info.h"
+#include "commit.h"
 
 int main(int argc, char** argv) {
   using namespace junction;
@@ -16,6 +20,11 @@ int main(int argc, char** argv) {
   }
   if (cli.show_version) {
     std::printf("junction %s\n", JUNCTION_VERSION);
+    std::printf("commit %s\nbuild %s, %s%s%s, metrics %s\n%s\n", JUNCTION_COMMIT,
+                JUNCTION_BUILD_TYPE, JUNCTION_BUILD_COMPILER,
+                std::string(JUNCTION_BUILD_SANITIZE) == "none" ? "" : ", sanitize=",
+                std::string(JUNCTION_BUILD_SANITIZE) == "none" ? "" : JUNCTION_BUILD_SANITIZE,
+                JUNCTION_BUILD_METRICS ? "on" : "off", OpenSSL_version(OPENSSL_VERSION));
     return 0;
   }
   switch (cli.what) {

@@ -1,9 +1,12 @@
 """The junction executable: --help, --version, flag errors, the embedded default realm, shutdown."""
 
 import asyncio
+import os
+import shutil
 import subprocess
+import tempfile
 
-from harness import BIN, T, Aborted, RouterProcess, WampCases, connect, single
+from harness import BIN, REPO_ROOT, T, Aborted, RouterProcess, WampCases, connect, single
 
 
 def _listening_lines(text):
@@ -20,7 +23,37 @@ class CliTests(WampCases):
     async def test_version(self):
         p = run('--version')
         self.assertEqual(p.returncode, 0)
-        self.assertRegex(p.stdout, r'^junction \d+\.\d+\.\d+')
+        self.assertRegex(p.stdout, r'^junction \d+\.\d+\.\d+\ncommit [0-9a-f]+(-dirty)?\nbuild \w+, gcc \S+')
+        self.assertIn('metrics on', p.stdout)
+        self.assertIn('OpenSSL 3', p.stdout)
+
+    async def test_no_runtime_dependency_beyond_debian_libraries(self):
+        p = subprocess.run(['ldd', BIN], capture_output=True, text=True, timeout=10)
+        libs = {line.split()[0] for line in p.stdout.splitlines() if line.strip()}
+        allowed = {'linux-vdso.so.1', 'libssl.so.3', 'libcrypto.so.3', 'libstdc++.so.6', 'libm.so.6',
+                   'libgcc_s.so.1', 'libc.so.6', '/lib64/ld-linux-x86-64.so.2',
+                   # sanitizer builds (script/test's asan level)
+                   'libasan.so.8', 'libubsan.so.1'}
+        self.assertLessEqual(libs, allowed, p.stdout)
+
+    async def test_the_systemd_unit_verifies(self):
+        # systemd-analyze checks the unit's syntax and directives; the binary path must exist, so a
+        # copy points at the binary under test.
+        unit = os.path.join(REPO_ROOT, 'config', 'junction.service')
+        with open(unit) as f:
+            text = f.read()
+        self.assertIn('Type=exec', text)
+        self.assertIn('ExecReload=/bin/kill -HUP $MAINPID', text)
+        d = tempfile.mkdtemp()
+        try:
+            copy = os.path.join(d, 'junction.service')
+            with open(copy, 'w') as f:
+                f.write(text.replace('/usr/local/bin/junction', BIN))
+            p = subprocess.run(['systemd-analyze', 'verify', copy], capture_output=True, text=True, timeout=60)
+            problems = [l for l in (p.stdout + p.stderr).splitlines() if 'junction.service' in l]
+            self.assertEqual(problems, [])
+        finally:
+            shutil.rmtree(d)
 
     async def test_help_documents_the_flags(self):
         p = run('--help')

@@ -124,6 +124,13 @@ class ConfigFileTests(WampCases):
                              set(example))
         self.assertEqual({l['type'] for l in example['listeners']}, {'universal', 'rs', 'unix', 'wss', 'http'})
 
+    async def test_the_container_config_is_accepted_by_both(self):
+        with open(os.path.join(REPO_ROOT, 'config', 'container.json')) as f:
+            text = f.read()
+        self.assertEqual(list(self.validator.iter_errors(json.loads(text))), [])
+        rc, out = check_config(text)
+        self.assertEqual(rc, 0, out)
+
     async def test_good_files_pass_both(self):
         for config in GOOD:
             with self.subTest(config=config):

@@ -9,7 +9,7 @@
 FROM debian:bookworm AS build
 RUN apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends \
       g++ meson ninja-build pkg-config git libboost-dev libwebsocketpp-dev libmsgpack-cxx-dev \
-      rapidjson-dev libssl-dev doctest-dev ca-certificates \
+      rapidjson-dev libssl-dev libargon2-dev doctest-dev ca-certificates \
     && rm -rf /var/lib/apt/lists/*
 WORKDIR /src
 COPY . .
@@ -17,7 +17,7 @@ RUN meson setup /build --buildtype=release && meson compile -C /build router/jun
     && /build/router/junction --check-config config/container.json
 
 FROM debian:bookworm-slim
-RUN apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends libssl3 \
+RUN apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends libssl3 libargon2-1 \
     && rm -rf /var/lib/apt/lists/*
 COPY --from=build /build/router/junction /usr/local/bin/junction
 COPY config/container.json /etc/junction/junction.json

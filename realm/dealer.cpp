@@ -419,9 +419,9 @@ void dealer::on_timeout(call_key key) {
   pending_call& pc = it->second;
   pc.timer = 0;  // fired
   // Dealer-initiated timeout (spec advanced/rpc_call_timeout): like a killnowait cancel.
-  send_error(pc.caller, pc.caller_request, errc::timeout,
-             "the call to '" + pc.procedure + "' timed out after " +
-                 std::to_string(pc.timeout.count()) + " ms");
+  answer_error(pc, errc::timeout,
+               "the call to '" + pc.procedure + "' timed out after " +
+                   std::to_string(pc.timeout.count()) + " ms");
   send_interrupt(pc, "killnowait", errc::timeout);
   finish(key, call_outcome::timeout);
 }
@@ -457,6 +457,58 @@ std::optional<failure> dealer::on_cancel(session_record& s, cancel&& m) {
   if (mode == "killnowait") send_interrupt(pc, "killnowait", errc::canceled);
   finish(key, call_outcome::canceled);
   return std::nullopt;
+}
+
+void dealer::answer_error(pending_call& pc, errc code, std::string text) {
+  if (pc.internal) {
+    pc.internal(answer{false, std::string(uri_of(code)), array{value(std::move(text))}, {}});
+    return;
+  }
+  send_error(pc.caller, pc.caller_request, code, std::move(text));
+}
+
+void dealer::call_internal(const std::string& procedure, array args, object kwargs,
+                           timer_queue::duration timeout, answer_fn done) {
+  id* found = procedures_.best_match(procedure);
+  registration* reg = found == nullptr ? nullptr : &registrations_.at(*found);
+  const callee_entry* target = reg == nullptr ? nullptr : pick_callee(*reg);
+  session_record* callee = target == nullptr ? nullptr : live(target->session);
+  if (callee == nullptr) {
+    stats_.calls_refused.add();
+    done(answer{false, std::string(uri_of(errc::no_such_procedure)),
+                array{value("no callee registered for procedure '" + procedure + "'")}, {}});
+    return;
+  }
+  party& callee_party = parties_[callee->info.session];
+  id request = callee_party.last_invocation_request;
+  do {
+    if (request >= max_id) {
+      request = 1;
+      callee_party.invocation_ids_wrapped = true;
+    } else {
+      ++request;
+    }
+  } while (callee_party.invocations.count(request) != 0);
+  callee_party.last_invocation_request = request;
+
+  const call_key key = ++next_call_key_;
+  pending_call& pc = calls_[key];
+  pc.caller = 0;  // the router
+  pc.caller_request = ++next_internal_request_;
+  pc.callee = callee->info.session;
+  pc.invocation_request = request;
+  pc.registration_id = reg->registration_id;
+  pc.procedure = procedure;
+  pc.timeout = timeout;
+  pc.internal = std::move(done);
+  callee_party.invocations.emplace(request, key);
+  arm_timeout(key, pc);
+  stats_.calls_routed.add();
+  if constexpr (metrics_enabled) pc.started = std::chrono::steady_clock::now();
+
+  invocation inv{request, reg->registration_id, {}, std::move(args), std::move(kwargs)};
+  if (reg->match != match_policy::exact) inv.details.push_back("procedure", value(procedure));
+  callee->link->send(std::move(inv));
 }
 
 void dealer::refuse_call(id caller, id request, errc code, std::string text) {
@@ -513,8 +565,11 @@ std::optional<failure> dealer::on_yield(session_record& s, yield&& m) {
     arm_timeout(key, *pc);  // the timeout runs between successive results
     return std::nullopt;
   }
-  if (session_record* caller = live(pc->caller))
+  if (pc->internal) {
+    pc->internal(answer{true, {}, std::move(m.args), std::move(m.kwargs)});
+  } else if (session_record* caller = live(pc->caller)) {
     caller->link->send(result_{pc->caller_request, {}, std::move(m.args), std::move(m.kwargs)});
+  }
   finish(key, call_outcome::result);
   return std::nullopt;
 }
@@ -530,7 +585,9 @@ std::optional<failure> dealer::on_error(session_record& s, error&& m) {
   }
   const call_outcome how =
       is_reserved_uri(m.error_uri) ? call_outcome::wamp_error : call_outcome::error;
-  if (session_record* caller = live(pc->caller)) {
+  if (pc->internal) {
+    pc->internal(answer{false, std::move(m.error_uri), std::move(m.args), std::move(m.kwargs)});
+  } else if (session_record* caller = live(pc->caller)) {
     error e;
     e.request_type = static_cast<std::uint64_t>(message_type::call);
     e.request = pc->caller_request;
@@ -554,9 +611,8 @@ void dealer::on_leave(id session) {
   for (const auto& [request, key] : it->second.invocations) as_callee.push_back(key);
   for (call_key key : as_callee) {
     // Every caller still waiting on this callee gets an answer (spec: Callee Leaving).
-    const pending_call& pc = calls_.at(key);
-    send_error(pc.caller, pc.caller_request, errc::canceled,
-               "the callee left before answering");
+    pending_call& pc = calls_.at(key);
+    answer_error(pc, errc::canceled, "the callee left before answering");
     finish(key, call_outcome::canceled);
   }
   std::vector<call_key> as_caller;
@@ -576,8 +632,8 @@ void dealer::cancel_all(const std::string& why) {
   for (call_key key : keys) {
     auto it = calls_.find(key);
     if (it == calls_.end()) continue;
-    const pending_call& pc = it->second;
-    send_error(pc.caller, pc.caller_request, errc::canceled, why);
+    pending_call& pc = it->second;
+    answer_error(pc, errc::canceled, why);
     send_interrupt(pc, "killnowait", errc::canceled);
     finish(key, call_outcome::canceled);
   }

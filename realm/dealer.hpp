@@ -13,6 +13,7 @@
 
 #include <chrono>
 #include <deque>
+#include <functional>
 #include <optional>
 #include <random>
 #include <string>
@@ -65,6 +66,22 @@ class dealer {
   // True if `request` names a call of `caller` that is still in flight or a progressive call
   // that ended recently: a CALL reusing it is a continuation, not a new request.
   [[nodiscard]] bool knows_call(id caller, id request) const;
+
+  // The router's own calls (a dynamic authenticator): routed like a CALL from a session that
+  // announced no feature, to the best matching registration; `done` gets the callee's RESULT
+  // (ok, args, kwargs) or an ERROR URI — the callee's, or wamp.error.no_such_procedure,
+  // wamp.error.timeout (after `timeout`; 0: none), wamp.error.canceled (the callee left, the
+  // router shut down). `done` runs inside a realm operation, exactly once: it must hand its
+  // answer off, not call back into the realm.
+  struct answer {
+    bool ok = false;
+    std::string error;
+    array args;
+    object kwargs;
+  };
+  using answer_fn = std::function<void(answer&&)>;
+  void call_internal(const std::string& procedure, array args, object kwargs,
+                     timer_queue::duration timeout, answer_fn done);
 
   // Shutdown: while draining, new CALLs are answered wamp.error.canceled ("the router is
   // shutting down") and calls in flight go on; cancel_all then ends those left: their callers get
@@ -120,6 +137,7 @@ class dealer {
     bool invocation_open = false;     // the caller may still send progressive CALLs
     bool kill_requested = false;      // CANCEL kill sent INTERRUPT; the callee's answer ends it
     std::chrono::steady_clock::time_point started;  // for the duration histogram (metrics)
+    answer_fn internal;  // the router's own call (call_internal): its answer goes here
   };
   // Per-session dealer state, both roles: filled by REGISTER and CALL, cleaned by on_leave.
   struct party {
@@ -133,6 +151,8 @@ class dealer {
 
   session_record* live(id session);
   void send_error(id session, id request, errc code, std::string text);
+  // The caller of `pc` hears an ERROR: a session, or the router's own call.
+  void answer_error(pending_call& pc, errc code, std::string text);
   // An ERROR to a CALL that reached no callee (counted as refused).
   void refuse_call(id caller, id request, errc code, std::string text);
   // Starts a new call (the first CALL of a request id).
@@ -163,6 +183,7 @@ class dealer {
   std::mt19937_64 rng_;
   id next_registration_id_ = 0;
   call_key next_call_key_ = 0;
+  id next_internal_request_ = 0;  // request ids of the router's own calls (caller 0)
   std::unordered_map<id, registration> registrations_;  // registration id → registration
   uri_trie<id> procedures_;                             // (procedure, match) → registration id
   std::unordered_map<call_key, pending_call> calls_;    // every call in flight

@@ -55,6 +55,7 @@ object session_details(const session_info& info) {
   object details{{"session", value(info.session)},     {"authid", value(info.authid)},
                  {"authrole", value(info.authrole)},   {"authmethod", value(info.authmethod)},
                  {"authprovider", value(info.authprovider)}};
+  if (!info.authextra.empty()) details.push_back("authextra", value(info.authextra));
   if (!info.transport.type.empty()) {
     details.push_back("transport", value(object{{"type", value(info.transport.type)},
                                                 {"protocol", value(info.transport.protocol)},

@@ -36,6 +36,7 @@ struct session_info {
   std::string authmethod;
   std::string authprovider;
   client_features features;  // what HELLO.Details.roles announced
+  object authextra;          // WELCOME.Details.authextra (what the method told the client)
   // The connection it arrived on, for the meta API (Details.transport; Crossbar's field names).
   struct transport_info {
     std::string type;      // "websocket", "rawsocket"

@@ -65,6 +65,12 @@ class realm {
   // Reload: new settings for the same realm (the name stays); they apply to what happens next.
   // Fewer retained events than are kept evicts the topics published least recently.
   void reconfigure(realm_config config);
+  // The router's own call (dealer::call_internal), as an operation of the realm.
+  void call_internal(const std::string& procedure, array args, object kwargs,
+                     timer_queue::duration timeout, dealer::answer_fn done) {
+    const realm_operations::scope op(ops_);
+    dealer_.call_internal(procedure, std::move(args), std::move(kwargs), timeout, std::move(done));
+  }
   // Shutdown, step one: new CALLs are answered wamp.error.canceled; calls in flight go on.
   void drain() { get_dealer().set_draining(true); }
   // Shutdown, step two: the calls still in flight end (callers: wamp.error.canceled).

@@ -2,14 +2,40 @@
 
 #include <algorithm>
 
+#include "auth/crypto.hpp"
+#include "router/ops/config_file.hpp"
 #include "serializers/errors.hpp"
 
 namespace junction {
 
-router::router(const router_config& config, timer_queue& timers) : config_(config), timers_(timers) {
-  if (config_.realms.empty()) config_.realms.push_back(realm_config{"realm1"});
+router::router(const router_config& config, timer_queue& timers)
+    : config_(config), timers_(timers), throttle_(config.auth_throttle) {
+  if (config_.realms.empty()) config_.realms.emplace_back("realm1");
   for (const auto& rc : config_.realms)
     realms_.emplace(rc.name, std::make_unique<realm>(rc, timers));
+  update_auth();
+}
+
+void router::update_auth() {
+  auth_.clear();
+  // The mock challenges of unknown authids must not change while the configuration does not (a
+  // known principal's never do): their key is derived from the configuration's principals.
+  std::string material;
+  for (const auto& rc : config_.realms) {
+    auth_.emplace(rc.name, std::make_shared<const auth::realm_auth>(rc.auth));
+    material += config::realm_auth_json(rc.auth);
+  }
+  secrets_.mock_key = crypto::sha256("junction mock challenges\0" + material);
+  throttle_.reconfigure(config_.auth_throttle);
+}
+
+std::shared_ptr<const auth::realm_auth> router::auth_of(std::string_view realm) const {
+  auto it = auth_.find(realm);
+  return it == auth_.end() ? nullptr : it->second;
+}
+
+void router::count_authentication(const std::string& realm, const std::string& method, bool ok) {
+  if constexpr (metrics_enabled) ++auth_counts_[auth_key{realm, method, ok}];
 }
 
 namespace {
@@ -45,7 +71,7 @@ std::vector<std::string> router::apply(const router_config& config) {
   // Realms no longer configured close first: their sessions hear GOODBYE close_realm.
   for (auto it = realms_.begin(); it != realms_.end();) {
     const bool kept = std::any_of(config.realms.begin(), config.realms.end(),
-                                  [&](const realm_config& rc) { return rc.name == it->first; });
+                                  [&](const realm_settings& rc) { return rc.name == it->first; });
     if (kept) {
       ++it;
       continue;
@@ -56,7 +82,7 @@ std::vector<std::string> router::apply(const router_config& config) {
     changes.push_back("realm " + it->first + " removed (" + std::to_string(n) + " sessions closed)");
     it = realms_.erase(it);
   }
-  for (const realm_config& rc : config.realms) {
+  for (const realm_settings& rc : config.realms) {
     auto it = realms_.find(rc.name);
     if (it == realms_.end()) {
       auto fresh = std::make_unique<realm>(rc, timers_);
@@ -70,8 +96,53 @@ std::vector<std::string> router::apply(const router_config& config) {
     it->second->reconfigure(rc);
     changes.push_back("realm " + rc.name + ": " + diff);
   }
+  for (const realm_settings& rc : config.realms) {
+    const auto* before = find_settings(rc.name);
+    if (before != nullptr && config::realm_auth_json(before->auth) != config::realm_auth_json(rc.auth))
+      changes.push_back("realm " + rc.name + ": authentication settings changed (for new sessions)" +
+                        kill_removed_principals(*before, rc));
+  }
   config_ = config;
+  update_auth();
   return changes;
+}
+
+const realm_settings* router::find_settings(std::string_view name) const {
+  for (const auto& rc : config_.realms)
+    if (rc.name == name) return &rc;
+  return nullptr;
+}
+
+namespace {
+// Whether a static principal `authid` of `method` is still configured in `a`.
+bool still_configured(const auth::realm_auth& a, const std::string& method, const std::string& authid) {
+  auto in = [&](const auto& m) { return m && !m->dynamic() && m->principals.count(authid) != 0; };
+  if (method == "ticket") return in(a.ticket);
+  if (method == "wampcra") return in(a.wampcra);
+  if (method == "cryptosign") return in(a.cryptosign);
+  if (method == "wamp-scram") return in(a.scram);
+  if (method == "scram") return in(a.scram_autobahn);
+  if (method == "tls") return in(a.tls);
+  return true;  // anonymous and dynamic sessions are not principals of the file
+}
+}  // namespace
+
+std::string router::kill_removed_principals(const realm_settings& before, const realm_settings& after) {
+  if (!after.auth.kill_removed_principals) return {};
+  realm* r = find_realm(after.name);
+  if (r == nullptr) return {};
+  std::vector<id> victims;
+  for (const auto& [sid, record] : r->sessions()) {
+    const session_info& i = record.info;
+    if (i.authprovider == "static" && i.authmethod != "anonymous" &&
+        still_configured(before.auth, i.authmethod, i.authid) &&
+        !still_configured(after.auth, i.authmethod, i.authid))
+      victims.push_back(sid);
+  }
+  for (id v : victims)
+    r->kill(v, std::string(uri_of(errc::session_killed)),
+            "the principal was removed from the router's configuration");
+  return victims.empty() ? std::string() : "; " + std::to_string(victims.size()) + " sessions of removed principals killed";
 }
 
 void router::drain() {

@@ -2,7 +2,9 @@
 // No sockets here: listeners and sessions reach realms through this object.
 #pragma once
 
+#include <functional>
 #include <map>
+#include <tuple>
 #include <optional>
 #include <memory>
 #include <string>
@@ -10,6 +12,8 @@
 #include <unordered_set>
 #include <vector>
 
+#include "auth/authenticator.hpp"
+#include "auth/throttle.hpp"
 #include "realm/random_ids.hpp"
 #include "realm/realm.hpp"
 #include "router/ops/config.hpp"
@@ -31,6 +35,18 @@ class http_routes {
   // its routes (the listener then answers 404, or 426 on its WAMP path).
   virtual std::optional<http_answer> answer(std::string_view method, std::string_view path,
                                             bool loopback_peer) = 0;
+};
+
+// What the router needs from the event loop it runs on: the server provides it (an io_context
+// and a worker thread); unit tests a queue they drain.
+class executor {
+ public:
+  virtual ~executor() = default;
+  // Runs `fn` on the router's thread after the current handler (a hand-off, never re-entrant).
+  virtual void post(std::function<void()> fn) = 0;
+  // Runs `work` off the router's thread (a key derivation that takes milliseconds), then
+  // `done(result)` on it.
+  virtual void offload(std::function<bool()> work, std::function<void(bool)> done) = 0;
 };
 
 class router {
@@ -60,6 +76,21 @@ class router {
 
   void set_http_routes(http_routes* routes) noexcept { http_ = routes; }
   [[nodiscard]] http_routes* routes() const noexcept { return http_; }
+  void set_executor(executor* e) noexcept { executor_ = e; }
+  [[nodiscard]] executor* exec() const noexcept { return executor_; }
+  [[nodiscard]] timer_queue& timers() noexcept { return timers_; }
+
+  // How a realm authenticates (nullptr for a realm not served). Shared: a handshake in progress
+  // keeps the configuration it started with across a reload.
+  [[nodiscard]] std::shared_ptr<const auth::realm_auth> auth_of(std::string_view realm) const;
+  [[nodiscard]] const auth::router_secrets& secrets() const noexcept { return secrets_; }
+  [[nodiscard]] auth::throttle& auth_throttle() noexcept { return throttle_; }
+  // Authentication outcomes, for /metrics: successes and failures by realm and method.
+  void count_authentication(const std::string& realm, const std::string& method, bool ok);
+  template <class F>
+  void for_each_authentication(F&& fn) const {
+    for (const auto& [key, n] : auth_counts_) fn(key.realm, key.method, key.ok, n);
+  }
 
   // Session ids are global scope: random over [1, 2^53] and unique among live sessions.
   id allocate_session_id();
@@ -67,9 +98,29 @@ class router {
   [[nodiscard]] std::size_t live_sessions() const noexcept { return live_sessions_.size(); }
 
  private:
+  void update_auth();
+  [[nodiscard]] const realm_settings* find_settings(std::string_view name) const;
+  // Reload: the sessions of static principals `after` no longer has, when it says so; "" or
+  // "; N sessions of removed principals killed" for the log.
+  std::string kill_removed_principals(const realm_settings& before, const realm_settings& after);
+
+  struct auth_key {
+    std::string realm;
+    std::string method;
+    bool ok = false;
+    bool operator<(const auth_key& o) const {
+      return std::tie(realm, method, ok) < std::tie(o.realm, o.method, o.ok);
+    }
+  };
+
   router_config config_;
   timer_queue& timers_;
   http_routes* http_ = nullptr;
+  executor* executor_ = nullptr;
+  std::map<std::string, std::shared_ptr<const auth::realm_auth>, std::less<>> auth_;
+  auth::router_secrets secrets_;
+  auth::throttle throttle_;
+  std::map<auth_key, std::uint64_t> auth_counts_;  // realms and methods are configured: bounded
   bool draining_ = false;
   random_ids ids_;
   std::map<std::string, std::unique_ptr<realm>, std::less<>> realms_;

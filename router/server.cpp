@@ -9,7 +9,17 @@
 #include <stdexcept>
 #include <vector>
 
+#include <sys/eventfd.h>
+
+#include <condition_variable>
+#include <deque>
+#include <functional>
+#include <mutex>
+#include <thread>
+
 #include <boost/asio/io_context.hpp>
+#include <boost/asio/posix/stream_descriptor.hpp>
+#include <boost/asio/post.hpp>
 #include <boost/asio/signal_set.hpp>
 #include <boost/asio/steady_timer.hpp>
 
@@ -56,7 +66,98 @@ constexpr std::chrono::seconds close_wait{3};
 
 }  // namespace
 
-struct server::impl final : http_routes {
+// A thread for work that takes milliseconds of CPU (a ticket's key derivation), so that the event
+// loop never waits for it. Results come back through an eventfd the loop watches: the io_context
+// runs without the scheduler's locks (BOOST_ASIO_CONCURRENCY_HINT_UNSAFE), so no other thread may
+// post to it.
+class worker {
+ public:
+  explicit worker(asio::io_context& io) : io_(io), wake_(io) {}
+  ~worker() { stop(); }
+
+  void run(std::function<bool()> work, std::function<void(bool)> done) {
+    if (!thread_.joinable()) start();
+    const std::lock_guard<std::mutex> lock(mutex_);
+    jobs_.push_back({std::move(work), std::move(done)});
+    cv_.notify_one();
+  }
+
+  void stop() {
+    {
+      const std::lock_guard<std::mutex> lock(mutex_);
+      stopping_ = true;
+      cv_.notify_one();
+    }
+    if (thread_.joinable()) thread_.join();
+    boost::system::error_code ec;
+    wake_.close(ec);
+  }
+
+ private:
+  struct job {
+    std::function<bool()> work;
+    std::function<void(bool)> done;
+  };
+
+  void start() {
+    const int fd = ::eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+    if (fd < 0) throw std::runtime_error("eventfd failed");
+    wake_.assign(fd);
+    wait_for_results();
+    thread_ = std::thread([this] { loop(); });
+  }
+
+  void loop() {
+    for (;;) {
+      job j;
+      {
+        std::unique_lock<std::mutex> lock(mutex_);
+        cv_.wait(lock, [&] { return stopping_ || !jobs_.empty(); });
+        if (stopping_) return;
+        j = std::move(jobs_.front());
+        jobs_.pop_front();
+      }
+      bool ok = false;
+      try {
+        ok = j.work();
+      } catch (const std::exception& e) {
+        ok = false;
+      }
+      {
+        const std::lock_guard<std::mutex> lock(mutex_);
+        results_.emplace_back(std::move(j.done), ok);
+      }
+      const std::uint64_t one = 1;
+      [[maybe_unused]] const auto n = ::write(wake_.native_handle(), &one, sizeof one);
+    }
+  }
+
+  void wait_for_results() {
+    wake_.async_wait(asio::posix::stream_descriptor::wait_read, [this](const boost::system::error_code& ec) {
+      if (ec) return;
+      std::uint64_t count = 0;
+      [[maybe_unused]] const auto n = ::read(wake_.native_handle(), &count, sizeof count);
+      std::deque<std::pair<std::function<void(bool)>, bool>> ready;
+      {
+        const std::lock_guard<std::mutex> lock(mutex_);
+        ready.swap(results_);
+      }
+      for (auto& [done, ok] : ready) done(ok);
+      wait_for_results();
+    });
+  }
+
+  asio::io_context& io_;
+  asio::posix::stream_descriptor wake_;
+  std::thread thread_;
+  std::mutex mutex_;
+  std::condition_variable cv_;
+  std::deque<job> jobs_;
+  std::deque<std::pair<std::function<void(bool)>, bool>> results_;
+  bool stopping_ = false;
+};
+
+struct server::impl final : http_routes, executor {
   enum class phase { starting, serving, draining, closing };
 
   struct running_listener {
@@ -73,8 +174,16 @@ struct server::impl final : http_routes {
         router_(settings_, timers_),
         signals_(io_, SIGINT, SIGTERM, SIGHUP),
         tick_(io_),
-        drain_timer_(io_) {
+        drain_timer_(io_),
+        worker_(io_) {
     router_.set_http_routes(this);
+    router_.set_executor(this);
+  }
+
+  // executor
+  void post(std::function<void()> fn) override { asio::post(io_, std::move(fn)); }
+  void offload(std::function<bool()> work, std::function<void(bool)> done) override {
+    worker_.run(std::move(work), std::move(done));
   }
 
   int run() {
@@ -137,6 +246,9 @@ struct server::impl final : http_routes {
   void tick() {
     last_tick_ = clock::now();
     log_flush_suppressed();
+    retiring_.erase(std::remove_if(retiring_.begin(), retiring_.end(),
+                                   [](const std::unique_ptr<listener>& l) { return l->view().open == 0; }),
+                    retiring_.end());
     tick_.expires_after(tick_period);
     tick_.async_wait([this](const boost::system::error_code& ec) {
       if (!ec) tick();
@@ -215,6 +327,8 @@ struct server::impl final : http_routes {
         const std::string url = r.l->url();
         r.l->stop();
         changes.push_back("listener " + url + " removed");
+        // Its connections finish their closing handshakes first: it goes when they have.
+        retiring_.push_back(std::move(r.l));
         continue;
       }
       const listener_config& want = next.listeners[it->second];
@@ -287,6 +401,7 @@ struct server::impl final : http_routes {
       if (open != 0) JLOG(info) << "shutdown: " << open << " connections did not close in time";
       signals_.cancel();
       tick_.cancel();
+      worker_.stop();
       io_.stop();
       return;
     }
@@ -346,6 +461,7 @@ struct server::impl final : http_routes {
   std::vector<std::string> flags_;
   router router_;
   std::vector<running_listener> listeners_;
+  std::vector<std::unique_ptr<listener>> retiring_;  // removed by a reload, still closing
   asio::signal_set signals_;
   asio::steady_timer tick_;
   asio::steady_timer drain_timer_;
@@ -354,6 +470,7 @@ struct server::impl final : http_routes {
   clock::time_point last_tick_{};
   clock::time_point drain_deadline_{};
   clock::time_point closing_deadline_{};
+  worker worker_;  // last: joined first, while everything its results reach still exists
 };
 
 server::server(const cli_result& cli) : impl_(std::make_unique<impl>(cli)) {}

@@ -1,6 +1,10 @@
 #include "router/session.hpp"
 
 #include "realm/realm.hpp"
+
+#include <chrono>
+#include <cstdio>
+#include <ctime>
 #include "router/ops/log.hpp"
 #include "router/ops/metrics.hpp"
 #include "router/router.hpp"
@@ -52,6 +56,19 @@ void session::on_frame(std::string_view bytes) {
       return;
     }
     protocol_violation("received " + std::string(traits.name) + " before HELLO");
+    return;
+  }
+  if (state_ == state::authenticating) {
+    if (auto* a = std::get_if<authenticate>(&m); a != nullptr && awaiting_authenticate_)
+      return on_authenticate(std::move(*a));
+    if (std::holds_alternative<abort>(m)) {  // the client gave up authenticating
+      end_authentication();
+      if (link_) link_->close("client sent ABORT");
+      state_ = state::closed;
+      return;
+    }
+    protocol_violation("received " + std::string(traits.name) +
+                       (awaiting_authenticate_ ? " instead of AUTHENTICATE" : " while being authenticated"));
     return;
   }
   route(std::move(m));
@@ -120,6 +137,33 @@ bool session::check_request_id(id request) {
   return true;
 }
 
+namespace {
+
+std::string now_iso8601() {
+  const auto now = std::chrono::system_clock::now();
+  const std::time_t t = std::chrono::system_clock::to_time_t(now);
+  const auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(now.time_since_epoch()) % 1000;
+  std::tm tm{};
+  gmtime_r(&t, &tm);
+  char out[40];
+  const std::size_t n = std::strftime(out, sizeof out, "%Y-%m-%dT%H:%M:%S", &tm);
+  std::snprintf(out + n, sizeof out - n, ".%03dZ", static_cast<int>(ms.count()));
+  return out;
+}
+
+std::string string_of(const object& o, std::string_view key) {
+  const value* v = o.find(key);
+  return v != nullptr && v->is_string() ? v->as_string() : std::string();
+}
+
+std::string join(const std::vector<std::string>& items) {
+  std::string out;
+  for (const auto& i : items) out += (out.empty() ? "" : ", ") + i;
+  return out.empty() ? "none" : out;
+}
+
+}  // namespace
+
 void session::on_hello(hello&& h) {
   if (owner_.draining()) {
     abort_and_close(errc::system_shutdown, "the router is shutting down");
@@ -135,26 +179,206 @@ void session::on_hello(hello&& h) {
     protocol_violation("HELLO.Details.roles must be a non-empty dict");
     return;
   }
-  auto auth = select_authenticator(h);
+  auto config = owner_.auth_of(h.realm);
+  auto auth = auth::select(config, h.details, owner_.secrets());
   if (!auth) {
-    abort_and_close(errc::no_matching_auth_method,
-                    "none of the requested authmethods is offered by realm '" + h.realm + "'");
+    std::vector<std::string> asked;
+    if (const value* m = h.details.find("authmethods"); m != nullptr && m->is_array())
+      for (const value& v : m->as_array())
+        if (v.is_string()) asked.push_back(v.as_string());
+    abort_and_close(errc::no_auth_method, "realm '" + h.realm + "' accepts none of the authmethods offered (" +
+                                              join(asked) + "); it accepts " +
+                                              join(auth::offered_methods(*config)));
     return;
   }
-  auto step = auth->on_hello(h);
-  if (auto* reject = std::get_if<auth_reject>(&step)) {
-    abort_and_close(reject->reason, reject->message);
+  const bool anonymous = std::string_view(auth->method()) == "anonymous";
+  if (!anonymous && link_ != nullptr) {
+    const std::string address = auth::throttle::address_of(link_->remote());
+    const auto locked = owner_.auth_throttle().locked(address, std::chrono::steady_clock::now());
+    if (locked.count() > 0) {
+      JLOG(info) << "authentication refused: the address is locked out after repeated failures"
+                 << log_field("peer", link_->remote()) << log_field("realm", h.realm)
+                 << log_field("authmethod", auth->method());
+      owner_.count_authentication(h.realm, auth->method(), false);
+      abort_and_close(errc::authentication_failed,
+                      "too many failed authentications from this address; try again in " +
+                          std::to_string((locked.count() + 999) / 1000) + " s");
+      return;
+    }
+    if (auth_slots* slots = link_->authenticating()) {
+      if (slots->pending >= slots->max) {
+        JLOG(warn) << "authentication refused: " << slots->pending
+                   << " sessions are authenticating on this listener (its max_authenticating)"
+                   << log_field("peer", link_->remote());
+        abort_and_close(errc::authentication_failed,
+                        "too many sessions are authenticating; try again later");
+        return;
+      }
+      ++slots->pending;
+      holds_slot_ = true;
+    }
+  }
+  auth::client_facts facts;
+  facts.realm = h.realm;
+  facts.authid = string_of(h.details, "authid");
+  facts.authrole = string_of(h.details, "authrole");
+  if (const value* e = h.details.find("authextra"); e != nullptr && e->is_object()) facts.authextra = e->as_object();
+  pending_session_ = owner_.allocate_session_id();
+  facts.session = pending_session_;
+  if (link_ != nullptr) {
+    facts.transport = std::string(link_->kind());
+    facts.protocol = std::string(link_->protocol());
+    facts.peer = std::string(link_->remote());
+    link_->describe_tls(facts);
+  }
+  facts.now_iso8601 = now_iso8601();
+  requested_realm_ = h.realm;
+  hello_features_ = client_features::from_roles(roles->as_object());
+  auth_config_ = std::move(config);
+  auth_ = std::move(auth);
+  state_ = state::authenticating;
+  ++auth_epoch_;
+  drive(auth_->on_hello(facts));
+}
+
+void session::drive(auth::step&& step) {
+  auto self = shared_from_this();
+  std::weak_ptr<session> weak = self;
+  const std::uint64_t epoch = auth_epoch_;
+  // A callback from outside (the authenticator's answer, the worker, the timer) still concerns
+  // this authentication only if the session waits for it.
+  auto current = [weak, epoch]() -> std::shared_ptr<session> {
+    auto s = weak.lock();
+    return s && s->state_ == state::authenticating && s->auth_epoch_ == epoch ? s : nullptr;
+  };
+  std::visit(
+      overloaded{
+          [&](auth::welcome_step& w) { welcome_client(std::move(w)); },
+          [&](auth::reject_step& r) { authentication_failed(r); },
+          [&](auth::challenge_step& c) {
+            challenge ch;
+            ch.authmethod = std::move(c.authmethod);
+            ch.extra = std::move(c.extra);
+            send(std::move(ch));
+            awaiting_authenticate_ = true;
+            const auto timeout = auth_config_->challenge_timeout;
+            challenge_timer_ = owner_.timers().schedule(timeout, [current, timeout] {
+              if (auto s = current()) {
+                s->challenge_timer_ = 0;
+                s->authentication_failed(auth::reject_step{
+                    errc::authentication_failed,
+                    "no AUTHENTICATE within " + std::to_string(timeout.count()) + " ms"});
+              }
+            });
+          },
+          [&](auth::lookup_step& l) {
+            realm* where = owner_.find_realm(l.realm);
+            executor* exec = owner_.exec();
+            if (where == nullptr || exec == nullptr) {
+              authentication_failed(auth::reject_step{
+                  errc::authentication_failed, "the authenticator's realm '" + l.realm + "' is not served"});
+              return;
+            }
+            // The answer arrives inside an operation of that realm: it is handed to this session
+            // in a handler of its own (docs/THREADING.md).
+            where->call_internal(l.procedure, std::move(l.args), {}, auth_config_->authenticator_timeout,
+                                 [current, exec](dealer::answer&& a) {
+                                   auto shared = std::make_shared<dealer::answer>(std::move(a));
+                                   exec->post([current, shared] {
+                                     if (auto s = current())
+                                       s->drive(s->auth_->on_lookup(auth::lookup_answer{
+                                           shared->ok, std::move(shared->error), std::move(shared->args),
+                                           std::move(shared->kwargs)}));
+                                   });
+                                 });
+          },
+          [&](auth::work_step& w) {
+            executor* exec = owner_.exec();
+            if (exec == nullptr) {
+              drive(auth_->on_work(w.verify()));
+              return;
+            }
+            exec->offload(std::move(w.verify), [current](bool ok) {
+              if (auto s = current()) s->drive(s->auth_->on_work(ok));
+            });
+          },
+      },
+      step);
+}
+
+void session::on_authenticate(authenticate&& a) {
+  awaiting_authenticate_ = false;
+  if (challenge_timer_ != 0) {
+    owner_.timers().cancel(challenge_timer_);
+    challenge_timer_ = 0;
+  }
+  drive(auth_->on_authenticate(a));
+}
+
+void session::end_authentication() {
+  if (challenge_timer_ != 0) {
+    owner_.timers().cancel(challenge_timer_);
+    challenge_timer_ = 0;
+  }
+  if (holds_slot_) {
+    if (link_ != nullptr)
+      if (auth_slots* slots = link_->authenticating(); slots != nullptr && slots->pending > 0) --slots->pending;
+    holds_slot_ = false;
+  }
+  awaiting_authenticate_ = false;
+  ++auth_epoch_;  // outstanding callbacks find themselves outdated
+  auth_.reset();
+  auth_config_.reset();
+}
+
+void session::authentication_failed(const auth::reject_step& r) {
+  const std::string method = auth_ ? auth_->method() : "";
+  end_authentication();
+  owner_.release_session_id(pending_session_);
+  pending_session_ = 0;
+  if (r.reason == errc::protocol_violation) {
+    protocol_violation(r.log);
     return;
   }
-  auto* ok = std::get_if<auth_success>(&step);
-  if (ok == nullptr) {  // no challenge-based method exists yet
-    abort_and_close(errc::no_matching_auth_method, "challenge-response authentication is not available");
+  owner_.count_authentication(requested_realm_, method, false);
+  const std::string peer = link_ != nullptr ? std::string(link_->remote()) : "?";
+  JLOG(info) << "authentication failed: " << r.log << log_field("realm", requested_realm_)
+             << log_field("authmethod", method) << log_field("peer", peer);
+  if (method != "anonymous" && link_ != nullptr) {
+    const auto lockout =
+        owner_.auth_throttle().failure(auth::throttle::address_of(peer), std::chrono::steady_clock::now());
+    if (lockout.count() > 0) {
+      JLOG(warn) << "address locked out for " << lockout.count()
+                 << " ms after repeated authentication failures" << log_field("peer", peer);
+      metrics::io().auth_lockouts.add();
+    }
+  }
+  // The client learns nothing more than that it failed: the same answer for an unknown authid
+  // as for a wrong secret.
+  abort_and_close(r.reason, r.reason == errc::authentication_failed ? "authentication failed" : r.log);
+}
+
+void session::welcome_client(auth::welcome_step&& w) {
+  realm* target = owner_.find_realm(w.realm.empty() ? requested_realm_ : w.realm);
+  if (target == nullptr) {
+    authentication_failed(auth::reject_step{errc::authentication_failed,
+                                            "the authenticator chose realm '" + w.realm + "', which is not served"});
     return;
   }
-  info_ = session_info{owner_.allocate_session_id(), std::move(ok->authid),
-                       std::move(ok->authrole), std::move(ok->authmethod),
-                       std::move(ok->authprovider), client_features::from_roles(roles->as_object()),
-                       {}};
+  const std::string method = auth_ ? auth_->method() : w.authmethod;
+  end_authentication();
+  if (method != "anonymous" && link_ != nullptr)
+    owner_.auth_throttle().success(auth::throttle::address_of(link_->remote()));
+  owner_.count_authentication(target->name(), method, true);
+  info_ = session_info{};
+  info_.session = pending_session_;
+  pending_session_ = 0;
+  info_.authid = std::move(w.authid);
+  info_.authrole = std::move(w.authrole);
+  info_.authmethod = std::move(w.authmethod);
+  info_.authprovider = std::move(w.authprovider);
+  info_.features = hello_features_;
+  info_.authextra = std::move(w.authextra);
   if (link_ != nullptr) {
     info_.transport = {std::string(link_->kind()), std::string(link_->protocol()),
                        std::string(link_->remote())};
@@ -165,19 +389,22 @@ void session::on_hello(hello&& h) {
   target->join(info_, shared_from_this());
 
   // Announce only what is implemented (realm/features.cpp lists it).
-  welcome w;
-  w.session = info_.session;
-  w.details.push_back("realm", value(h.realm));
-  w.details.push_back("authid", value(info_.authid));
-  w.details.push_back("authrole", value(info_.authrole));
-  w.details.push_back("authmethod", value(info_.authmethod));
-  w.details.push_back("authprovider", value(info_.authprovider));
-  w.details.push_back("roles", router_roles());
-  w.details.push_back("agent", value("Junction/" JUNCTION_VERSION));
-  JLOG(debug) << "session joined" << log_field("session", info_.session) << log_field("realm", h.realm)
-              << log_field("authid", info_.authid) << log_field("peer", link_ ? link_->remote() : "?");
+  welcome wm;
+  wm.session = info_.session;
+  wm.details.push_back("realm", value(target->name()));
+  wm.details.push_back("authid", value(info_.authid));
+  wm.details.push_back("authrole", value(info_.authrole));
+  wm.details.push_back("authmethod", value(info_.authmethod));
+  wm.details.push_back("authprovider", value(info_.authprovider));
+  if (!info_.authextra.empty()) wm.details.push_back("authextra", value(info_.authextra));
+  wm.details.push_back("roles", router_roles());
+  wm.details.push_back("agent", value("Junction/" JUNCTION_VERSION));
+  JLOG(debug) << "session joined" << log_field("session", info_.session) << log_field("realm", target->name())
+              << log_field("authid", info_.authid) << log_field("authrole", info_.authrole)
+              << log_field("authmethod", info_.authmethod)
+              << log_field("peer", link_ ? link_->remote() : "?");
   metrics::io().sessions_opened.add();
-  send(std::move(w));
+  send(std::move(wm));
 }
 
 void session::on_goodbye(goodbye&& g) {
@@ -210,6 +437,11 @@ void session::protocol_violation(std::string text) {
 
 void session::abort_and_close(errc reason, std::string text) {
   auto self = shared_from_this();  // leaving the realm must not destroy us mid-call
+  if (state_ == state::authenticating) {
+    end_authentication();
+    owner_.release_session_id(pending_session_);
+    pending_session_ = 0;
+  }
   leave_realm();
   abort a;
   a.details.push_back("message", value(std::move(text)));
@@ -246,6 +478,11 @@ void session::kill(const std::string& reason, const std::string& message) {
 
 void session::on_transport_closed() {
   auto self = shared_from_this();
+  if (state_ == state::authenticating) {
+    end_authentication();
+    owner_.release_session_id(pending_session_);
+    pending_session_ = 0;
+  }
   leave_realm();
   state_ = state::closed;
   link_ = nullptr;

@@ -1,8 +1,15 @@
 // router/session.hpp — the per-connection WAMP session state machine (spec basic/sessions):
 //
-//   awaiting_hello --HELLO ok--> established --GOODBYE--> awaiting_hello (same connection)
-//        |                           |  \--killed: GOODBYE sent--> closing --GOODBYE--> awaiting_hello
+//   awaiting_hello --HELLO--> authenticating --WELCOME--> established --GOODBYE--> awaiting_hello
+//        |                       | (CHALLENGE/AUTHENTICATE, a dynamic authenticator's call, a
+//        |                       |  hash checked off the loop; ABORT on failure)
+//        |                       |                        |  \--killed: GOODBYE sent--> closing
 //        +-- anything else / bad input: ABORT wamp.error.protocol_violation, close --> closed
+//
+// Authentication (auth/authenticator.hpp) is a step machine the session drives: it sends
+// CHALLENGE and waits for AUTHENTICATE (the realm's challenge_timeout at most), calls a dynamic
+// authenticator through the realm's dealer, runs slow verifications on the router's worker, and
+// answers WELCOME or ABORT. Failures count against the peer's address (auth/throttle.hpp).
 //
 // It decodes each incoming frame with the connection's codec, validates it (traits table,
 // direction, state, request ids), and hands routable messages to the joined realm. It knows its
@@ -14,6 +21,7 @@
 #include <string_view>
 
 #include "auth/authenticator.hpp"
+#include "realm/timer_queue.hpp"
 #include "realm/peer.hpp"
 #include "router/transport/transport.hpp"
 #include "serializers/codec.hpp"
@@ -49,9 +57,16 @@ class session final : public peer, public std::enable_shared_from_this<session> 
 
  private:
   // closing: the router said GOODBYE (kill) and awaits the client's GOODBYE, ignoring the rest.
-  enum class state { awaiting_hello, established, closing, closed };
+  enum class state { awaiting_hello, authenticating, established, closing, closed };
 
   void on_hello(hello&& h);
+  // Authentication: one step of the machine, and its outcomes.
+  void drive(auth::step&& s);
+  void welcome_client(auth::welcome_step&& w);
+  void authentication_failed(const auth::reject_step& r);
+  void on_authenticate(authenticate&& a);
+  // Ends the authentication (either way): frees the listener's slot, the timer, the machine.
+  void end_authentication();
   void on_goodbye(goodbye&& g);
   void route(message&& m);
   // ABORT with wamp.error.protocol_violation and `text`, then close (spec §Protocol Errors).
@@ -68,6 +83,19 @@ class session final : public peer, public std::enable_shared_from_this<session> 
   realm* realm_ = nullptr;  // the joined realm while established
   session_info info_;
   id last_request_id_ = 0;
+
+  // While authenticating: the machine, the realm asked for, the features announced, the session
+  // id WELCOME will carry, the CHALLENGE's timer, and an epoch that invalidates the callbacks of
+  // an authentication that ended.
+  std::unique_ptr<auth::authenticator> auth_;
+  std::shared_ptr<const auth::realm_auth> auth_config_;
+  std::string requested_realm_;
+  client_features hello_features_;
+  id pending_session_ = 0;
+  timer_queue::handle challenge_timer_ = 0;
+  bool awaiting_authenticate_ = false;
+  bool holds_slot_ = false;
+  std::uint64_t auth_epoch_ = 0;
 };
 
 }  // namespace junction

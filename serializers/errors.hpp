@@ -19,7 +19,8 @@ enum class errc : std::uint8_t {
   protocol_violation,
   not_authorized,
   no_such_realm,
-  no_matching_auth_method,
+  no_auth_method,
+  authentication_failed,
   close_realm,
   goodbye_and_out,
   system_shutdown,
@@ -44,7 +45,9 @@ constexpr std::string_view uri_of(errc e) noexcept {
     case errc::protocol_violation: return "wamp.error.protocol_violation";
     case errc::not_authorized: return "wamp.error.not_authorized";
     case errc::no_such_realm: return "wamp.error.no_such_realm";
-    case errc::no_matching_auth_method: return "wamp.error.no_matching_auth_method";
+    // Autobahn|Python knows this one (ApplicationError.NO_AUTH_METHOD), as Crossbar sends it.
+    case errc::no_auth_method: return "wamp.error.no_auth_method";
+    case errc::authentication_failed: return "wamp.error.authentication_failed";
     case errc::close_realm: return "wamp.close.close_realm";
     case errc::goodbye_and_out: return "wamp.close.goodbye_and_out";
     case errc::system_shutdown: return "wamp.close.system_shutdown";

@@ -210,7 +210,7 @@ std::string apply_flags(const std::vector<std::string>& args, router_config& con
   std::vector<listen_overrides> listen_given;
   std::optional<std::size_t> max_message_size;
   std::optional<std::chrono::milliseconds> keepalive_interval, keepalive_timeout;
-  std::vector<realm_config> realms;       // --realm
+  std::vector<realm_settings> realms;     // --realm
   std::optional<disclosure> disclose_caller, disclose_publisher;
   bool strict_uris = false;
   for (std::size_t i = 0; i < args.size(); ++i) {
@@ -246,7 +246,7 @@ std::string apply_flags(const std::vector<std::string>& args, router_config& con
     } else if (flag == "--realm") {
       if (!next(v)) return error;
       if (v.empty()) return "--realm: the realm name must not be empty";
-      realms.push_back(realm_config{v});
+      realms.emplace_back(v);
     } else if (flag == "--max-message-size") {
       if (!next(v)) return error;
       std::size_t n = 0;

@@ -10,6 +10,7 @@
 #include <string>
 #include <vector>
 
+#include "auth/config.hpp"
 #include "realm/realm_config.hpp"
 #include "router/event_loop.hpp"
 #include "router/ops/log.hpp"
@@ -45,6 +46,9 @@ struct listener_config {
   // must all be done within this, or it is closed (slowloris).
   std::chrono::milliseconds handshake_timeout{10000};
   tls_config tls;                // wss:// and rss:// listeners
+  // Sessions that may be authenticating at once here (waiting for AUTHENTICATE, a dynamic
+  // authenticator or a hash check); more are answered ABORT wamp.error.authentication_failed.
+  std::size_t max_authenticating = 1000;
   // Serve /healthz, /readyz, /metrics (and the admin routes) over plain HTTP on this port.
   // Absent: yes on a loopback address, no otherwise (metrics reveal a deployment's shape).
   std::optional<bool> admin;
@@ -60,9 +64,17 @@ struct listener_config {
 
 enum class log_format { text, json };
 
+// A realm as the config file describes it (/realms/*): the realm's own settings (realm/, which
+// knows nothing of authentication) and how the router authenticates its sessions.
+struct realm_settings : realm_config {
+  realm_settings() = default;
+  explicit realm_settings(std::string realm_name) { name = std::move(realm_name); }
+  auth::realm_auth auth;
+};
+
 struct router_config {
   std::vector<listener_config> listeners{listener_config{}};  // the embedded default: universal
-  std::vector<realm_config> realms{realm_config{"realm1"}};
+  std::vector<realm_settings> realms{realm_settings{"realm1"}};
   // Enforce the spec's sequential client request ids (off by default: many deployed clients
   // send them out of sequence, and neither Crossbar nor Nexus enforces the rule).
   bool strict_request_ids = false;
@@ -82,6 +94,8 @@ struct router_config {
   bool reload_endpoint = true;
   // Bytes queued for a client that does not read before it is closed as a slow consumer.
   std::size_t max_outbound_bytes = std::size_t{64} << 20;
+  // Failed authentications per peer address (auth/throttle.hpp).
+  auth::throttle_config auth_throttle;
 };
 
 }  // namespace junction

@@ -11,6 +11,8 @@
 #include <rapidjson/stringbuffer.h>
 #include <rapidjson/writer.h>
 
+#include "auth/crypto.hpp"
+#include "auth/secrets.hpp"
 #include "router/transport/rawsocket.hpp"
 
 namespace junction::config {
@@ -123,6 +125,11 @@ void walk_listener(reader& r, listener_config& l) {
                          {"open connections at most (0: bounded by the open-file limit); over it "
                           "RawSocket answers handshake error 4 and WebSocket HTTP 503",
                           "10000"});
+  r.integer<std::size_t>("max_authenticating", l.max_authenticating, 1, 10'000'000,
+                         {"sessions that may be authenticating at once (waiting for AUTHENTICATE, "
+                          "a dynamic authenticator or a hash check); more are refused with ABORT "
+                          "wamp.error.authentication_failed",
+                          "1000"});
   r.milliseconds("handshake_timeout_ms", l.handshake_timeout, 1, 600'000,
                  {"a connection's first byte, TLS handshake and WebSocket/RawSocket handshake must "
                   "be done within this",
@@ -145,7 +152,158 @@ void walk_listener(reader& r, listener_config& l) {
   }
 }
 
-void walk_realm(reader& r, realm_config& c) {
+// ---- authentication (issue 13) -------------------------------------------------------------------
+
+// A method's section: its principals by authid (static), or the procedure that decides (dynamic).
+template <class P>
+void walk_method(reader& r, auth::method_config<P>& m, const std::function<void(reader&, P&)>& principal) {
+  r.map<P>("principals", m.principals, {"the principals this method knows, by authid (static)"}, principal);
+  r.string("authenticator", m.authenticator.procedure,
+           {"instead of principals: the procedure that decides (dynamic), called with (realm, authid, "
+            "details) and answering {role, authid?, realm?, extra?, ...} or an error",
+            "\"com.example.authenticate\""},
+           1);
+  r.string("authenticator_realm", m.authenticator.realm,
+           {"the realm where the authenticator is registered (default: this realm)", "\"auth\""}, 1);
+  r.exactly_one("principals", "authenticator");
+}
+
+template <class M, class F>
+void optional_section(reader& r, const char* key, std::optional<M>& member, doc d, F&& walk) {
+  switch (r.current_mode()) {
+    case reader::mode::load:
+      if (r.has(key)) member.emplace();
+      r.object(key, d, [&](reader& x) { walk(x, *member); });
+      break;
+    case reader::mode::describe: {
+      M defaults{};
+      r.object(key, d, [&](reader& x) { walk(x, defaults); });
+      break;
+    }
+    case reader::mode::write:
+      if (member) r.object(key, d, [&](reader& x) { walk(x, *member); });
+      break;
+  }
+}
+
+void walk_role(reader& r, std::string& role) {
+  r.string("role", role, {"the authrole a session of this principal gets", "\"frontend\"", true}, 1);
+}
+
+void walk_auth(reader& r, auth::realm_auth& a) {
+  r.describe_object("how the realm authenticates; without this section it is anonymous-only");
+  if (r.loading()) a.configured = true;
+  optional_section(r, "anonymous", a.anonymous,
+                   {"accept anonymous sessions (HELLO without authmethods, or with \"anonymous\")"},
+                   [](reader& x, auth::anonymous_config& c) {
+                     x.string("role", c.role, {"the authrole of anonymous sessions", "\"public\""}, 1);
+                   });
+  optional_section(r, "ticket", a.ticket,
+                   {"ticket: the client sends a shared secret (use TLS); stored hashed"},
+                   [](reader& x, auth::method_config<auth::ticket_principal>& m) {
+                     walk_method<auth::ticket_principal>(x, m, [](reader& p, auth::ticket_principal& t) {
+                       walk_role(p, t.role);
+                       p.string("ticket_hash", t.ticket_hash,
+                                {"the ticket's salted hash: pbkdf2-sha256$... or argon2id$... (junction "
+                                 "--make-secret ticket)",
+                                 "\"pbkdf2-sha256$600000$c2FsdHNhbHRzYWx0$...\""},
+                                1);
+                       p.string("ticket", t.ticket,
+                                {"the ticket in clear, for development only (logged as a warning)", "\"secret\""}, 1);
+                       p.exactly_one("ticket_hash", "ticket");
+                       if (p.loading() && !t.ticket_hash.empty()) {
+                         std::string why;
+                         if (!auth::parse_ticket_hash(t.ticket_hash, why)) p.fail_at("ticket_hash", why);
+                       }
+                     });
+                   });
+  optional_section(r, "wampcra", a.wampcra,
+                   {"WAMP-CRA: HMAC-SHA256 challenge-response; salted principals store the derived key"},
+                   [](reader& x, auth::method_config<auth::wampcra_principal>& m) {
+                     walk_method<auth::wampcra_principal>(x, m, [](reader& p, auth::wampcra_principal& c) {
+                       walk_role(p, c.role);
+                       p.string("secret", c.secret, {"unsalted: the shared secret", "\"s3cr3t\""}, 1);
+                       p.string("derived_key", c.derived_key,
+                                {"salted: base64(PBKDF2-HMAC-SHA256(secret, salt, iterations, keylen)) "
+                                 "(junction --make-secret wampcra)",
+                                 "\"q2xjL8...=\""},
+                                1);
+                       p.string("salt", c.salt, {"salted: the salt the client derives with", "\"Zm9vYmFy\""}, 1);
+                       p.integer<std::uint32_t>("iterations", c.iterations, 1, 10'000'000,
+                                                {"salted: PBKDF2 iterations", "1000"});
+                       p.integer<std::uint32_t>("keylen", c.keylen, 16, 128, {"salted: derived key length", "32"});
+                       p.exactly_one("secret", "derived_key");
+                       p.when_present("derived_key", {"salt"});
+                     });
+                   });
+  optional_section(r, "cryptosign", a.cryptosign,
+                   {"WAMP-Cryptosign: Ed25519 public keys, optional TLS channel binding and router "
+                    "authentication"},
+                   [](reader& x, auth::cryptosign_config& m) {
+                     walk_method<auth::cryptosign_principal>(x, m, [](reader& p, auth::cryptosign_principal& c) {
+                       walk_role(p, c.role);
+                       p.strings("authorized_keys", c.authorized_keys,
+                                 {"the principal's Ed25519 public keys, 64 hex characters each",
+                                  "[\"545efb0a2192db8d43f118e9bf9aee081466e1ef36c708b96ee6f62dddad9122\"]", true});
+                       if (p.loading())
+                         for (std::size_t i = 0; i < c.authorized_keys.size(); ++i) {
+                           auto k = crypto::hex_decode(c.authorized_keys[i]);
+                           if (!k || k->size() != 32)
+                             p.fail_at("authorized_keys", "element " + std::to_string(i) +
+                                                              " is not an Ed25519 public key (64 hex characters)");
+                         }
+                     });
+                     x.string("router_key", m.router_key,
+                              {"the router's Ed25519 private key (64 hex characters) for router "
+                               "authentication: a client's own challenge is signed with it",
+                               "\"4d57d97a68f555696620a6d849c0ce582568518d729eb753dc7c732de2804510\""},
+                              64);
+                   });
+  auto scram = [](reader& x, auth::method_config<auth::scram_principal>& m) {
+    walk_method<auth::scram_principal>(x, m, [](reader& p, auth::scram_principal& c) {
+      walk_role(p, c.role);
+      p.string("kdf", c.kdf, {"\"argon2id13\" or \"pbkdf2\"", "\"argon2id13\""}, 1);
+      p.string("salt", c.salt, {"base64", "\"6RDSrcRhSxgWGJoFaUJ4yA==\"", true}, 1);
+      p.integer<std::uint32_t>("iterations", c.iterations, 1, 100'000'000, {"KDF iterations", "4096"});
+      p.integer<std::uint32_t>("memory", c.memory, 8, 4'194'304, {"Argon2id memory in KiB", "65536"});
+      p.string("stored_key", c.stored_key, {"base64 StoredKey", nullptr, true}, 1);
+      p.string("server_key", c.server_key, {"base64 ServerKey", nullptr, true}, 1);
+    });
+  };
+  optional_section(r, "wamp-scram", a.scram,
+                   {"WAMP-SCRAM as the spec says (RFC 5802/7677, SHA-256, argon2id13 or pbkdf2); "
+                    "stores salt, KDF parameters, StoredKey and ServerKey (junction --make-secret "
+                    "wamp-scram)"},
+                   scram);
+  optional_section(r, "scram", a.scram_autobahn,
+                   {"Autobahn|Python 22.x's prototype of SCRAM (authmethod \"scram\"); same keys "
+                    "(junction --make-secret scram)"},
+                   scram);
+  optional_section(r, "tls", a.tls,
+                   {"TLS client certificates verified by the listener's CA (verify_client), mapped "
+                    "to principals by CN, subjectAltName or SHA-256 fingerprint"},
+                   [](reader& x, auth::method_config<auth::tls_principal>& m) {
+                     walk_method<auth::tls_principal>(x, m, [](reader& p, auth::tls_principal& c) {
+                       walk_role(p, c.role);
+                       p.string("cn", c.cn, {"the certificate's subject common name", "\"alice\""}, 1);
+                       p.string("san", c.san, {"one of its subjectAltNames", "\"alice.example.com\""}, 1);
+                       p.string("fingerprint", c.fingerprint,
+                                {"its SHA-256 fingerprint, hex (colons allowed)", nullptr}, 1);
+                       p.at_least_one({"cn", "san", "fingerprint"});
+                     });
+                   });
+  r.milliseconds("challenge_timeout_ms", a.challenge_timeout, 100, 600'000,
+                 {"a CHALLENGE must be answered within this, or the connection closes", "10000"});
+  r.milliseconds("authenticator_timeout_ms", a.authenticator_timeout, 100, 600'000,
+                 {"a dynamic authenticator must answer within this (else ABORT "
+                  "wamp.error.authentication_failed)",
+                  "5000"});
+  r.boolean("kill_removed_principals", a.kill_removed_principals,
+            {"on reload, end the sessions of principals no longer in the file (otherwise only new "
+             "sessions see the change)"});
+}
+
+void walk_realm(reader& r, realm_settings& c) {
   r.describe_object("a realm: its sessions, registrations and subscriptions are its own");
   r.string("name", c.name, {"the realm's name, as clients give it in HELLO", "\"realm1\"", true}, 1);
   r.choice("uri_check", c.uri_check, {{"loose", uri_policy::loose}, {"strict", uri_policy::strict}},
@@ -169,6 +327,9 @@ void walk_realm(reader& r, realm_config& c) {
                          {"ended progressive calls remembered per caller, so that its late "
                           "continuations are dropped quietly",
                           "64"});
+  if (r.current_mode() != reader::mode::write || c.auth.configured)
+    r.object("auth", {"how the realm authenticates (docs/AUTH.md); without it: anonymous only"},
+             [&](reader& a) { walk_auth(a, c.auth); });
 }
 
 void walk_router(reader& r, router_config& c) {
@@ -206,6 +367,20 @@ void walk_router(reader& r, router_config& c) {
                             "as a slow consumer (logged, counted)",
                             "8388608"});
   });
+  r.object("auth_throttle",
+           {"failed authentications per peer address: after `failures` within `window_ms`, that "
+            "address's attempts are refused for `lockout_ms`, doubled at each further lockout"},
+           [&](reader& t) {
+             auth::throttle_config& a = c.auth_throttle;
+             t.integer<std::uint32_t>("failures", a.failures, 0, 1'000'000,
+                                      {"failures that start a lockout (0 turns throttling off)", "5"});
+             t.milliseconds("window_ms", a.window, 1000, 86'400'000, {"the window they are counted in", "60000"});
+             t.milliseconds("lockout_ms", a.lockout, 100, 86'400'000, {"the first lockout", "30000"});
+             t.milliseconds("max_lockout_ms", a.max_lockout, 100, 604'800'000,
+                            {"the longest lockout", "900000"});
+             t.integer<std::size_t>("max_addresses", a.max_addresses, 16, 10'000'000,
+                                    {"addresses remembered at most (the oldest is forgotten first)", "65536"});
+           });
   r.object("shutdown", {"graceful shutdown on SIGTERM or SIGINT (a second signal exits at once)"},
            [&](reader& s) {
              s.milliseconds("drain_timeout_ms", c.drain_timeout, 0, 3'600'000,
@@ -225,8 +400,8 @@ void walk_router(reader& r, router_config& c) {
                            {"where Junction listens; the default is one universal listener on "
                             "127.0.0.1:8080 (WebSocket at /ws, RawSocket, HTTP admin routes)"},
                            walk_listener);
-  r.array<realm_config>("realms", c.realms, 1, {"the realms served; the default is realm1"},
-                        walk_realm);
+  r.array<realm_settings>("realms", c.realms, 1, {"the realms served; the default is realm1"},
+                          walk_realm);
 }
 
 std::string line_column(std::string_view text, std::size_t offset) {
@@ -375,6 +550,19 @@ std::string to_json(const router_config& settings) {
   w.SetIndent(' ', 2);
   d.Accept(w);
   return std::string(b.GetString(), b.GetSize()) + "\n";
+}
+
+std::string realm_auth_json(const auth::realm_auth& auth) {
+  rapidjson::Document d;
+  auth::realm_auth copy = auth;
+  {
+    reader r(d, d.GetAllocator());
+    walk_auth(r, copy);
+  }
+  rapidjson::StringBuffer b;
+  rapidjson::Writer<rapidjson::StringBuffer> w(b);
+  d.Accept(w);
+  return {b.GetString(), b.GetSize()};
 }
 
 std::string listener_json(const listener_config& listener) {

@@ -653,4 +653,83 @@ void reader::when_true(const char* key, std::initializer_list<const char*> requi
   all->value.PushBack(condition, a);
 }
 
+void reader::add_rule(Value&& rule) {
+  auto& a = out_->schema.GetAllocator();
+  auto all = schema_->FindMember("allOf");
+  if (all == schema_->MemberEnd()) {
+    schema_->AddMember("allOf", Value(rapidjson::kArrayType), a);
+    all = schema_->FindMember("allOf");
+  }
+  all->value.PushBack(rule, a);
+}
+
+namespace {
+Value required_list(std::initializer_list<const char*> keys, rapidjson::Document::AllocatorType& a) {
+  Value r(rapidjson::kArrayType);
+  for (const char* k : keys) r.PushBack(Value(k, a), a);
+  return r;
+}
+}  // namespace
+
+void reader::when_present(const char* key, std::initializer_list<const char*> required) {
+  if (mode_ == mode::load) {
+    if (!has(key)) return;
+    for (const char* r : required)
+      if (!has(r)) fail_at(r, "missing: required with " + std::string(key));
+    return;
+  }
+  if (mode_ != mode::describe) return;
+  auto& a = out_->schema.GetAllocator();
+  Value if_(rapidjson::kObjectType);
+  if_.AddMember("required", required_list({key}, a), a);
+  Value then(rapidjson::kObjectType);
+  then.AddMember("required", required_list(required, a), a);
+  Value rule(rapidjson::kObjectType);
+  rule.AddMember("if", if_, a);
+  rule.AddMember("then", then, a);
+  add_rule(std::move(rule));
+}
+
+void reader::exactly_one(const char* first, const char* second) {
+  if (mode_ == mode::load) {
+    const bool x = has(first), y = has(second);
+    if (x && y) fail_at(second, "not allowed with " + std::string(first) + " (one or the other)");
+    if (!x && !y) fail("missing: " + std::string(first) + " or " + second);
+    return;
+  }
+  if (mode_ != mode::describe) return;
+  auto& a = out_->schema.GetAllocator();
+  Value one(rapidjson::kArrayType);
+  for (const char* k : {first, second}) {
+    Value alt(rapidjson::kObjectType);
+    alt.AddMember("required", required_list({k}, a), a);
+    one.PushBack(alt, a);
+  }
+  Value rule(rapidjson::kObjectType);
+  rule.AddMember("oneOf", one, a);
+  add_rule(std::move(rule));
+}
+
+void reader::at_least_one(std::initializer_list<const char*> keys) {
+  if (mode_ == mode::load) {
+    for (const char* k : keys)
+      if (has(k)) return;
+    std::string list;
+    for (const char* k : keys) list += (list.empty() ? "" : ", ") + std::string(k);
+    fail("missing: at least one of " + list);
+    return;
+  }
+  if (mode_ != mode::describe) return;
+  auto& a = out_->schema.GetAllocator();
+  Value any(rapidjson::kArrayType);
+  for (const char* k : keys) {
+    Value alt(rapidjson::kObjectType);
+    alt.AddMember("required", required_list({k}, a), a);
+    any.PushBack(alt, a);
+  }
+  Value rule(rapidjson::kObjectType);
+  rule.AddMember("anyOf", any, a);
+  add_rule(std::move(rule));
+}
+
 }  // namespace junction::config

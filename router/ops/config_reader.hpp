@@ -161,6 +161,12 @@ class reader {
 
   // The same for a boolean key that is true.
   void when_true(const char* key, std::initializer_list<const char*> required);
+  // When `key` is present, `required` keys must be too.
+  void when_present(const char* key, std::initializer_list<const char*> required);
+  // Exactly one of two keys is present.
+  void exactly_one(const char* a, const char* b);
+  // At least one of `keys` is present.
+  void at_least_one(std::initializer_list<const char*> keys);
 
   // Load mode: a problem with this object, or with one of its keys.
   void fail(std::string message);
@@ -186,6 +192,8 @@ class reader {
   rapidjson::Value& add_property(const char* key, const char* type, std::string type_text,
                                  std::string fallback, doc d);
   void add(rapidjson::Value& object, const char* name, rapidjson::Value&& v);
+  // Describe mode: appends a subschema to the object's allOf.
+  void add_rule(rapidjson::Value&& rule);
 
   mode mode_;
   std::string pointer_;

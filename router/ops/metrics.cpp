@@ -146,6 +146,7 @@ std::string render(const router& r, const std::vector<listener_view>& listeners,
       for (std::size_t i = 0; i < total.refused.size(); ++i) total.refused[i].add(t->refused[i].get());
       for (std::size_t i = 0; i < total.closed.size(); ++i) total.closed[i].add(t->closed[i].get());
       total.sessions_opened.add(t->sessions_opened.get());
+      total.auth_lockouts.add(t->auth_lockouts.get());
       total.http_requests.add(t->http_requests.get());
     }
   }
@@ -180,6 +181,17 @@ std::string render(const router& r, const std::vector<listener_view>& listeners,
   r.for_each_realm([&](const realm& rl) {
     e.sample("junction_subscriptions", realm_label(rl.name()), rl.get_broker().subscription_count());
   });
+
+  // Authentication.
+  e.family("junction_authentications_total", "counter",
+           "Authentications, by realm, method and outcome (success, failure).");
+  r.for_each_authentication([&](const std::string& realm, const std::string& method, bool ok, std::uint64_t n) {
+    e.sample("junction_authentications_total",
+             realm_label(realm) + ",method=\"" + label(method) + "\",outcome=\"" + (ok ? "success" : "failure") + "\"", n);
+  });
+  e.family("junction_auth_lockouts_total", "counter",
+           "Peer addresses locked out after repeated authentication failures (auth_throttle).");
+  e.sample("junction_auth_lockouts_total", "", total.auth_lockouts.get());
 
   // Messages, by WAMP type.
   // Only the types that travel that way: a client sends what a router receives; a router sends

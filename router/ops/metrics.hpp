@@ -62,6 +62,7 @@ struct io_counters {
   std::array<counter, static_cast<std::size_t>(refusal::count_)> refused;
   std::array<counter, static_cast<std::size_t>(close_reason::count_)> closed;
   counter sessions_opened;  // WELCOME sent
+  counter auth_lockouts;    // peer addresses locked out after repeated authentication failures
   counter http_requests;    // plain HTTP requests answered (admin routes, 404, 426)
 
   void message_in(unsigned code) noexcept {

@@ -36,9 +36,9 @@ class rs_connection final : public stream::stream_connection<Socket> {
 
  public:
   rs_connection(Socket socket, router& owner, const listener_config& config, std::string remote,
-                bool over_limit, stream::forget_fn forget)
+                bool over_limit, stream::forget_fn forget, auth_slots* slots)
       : base(std::move(socket), std::move(remote), std::move(forget), "RawSocket",
-             config.handshake_timeout, owner.config().max_outbound_bytes),
+             config.handshake_timeout, owner.config().max_outbound_bytes, slots),
         owner_(owner),
         limit_(std::min(config.max_message_size, rawsocket_ceiling)),
         over_limit_(over_limit) {}
@@ -247,13 +247,13 @@ struct rawsocket_listener::impl {
         using tls_socket = asio::ssl::stream<asio::ip::tcp::socket>;
         conn = std::make_shared<rs_connection<tls_socket>>(
             tls_socket(std::move(socket), *tls_), owner_, config_, std::move(remote), over_limit,
-            connections_.forgetter());
+            connections_.forgetter(), connections_.slots());
       }
     }
     if (!conn) {
       conn = std::make_shared<rs_connection<Socket>>(std::move(socket), owner_, config_,
                                                      std::move(remote), over_limit,
-                                                     connections_.forgetter());
+                                                     connections_.forgetter(), connections_.slots());
     }
     connections_.add(conn);
   }

@@ -33,6 +33,7 @@
 
 #include "router/ops/config.hpp"
 #include "router/transport/keepalive.hpp"
+#include "router/transport/tls_context.hpp"
 #include "router/ops/log.hpp"
 #include "router/ops/metrics.hpp"
 #include "router/transport/transport.hpp"
@@ -93,12 +94,22 @@ class stream_connection : public connection,
   // handshakes (TLS, then the protocol's) within `handshake_timeout` is closed.
   // A peer that lets more than `max_outbound` bytes queue up is closed as a slow consumer
   // (DESIGN.md §3: bounded, and never a silent drop).
+  // `slots`: the listener's authentication slots (they outlive the connection, as its set).
   stream_connection(Socket socket, std::string remote, forget_fn forget, const char* kind,
-                    std::chrono::milliseconds handshake_timeout, std::size_t max_outbound)
+                    std::chrono::milliseconds handshake_timeout, std::size_t max_outbound,
+                    auth_slots* slots)
       : socket_(std::move(socket)), remote_(std::move(remote)), forget_(std::move(forget)),
-        kind_(kind), handshake_timeout_(handshake_timeout), max_outbound_(max_outbound) {}
+        kind_(kind), handshake_timeout_(handshake_timeout), max_outbound_(max_outbound),
+        slots_(slots) {}
+
+  auth_slots* authenticating() noexcept override { return slots_; }
 
   [[nodiscard]] std::size_t queued() const noexcept override { return out_.size() + in_flight_.size(); }
+
+  // TLS channel bindings and the verified client certificate (auth/authenticator.hpp).
+  void describe_tls(auth::client_facts& f) const override {
+    if constexpr (tls) describe_tls_session(const_cast<Socket&>(socket_).native_handle(), f);
+  }
 
   void start() override {
     boost::system::error_code ec;
@@ -300,6 +311,7 @@ class stream_connection : public connection,
   const char* kind_;
   std::chrono::milliseconds handshake_timeout_;
   std::size_t max_outbound_;
+  auth_slots* slots_;
   std::string in_flight_;  // bytes being written
   static constexpr std::size_t tls_buffer_size = 16 * 1024;  // one TLS record
   std::unique_ptr<char[]> tls_buffer_;
@@ -322,9 +334,11 @@ class connection_set {
 
   // A new connection (not started yet) joins the set and starts.
   void add(const std::shared_ptr<connection>& c) {
+    slots_.max = config_.max_authenticating;  // a reload's new value applies from here on
     connections_.emplace(c.get(), c);
     c->start();
   }
+  [[nodiscard]] auth_slots* slots() noexcept { return &slots_; }
   [[nodiscard]] forget_fn forgetter() {
     return [this](connection* c) { connections_.erase(c); };
   }
@@ -378,6 +392,7 @@ class connection_set {
   bool websocket_;
   asio::steady_timer sweep_timer_;
   std::uint64_t sweep_generation_ = 0;
+  auth_slots slots_;
   std::unordered_map<connection*, std::shared_ptr<connection>> connections_;
 };
 

@@ -4,10 +4,19 @@
 
 #include <string_view>
 
+#include "auth/authenticator.hpp"
 #include "serializers/codec.hpp"
 #include "serializers/shared_message.hpp"
 
 namespace junction {
+
+// A listener's sessions that are authenticating (waiting for AUTHENTICATE, a dynamic
+// authenticator or a hash check), and how many it allows: a slow authenticator cannot pile up
+// connections beyond this.
+struct auth_slots {
+  std::size_t pending = 0;
+  std::size_t max = 0;
+};
 
 class transport {
  public:
@@ -30,6 +39,11 @@ class transport {
   // negotiated protocol ("wamp.2.json", "wamp.2.msgpack.batched", ...).
   [[nodiscard]] virtual std::string_view kind() const noexcept = 0;
   [[nodiscard]] virtual std::string_view protocol() const noexcept = 0;
+  // TLS facts for authentication: channel bindings and the verified client certificate. A
+  // connection without TLS adds nothing.
+  virtual void describe_tls(auth::client_facts&) const {}
+  // The listener's authentication slots; nullptr: unbounded (in-process transports).
+  virtual auth_slots* authenticating() noexcept { return nullptr; }
 };
 
 }  // namespace junction

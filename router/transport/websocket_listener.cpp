@@ -59,9 +59,9 @@ class ws_connection final : public stream::stream_connection<Socket>, private ws
 
  public:
   ws_connection(Socket socket, router& owner, const listener_config& config, std::string remote,
-                bool over_limit, stream::forget_fn forget)
+                bool over_limit, stream::forget_fn forget, auth_slots* slots)
       : base(std::move(socket), std::move(remote), std::move(forget), "WebSocket",
-             config.handshake_timeout, owner.config().max_outbound_bytes),
+             config.handshake_timeout, owner.config().max_outbound_bytes, slots),
         owner_(owner),
         config_(config),
         over_limit_(over_limit) {}
@@ -365,11 +365,11 @@ struct websocket_listener::impl {
       using tls_socket = asio::ssl::stream<asio::ip::tcp::socket>;
       conn = std::make_shared<ws_connection<tls_socket>>(tls_socket(std::move(socket), *tls_),
                                                          owner_, config_, std::move(remote),
-                                                         over_limit, connections_.forgetter());
+                                                         over_limit, connections_.forgetter(), connections_.slots());
     } else {
       conn = std::make_shared<ws_connection<asio::ip::tcp::socket>>(
           std::move(socket), owner_, config_, std::move(remote), over_limit,
-          connections_.forgetter());
+          connections_.forgetter(), connections_.slots());
     }
     connections_.add(conn);
   }

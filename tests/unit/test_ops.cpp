@@ -112,7 +112,7 @@ TEST_CASE("log: repeated lines are rate-limited and the rest counted") {
 TEST_CASE("metrics: a realm counts calls by outcome, refusals, durations, publications, events") {
   test::manual_timers timers;
   router_config config;
-  config.realms = {realm_config{"r"}};
+  config.realms = {realm_settings{"r"}};
   router rt(config, timers);
   realm& r = *rt.find_realm("r");
   auto callee = std::make_shared<fake_peer>();
@@ -183,7 +183,7 @@ TEST_CASE("metrics: a realm counts calls by outcome, refusals, durations, public
 TEST_CASE("reload: the router's realms follow the new settings") {
   test::manual_timers timers;
   router_config config;
-  config.realms = {realm_config{"keep"}, realm_config{"gone"}};
+  config.realms = {realm_settings{"keep"}, realm_settings{"gone"}};
   router rt(config, timers);
   auto in_gone = std::make_shared<fake_peer>();
   auto in_keep = std::make_shared<fake_peer>();
@@ -191,7 +191,7 @@ TEST_CASE("reload: the router's realms follow the new settings") {
   rt.find_realm("keep")->join(info_of(2), in_keep);
 
   router_config next = config;
-  next.realms = {realm_config{"keep"}, realm_config{"new"}};
+  next.realms = {realm_settings{"keep"}, realm_settings{"new"}};
   next.realms[0].uri_check = uri_policy::strict;
   next.realms[0].max_retained_events = 1;
   const auto changes = rt.apply(next);
@@ -228,7 +228,7 @@ TEST_CASE("reload: fewer retained events evicts the topics published least recen
 TEST_CASE("shutdown: draining refuses new calls, lets calls in flight finish, then ends the rest") {
   test::manual_timers timers;
   router_config config;
-  config.realms = {realm_config{"r"}};
+  config.realms = {realm_settings{"r"}};
   router rt(config, timers);
   realm& r = *rt.find_realm("r");
   auto callee = std::make_shared<fake_peer>();

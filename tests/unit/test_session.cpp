@@ -14,7 +14,7 @@ namespace {
 
 router_config two_realms(bool strict = false) {
   router_config c;
-  c.realms = {realm_config{"realm1"}, realm_config{"realm2"}};
+  c.realms = {realm_settings{"realm1"}, realm_settings{"realm2"}};
   c.strict_request_ids = strict;
   return c;
 }

@@ -227,7 +227,13 @@ class wampcra_auth final : public authenticator {
     } else {
       // An unknown authid gets a challenge of the same shape: salted when the realm's principals
       // are, with a salt that does not change between attempts, and a role one of them has.
+      // (The first salted principal is the model if there is one: realms rarely mix the two.)
       const wampcra_principal* model = m_.principals.empty() ? nullptr : &m_.principals.begin()->second;
+      for (const auto& [id, p] : m_.principals)
+        if (!p.salt.empty()) {
+          model = &p;
+          break;
+        }
       role_ = model != nullptr ? model->role : "user";
       salted_ = model != nullptr && !model->salt.empty();
       if (salted_) {

@@ -25,9 +25,13 @@ bool parse_u32(std::string_view text, std::uint32_t& out) {
   return ec == std::errc() && p == text.data() + text.size() && out > 0;
 }
 
-constexpr std::uint32_t pbkdf2_default_iterations = 600000;
-constexpr std::uint32_t argon2_default_iterations = 3;
-constexpr std::uint32_t argon2_default_memory = 65536;
+// Tickets are usually long random tokens, for which any salted hash makes a leaked config useless;
+// these costs (about 30 ms of one core each here) also slow guessing of short ones without making
+// a thousand reconnecting clients wait a minute: OWASP's floor for Argon2id (m=19 MiB, t=2) and
+// 100,000 PBKDF2-SHA256 iterations.
+constexpr std::uint32_t pbkdf2_default_iterations = 100000;
+constexpr std::uint32_t argon2_default_iterations = 2;
+constexpr std::uint32_t argon2_default_memory = 19456;
 
 std::string unpadded_base64(std::string_view bytes) {
   std::string s = base64_encode(bytes);

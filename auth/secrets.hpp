@@ -25,8 +25,8 @@ struct ticket_hash {
 [[nodiscard]] std::string format_ticket_hash(const ticket_hash& h);
 // Derives `ticket` with h's parameters and compares in constant time. Milliseconds of CPU.
 [[nodiscard]] bool verify_ticket(const ticket_hash& h, std::string_view ticket);
-// A new hash of `ticket`: PBKDF2-SHA256 600,000 iterations (OWASP's figure) or Argon2id
-// t=3, m=64 MiB; a random 16-byte salt.
+// A new hash of `ticket`: PBKDF2-SHA256 with 100,000 iterations or Argon2id with t=2, m=19 MiB
+// (about 30 ms each); a random 16-byte salt.
 [[nodiscard]] std::string hash_ticket(std::string_view ticket, ticket_hash::kdf algorithm);
 
 // ---- WAMP-CRA -----------------------------------------------------------------------------------

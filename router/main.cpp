@@ -2,11 +2,13 @@
 #include <openssl/crypto.h>
 
 #include <cstdio>
+#include <iostream>
 #include <string>
 #include <vector>
 
 #include "router/ops/cli.hpp"
 #include "router/ops/config_file.hpp"
+#include "router/ops/make_secret.hpp"
 #include "router/server.hpp"
 #include "build_info.h"
 #include "commit.h"
@@ -28,6 +30,21 @@ int main(int argc, char** argv) {
     return 0;
   }
   switch (cli.what) {
+    case cli_result::action::make_secret: {
+      if (!cli.error.empty()) break;
+      std::string secret;
+      if (cli.secret_method != "cryptosign") {
+        std::getline(std::cin, secret);
+        if (!secret.empty() && secret.back() == '\r') secret.pop_back();
+        if (secret.empty()) {
+          std::fprintf(stderr, "junction: --make-secret %s reads the secret from standard input\n",
+                       cli.secret_method.c_str());
+          return 2;
+        }
+      }
+      std::fputs(make_secret(cli.secret_method, cli.secret_kdf, secret).c_str(), stdout);
+      return 0;
+    }
     case cli_result::action::print_schema:
       std::fputs(config::schema_json().c_str(), stdout);
       return 0;

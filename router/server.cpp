@@ -52,6 +52,24 @@ void raise_open_file_limit() {
   JLOG(info) << "open-file limit " << rl.rlim_cur;
 }
 
+// Secrets the file holds in clear say so at every start and reload (never the secret itself).
+void warn_about_clear_secrets(const router_config& c) {
+  for (const auto& rc : c.realms) {
+    if (rc.auth.ticket)
+      for (const auto& [authid, p] : rc.auth.ticket->principals)
+        if (!p.ticket.empty())
+          JLOG(warn) << "ticket in clear in the config (for development only): store ticket_hash instead "
+                        "(junction --make-secret ticket)"
+                     << log_field("realm", rc.name) << log_field("authid", authid);
+    if (rc.auth.wampcra)
+      for (const auto& [authid, p] : rc.auth.wampcra->principals)
+        if (!p.secret.empty())
+          JLOG(warn) << "unsalted WAMP-CRA secret in the config: a salted derived_key keeps the secret "
+                        "out of it (junction --make-secret wampcra)"
+                     << log_field("realm", rc.name) << log_field("authid", authid);
+  }
+}
+
 void apply_log_settings(const router_config& c) {
   set_log_level(c.level);
   set_log_output(c.format == log_format::json ? log_output::json : log_output::text);
@@ -66,7 +84,7 @@ constexpr std::chrono::seconds close_wait{3};
 
 }  // namespace
 
-// A thread for work that takes milliseconds of CPU (a ticket's key derivation), so that the event
+// Threads for work that takes milliseconds of CPU (a ticket's key derivation), so that the event
 // loop never waits for it. Results come back through an eventfd the loop watches: the io_context
 // runs without the scheduler's locks (BOOST_ASIO_CONCURRENCY_HINT_UNSAFE), so no other thread may
 // post to it.
@@ -76,7 +94,7 @@ class worker {
   ~worker() { stop(); }
 
   void run(std::function<bool()> work, std::function<void(bool)> done) {
-    if (!thread_.joinable()) start();
+    if (threads_.empty()) start();
     const std::lock_guard<std::mutex> lock(mutex_);
     jobs_.push_back({std::move(work), std::move(done)});
     cv_.notify_one();
@@ -86,9 +104,10 @@ class worker {
     {
       const std::lock_guard<std::mutex> lock(mutex_);
       stopping_ = true;
-      cv_.notify_one();
+      cv_.notify_all();
     }
-    if (thread_.joinable()) thread_.join();
+    for (auto& t : threads_) t.join();
+    threads_.clear();
     boost::system::error_code ec;
     wake_.close(ec);
   }
@@ -104,7 +123,9 @@ class worker {
     if (fd < 0) throw std::runtime_error("eventfd failed");
     wake_.assign(fd);
     wait_for_results();
-    thread_ = std::thread([this] { loop(); });
+    // A thread per core, four at most: key derivations of many reconnecting clients at once.
+    const unsigned n = std::clamp(std::thread::hardware_concurrency(), 1U, 4U);
+    for (unsigned i = 0; i < n; ++i) threads_.emplace_back([this] { loop(); });
   }
 
   void loop() {
@@ -120,8 +141,8 @@ class worker {
       bool ok = false;
       try {
         ok = j.work();
-      } catch (const std::exception& e) {
-        ok = false;
+      } catch (const std::exception&) {
+        ok = false;  // a malformed stored secret: a failed authentication, never a crash
       }
       {
         const std::lock_guard<std::mutex> lock(mutex_);
@@ -149,7 +170,7 @@ class worker {
 
   asio::io_context& io_;
   asio::posix::stream_descriptor wake_;
-  std::thread thread_;
+  std::vector<std::thread> threads_;
   std::mutex mutex_;
   std::condition_variable cv_;
   std::deque<job> jobs_;
@@ -197,6 +218,7 @@ struct server::impl final : http_routes, executor {
       return 1;
     }
     for (const auto& rc : settings_.realms) JLOG(info) << "serving realm " << rc.name;
+    warn_about_clear_secrets(settings_);
     if (!config_file_.empty()) JLOG(info) << "configuration from " << config_file_;
     wait_for_signal();
     tick();
@@ -305,6 +327,7 @@ struct server::impl final : http_routes, executor {
     changed("shutdown.drain_timeout_ms", next.drain_timeout != settings_.drain_timeout);
     changed("admin.stall_threshold_ms", next.stall_threshold != settings_.stall_threshold);
     changed("admin.reload_endpoint", next.reload_endpoint != settings_.reload_endpoint);
+    warn_about_clear_secrets(next);
     settings_ = std::move(next);
     if (changes.empty()) {
       JLOG(info) << "reload (" << trigger << "): no changes";

@@ -1,5 +1,6 @@
 #include "router/ops/cli.hpp"
 
+#include <algorithm>
 #include <charconv>
 #include <optional>
 
@@ -27,6 +28,10 @@ const char* const usage_text =
     "  --print-config          print the effective settings as a config file and exit\n"
     "  --print-schema          print the config file's JSON Schema and exit\n"
     "  --config-reference      print the config file's key reference (Markdown) and exit\n"
+    "  --make-secret METHOD    read a secret from standard input and print what a principal of\n"
+    "                          METHOD stores instead (ticket, wampcra, wamp-scram, scram), or\n"
+    "                          make an Ed25519 key pair (cryptosign); --kdf pbkdf2|argon2id picks\n"
+    "                          the key derivation where there is a choice (docs/AUTH.md)\n"
     "\n"
     "Options:\n"
     "  --host ADDR             the first listener's address (default 127.0.0.1; 0.0.0.0 exposes)\n"
@@ -366,9 +371,33 @@ cli_result parse_command_line(const std::vector<std::string>& args) {
       r.what = cli_result::action::print_schema;
     } else if (flag == "--config-reference") {
       r.what = cli_result::action::config_reference;
+    } else if (flag == "--make-secret" || flag == "--kdf") {
+      if (i + 1 >= args.size()) {
+        r.error = flag + " needs a value";
+        return r;
+      }
+      const std::string& v = args[++i];
+      if (flag == "--kdf") {
+        r.secret_kdf = v;
+      } else {
+        r.what = cli_result::action::make_secret;
+        r.secret_method = v;
+      }
     } else {
       flags.push_back(flag);
     }
+  }
+  if (r.what == cli_result::action::make_secret) {
+    static const char* const methods[] = {"ticket", "wampcra", "wamp-scram", "scram", "cryptosign"};
+    if (std::find(std::begin(methods), std::end(methods), r.secret_method) == std::end(methods))
+      r.error = "--make-secret: '" + r.secret_method + "' is not one of ticket, wampcra, wamp-scram, scram, cryptosign";
+    else if (!r.secret_kdf.empty() && r.secret_kdf != "pbkdf2" && r.secret_kdf != "argon2id")
+      r.error = "--kdf: '" + r.secret_kdf + "' is not one of pbkdf2, argon2id";
+    return r;
+  }
+  if (!r.secret_kdf.empty()) {
+    r.error = "--kdf goes with --make-secret";
+    return r;
   }
   if (r.show_help || r.show_version || r.what == cli_result::action::print_schema ||
       r.what == cli_result::action::config_reference)

@@ -10,13 +10,15 @@
 namespace junction {
 
 struct cli_result {
-  enum class action { run, check_config, print_config, print_schema, config_reference };
+  enum class action { run, check_config, print_config, print_schema, config_reference, make_secret };
   router_config config;
   action what = action::run;
   bool show_help = false;
   bool show_version = false;
   std::string config_file;         // --config / --check-config; empty: the embedded default
   std::vector<std::string> flags;  // the options that override the file, kept for reloads
+  std::string secret_method;       // --make-secret METHOD
+  std::string secret_kdf;          // --kdf KDF (with --make-secret)
   std::string error;  // non-empty: refuse to start (exit 2), print this (one line per problem)
 };
 

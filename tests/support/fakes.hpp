@@ -8,6 +8,7 @@
 
 #include "realm/peer.hpp"
 #include "realm/timer_queue.hpp"
+#include "router/router.hpp"
 #include "router/transport/transport.hpp"
 #include "serializers/codec.hpp"
 
@@ -71,6 +72,27 @@ struct fake_peer final : peer {
   }
 };
 
+// The router's executor as a queue the test drains: what the server would run later on the loop
+// (post) or on its worker (offload) runs when the test says so.
+struct queue_executor final : executor {
+  std::vector<std::function<void()>> queue;
+  void post(std::function<void()> fn) override { queue.push_back(std::move(fn)); }
+  void offload(std::function<bool()> work, std::function<void(bool)> done) override {
+    queue.push_back([work = std::move(work), done = std::move(done)] { done(work()); });
+  }
+  // Runs everything queued, including what that queues; returns how many ran.
+  std::size_t drain() {
+    std::size_t n = 0;
+    while (!queue.empty()) {
+      auto batch = std::move(queue);
+      queue.clear();
+      for (auto& fn : batch) fn();
+      n += batch.size();
+    }
+    return n;
+  }
+};
+
 // A connection as a session sees it: records frames (decoded back with the same codec).
 struct fake_transport final : transport {
   explicit fake_transport(const codec& c) : wire(c) {}
@@ -91,6 +113,8 @@ struct fake_transport final : transport {
   [[nodiscard]] std::string_view remote() const noexcept override { return "test"; }
   [[nodiscard]] std::string_view kind() const noexcept override { return "in-process"; }
   [[nodiscard]] std::string_view protocol() const noexcept override { return wire.subprotocol(); }
+  auth_slots* authenticating() noexcept override { return slots; }
+  auth_slots* slots = nullptr;  // the listener's, when a test gives one
 
   template <class T>
   T take() {

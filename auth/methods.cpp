@@ -108,9 +108,7 @@ std::optional<grant> read_grant(const lookup_answer& a, std::string& why) {
 }
 
 welcome_step welcome_of(const grant& g, const std::string& authid, const char* method) {
-  welcome_step w{g.authid.empty() ? authid : g.authid, g.role, method, "dynamic", g.extra};
-  w.realm = g.realm;
-  return w;
+  return welcome_step{g.authid.empty() ? authid : g.authid, g.role, method, "dynamic", g.extra, g.realm};
 }
 
 // A deterministic mock value for an unknown authid, the same at every attempt (so that it looks
@@ -128,7 +126,7 @@ class anonymous_auth final : public authenticator {
   explicit anonymous_auth(std::string role) : role_(std::move(role)) {}
   const char* method() const noexcept override { return "anonymous"; }
   step on_hello(const client_facts&) override {
-    return welcome_step{random_authid(), role_, "anonymous", "static", {}};
+    return welcome_step{random_authid(), role_, "anonymous", "static", {}, {}};
   }
   step on_authenticate(const authenticate&) override {
     return reject_step{errc::protocol_violation, "AUTHENTICATE received, but no CHALLENGE was sent"};
@@ -175,7 +173,7 @@ class ticket_auth final : public authenticator {
   }
 
   step on_work(bool ok) override {
-    if (ok) return welcome_step{facts_.authid, role_, "ticket", "static", {}};
+    if (ok) return welcome_step{facts_.authid, role_, "ticket", "static", {}, {}};
     return reject_step{errc::authentication_failed,
                        known_ ? "wrong ticket for authid '" + facts_.authid + "'"
                               : "unknown authid '" + facts_.authid + "'"};
@@ -259,8 +257,9 @@ class wampcra_auth final : public authenticator {
     salt_ = string_of(grant_->all, "salt");
     salted_ = !salt_.empty();
     if (salted_) {
-      if (const value* v = grant_->all.find("iterations")) v->as_uint(iterations_64_);
-      if (const value* v = grant_->all.find("keylen")) v->as_uint(keylen_64_);
+      if (const value* v = grant_->all.find("iterations"); v == nullptr || !v->as_uint(iterations_64_))
+        iterations_64_ = 0;
+      if (const value* v = grant_->all.find("keylen"); v == nullptr || !v->as_uint(keylen_64_)) keylen_64_ = 0;
       iterations_ = static_cast<std::uint32_t>(iterations_64_ ? iterations_64_ : 1000);
       keylen_ = static_cast<std::uint32_t>(keylen_64_ ? keylen_64_ : 32);
       key_ = wampcra_derive_key(secret, salt_, iterations_, keylen_);
@@ -277,7 +276,7 @@ class wampcra_auth final : public authenticator {
                          known_ ? "wrong WAMP-CRA signature for authid '" + facts_.authid + "'"
                                 : "unknown authid '" + facts_.authid + "'"};
     if (grant_) return welcome_of(*grant_, facts_.authid, "wampcra");
-    return welcome_step{facts_.authid, role_, "wampcra", "static", {}};
+    return welcome_step{facts_.authid, role_, "wampcra", "static", {}, {}};
   }
 
  private:
@@ -375,7 +374,7 @@ class cryptosign_auth final : public authenticator {
                          known_ ? "bad cryptosign signature for authid '" + authid_ + "'"
                                 : "no principal authorizes key " + crypto::hex_encode(pubkey_)};
     if (grant_) return welcome_of(*grant_, authid_, "cryptosign");
-    return welcome_step{authid_, role_, "cryptosign", "static", {}};
+    return welcome_step{authid_, role_, "cryptosign", "static", {}, {}};
   }
 
  private:
@@ -495,7 +494,7 @@ class scram_auth final : public authenticator {
       for (auto& [k, v] : extra) w.authextra.push_back(k, std::move(v));
       return w;
     }
-    return welcome_step{facts_.authid, principal_.role, method(), "static", std::move(extra)};
+    return welcome_step{facts_.authid, principal_.role, method(), "static", std::move(extra), {}};
   }
 
  private:
@@ -555,7 +554,7 @@ class tls_auth final : public authenticator {
       const bool match = (!p.fingerprint.empty() && crypto::equal(lower(p.fingerprint), c.fingerprint)) ||
                          (!p.cn.empty() && p.cn == c.cn) ||
                          (!p.san.empty() && std::find(c.sans.begin(), c.sans.end(), p.san) != c.sans.end());
-      if (match) return welcome_step{id, p.role, "tls", "static", {}};
+      if (match) return welcome_step{id, p.role, "tls", "static", {}, {}};
     }
     return reject_step{errc::authentication_failed,
                        "tls: no principal matches the certificate (CN '" + c.cn + "', SHA-256 " + c.fingerprint + ")"};

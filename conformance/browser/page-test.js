@@ -21,9 +21,16 @@
     'leave -> GOODBYE wamp.close.goodbye_and_out, clean WebSocket close',
   ];
   const CROSS = ['binary bytes json -> msgpack (publish)', 'binary bytes msgpack -> json (call + result)'];
+  // Ticket authentication over wss:// (when the runner gives ?wss=&secure=&ticket=).
+  const WSS_URL = params.get('wss');
+  const SECURE_REALM = params.get('secure');
+  const TICKET = params.get('ticket');
+  const AUTH = ['ticket over wss: WELCOME with the principal\'s authid, authrole and authmethod',
+                'ticket over wss: a wrong ticket gets ABORT wamp.error.authentication_failed'];
   const plan = [];
   for (const s of SERS) for (const c of CASES) plan.push(`${s}: ${c}`);
   for (const c of CROSS) plan.push(c);
+  if (WSS_URL) for (const c of AUTH) plan.push(c);
   window.__plan = plan;
   window.__results = [];
   window.__done = false;
@@ -69,12 +76,12 @@
   }
   function descBytes(a) { return a instanceof Uint8Array ? `Uint8Array(${a.length})` : `${typeof a} ${JSON.stringify(a).slice(0, 60)}`; }
 
-  function connect(ser, realm) {
+  function connect(ser, realm, extra = {}) {
     const h = { internal: [] };
     h.closed = new Promise((r) => { h._closed = r; });
     return withTimeout(new Promise((resolve, reject) => {
       const conn = new autobahn.Connection({
-        url: WS_URL, realm,
+        url: WS_URL, realm, ...extra,
         serializers: [makeSer(ser)], protocols: ['wamp.2.' + ser],
         max_retries: 0, retry_if_unreachable: false, use_es6_promises: true,
         on_internal_error: (e) => h.internal.push(String(e && e.message || e)),
@@ -86,7 +93,11 @@
       conn.onclose = (reason, details) => {
         h.closeInfo = { reason, details };
         h._closed(h.closeInfo);
-        if (!opened) reject(new Error(`closed before WELCOME: ${reason} ${JSON.stringify(details)}`));
+        if (!opened) {
+          const e = new Error(`closed before WELCOME: ${reason} ${JSON.stringify(details)}`);
+          e.details = details;
+          reject(e);
+        }
         return true;
       };
       conn.open();
@@ -232,6 +243,26 @@
     for (const x of [j, m]) if (x) await leave(x).catch(() => {});
   }
 
+  async function ticketOverWss() {
+    const joe = { url: WSS_URL, authmethods: ['ticket'], authid: 'browser', onchallenge: () => TICKET };
+    try {
+      const h = await connect('json', SECURE_REALM, joe);
+      eq([h.details.authid, h.details.authrole, h.details.authmethod], ['browser', 'webuser', 'ticket'], 'WELCOME.Details');
+      await leave(h);
+      record(AUTH[0], true);
+    } catch (e) { record(AUTH[0], false, fmt(e)); }
+    try {
+      let refused = null;
+      try {
+        const h = await connect('json', SECURE_REALM, { ...joe, onchallenge: () => 'not-the-ticket' });
+        await leave(h);
+      } catch (e) { refused = e; }
+      assert(refused && refused.details, 'joined with a wrong ticket');
+      eq(refused.details.reason, 'wamp.error.authentication_failed', 'ABORT reason');
+      record(AUTH[1], true);
+    } catch (e) { record(AUTH[1], false, fmt(e)); }
+  }
+
   (async () => {
     try {
       if (!WS_URL) throw new Error('no ?url= given');
@@ -239,6 +270,7 @@
       log(`autobahn ${autobahn.version} against ${WS_URL}`);
       for (const s of SERS) await suite(s);
       await cross();
+      if (WSS_URL) await ticketOverWss();
     } catch (e) {
       log('page error: ' + fmt(e));
       window.__pageError = fmt(e);

@@ -102,6 +102,7 @@ CLIENT_ROLES = {'caller': {}, 'callee': {}, 'publisher': {}, 'subscriber': {}}
 
 # Message codes
 HELLO, WELCOME, ABORT, GOODBYE, ERROR = 1, 2, 3, 6, 8
+CHALLENGE_CODE, AUTHENTICATE_CODE = 4, 5
 PUBLISH, PUBLISHED = 16, 17
 SUBSCRIBE, SUBSCRIBED, UNSUBSCRIBE, UNSUBSCRIBED, EVENT = 32, 33, 34, 35, 36
 CALL, RESULT = 48, 50
@@ -538,8 +539,11 @@ class Session(ApplicationSession):
     (.transport_kind says which: 'ws', 'rs', 'unix').
     """
 
-    def __init__(self, config, auto_join=True, keep_transport=False):
+    def __init__(self, config, auto_join=True, keep_transport=False, join_kwargs=None, on_challenge=None):
         super().__init__(config)
+        self.join_kwargs = join_kwargs or {}
+        self.on_challenge = on_challenge
+        self.challenges = []
         self._loop = asyncio.get_running_loop()
         self.auto_join = auto_join
         self.keep_transport = keep_transport
@@ -557,7 +561,13 @@ class Session(ApplicationSession):
     # autobahn callbacks
     def onConnect(self):
         if self.auto_join:
-            self.join(self.config.realm)
+            self.join(self.config.realm, **self.join_kwargs)
+
+    def onChallenge(self, challenge):
+        self.challenges.append(challenge)
+        if self.on_challenge is None:
+            raise Exception('no credentials for authmethod {}'.format(challenge.method))
+        return self.on_challenge(self, challenge)
 
     def onWelcome(self, msg):
         self.welcomes.append(msg)
@@ -642,19 +652,21 @@ class _WampRawSocketClientProtocol(WampRawSocketClientProtocol):
 
 
 async def connect(ser='json', realm=None, url=None, join=True, keep_transport=False, serializers=None,
-                  transport=None, ssl_context=None):
+                  transport=None, ssl_context=None, join_kwargs=None, on_challenge=None):
     """Open a WAMP connection with Autobahn; by default wait for WELCOME.
 
     url picks the listener (ws://..., rs://HOST:PORT, unix:/PATH, wss://..., rss://HOST:PORT); without url, the
     main router's listener for `transport` ('ws' default, 'rs', 'unix', 'wss', 'rss'). TLS uses ssl_context,
     or tls_context() (trusting JUNCTION_CA) if none is given. WebSocket offers `serializers` (default: just
-    `ser`); RawSocket takes exactly one serializer.
+    `ser`); RawSocket takes exactly one serializer. join_kwargs go to Autobahn's join() (authmethods,
+    authid, authextra, ...); on_challenge(session, challenge) answers a CHALLENGE (Autobahn's onChallenge).
     """
     loop = asyncio.get_running_loop()
     txaio.config.loop = loop
     url = url or address(transport or 'ws')
     kind = transport_of(url)
-    sess = Session(ComponentConfig(realm=realm or REALM), auto_join=join, keep_transport=keep_transport)
+    sess = Session(ComponentConfig(realm=realm or REALM), auto_join=join, keep_transport=keep_transport,
+                   join_kwargs=join_kwargs, on_challenge=on_challenge)
     sess.transport_kind = kind
     sers = serializers if serializers is not None else [make_serializer(ser)]
     if kind == 'ws':

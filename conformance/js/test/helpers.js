@@ -112,18 +112,24 @@ class CapturingAgent extends (TLS ? https.Agent : http.Agent) {
 // Open a WAMP session. Resolves {conn, session, details, ser, closed, internalErrors}
 // once WELCOME arrived; rejects with {closeReason, closeDetails} if the connection
 // closes before that (e.g. ABORT), or on timeout.
-//   opts.realm, opts.timeoutMs, opts.abrupt (use CapturingAgent)
+//   opts.realm, opts.url, opts.timeoutMs, opts.abrupt (use CapturingAgent),
+//   opts.authmethods / authid / authextra / onchallenge (Autobahn's authentication options)
 function connect(serName, opts = {}) {
   const ser = SER[serName];
   if (!ser) throw new Error(`unknown serializer ${serName}`);
   const realm = opts.realm || REALM;
+  const url = opts.url || URL;
   const timeoutMs = opts.timeoutMs || STEP_MS;
   const internalErrors = [];
   const agent = opts.abrupt ? new CapturingAgent() : undefined;
-  const transport = { type: 'websocket', url: URL, serializers: [ser.make()], protocols: [ser.protocol] };
+  const transport = { type: 'websocket', url, serializers: [ser.make()], protocols: [ser.protocol] };
   if (agent) transport.agent = agent;
+  // Authentication (opts.authmethods, authid, authextra, onchallenge) goes to Autobahn as given.
+  const auth = {};
+  for (const k of ['authmethods', 'authid', 'authextra', 'onchallenge']) if (opts[k] !== undefined) auth[k] = opts[k];
   const conn = new autobahn.Connection({
-    url: URL,
+    ...auth,
+    url,
     realm,
     transports: [transport],
     serializers: [ser.make()],
@@ -157,7 +163,7 @@ function connect(serName, opts = {}) {
       return true; // never retry
     };
     conn.open();
-  }), timeoutMs, `joining realm ${realm} over ${ser.protocol} at ${URL}`).catch((e) => {
+  }), timeoutMs, `joining realm ${realm} over ${ser.protocol} at ${url}`).catch((e) => {
     try { if (!handle.closeInfo) conn.close(); } catch (_) { /* already closed */ }
     throw e;
   });

@@ -259,3 +259,50 @@ TEST_CASE("shutdown: draining refuses new calls, lets calls in flight finish, th
   CHECK(callee->take<interrupt>().options.find("mode")->as_string() == "killnowait");
   CHECK(rt.calls_in_flight() == 0);
 }
+
+TEST_CASE("reload: principals removed from the file lose their sessions when the realm says so") {
+  test::manual_timers timers;
+  router_config config;
+  config.realms = {realm_settings{"r"}};
+  auth::realm_auth& a = config.realms[0].auth;
+  a.configured = true;
+  a.ticket.emplace();
+  a.ticket->principals["joe"] = auth::ticket_principal{"user", "", "t1"};
+  a.ticket->principals["ann"] = auth::ticket_principal{"user", "", "t2"};
+  router rt(config, timers);
+  auto joe = std::make_shared<fake_peer>();
+  auto ann = std::make_shared<fake_peer>();
+  auto anon = std::make_shared<fake_peer>();
+  auto as = [](id s, const char* authid, const char* method) {
+    session_info i = info_of(s);
+    i.authid = authid;
+    i.authmethod = method;
+    i.authprovider = "static";
+    return i;
+  };
+  rt.find_realm("r")->join(as(1, "joe", "ticket"), joe);
+  rt.find_realm("r")->join(as(2, "ann", "ticket"), ann);
+  rt.find_realm("r")->join(as(3, "ZZZZ-ZZZZ", "anonymous"), anon);
+
+  router_config next = config;
+  next.realms[0].auth.ticket->principals.erase("joe");
+  SUBCASE("kept by default: only new sessions see the change") {
+    const auto changes = rt.apply(next);
+    REQUIRE(changes.size() == 1);
+    CHECK(changes[0] == "realm r: authentication settings changed (for new sessions)");
+    CHECK_FALSE(joe->killed);
+    CHECK(rt.auth_of("r")->ticket->principals.count("joe") == 0);
+  }
+  SUBCASE("killed with kill_removed_principals") {
+    next.realms[0].auth.kill_removed_principals = true;
+    const auto changes = rt.apply(next);
+    REQUIRE(changes.size() == 1);
+    CHECK(changes[0] == "realm r: authentication settings changed (for new sessions); 1 sessions of removed "
+                        "principals killed");
+    CHECK(joe->killed);
+    CHECK(joe->last<goodbye>().reason == uri_of(errc::session_killed));
+    CHECK_FALSE(ann->killed);
+    CHECK_FALSE(anon->killed);
+    CHECK(rt.find_realm("r")->session_count() == 2);
+  }
+}

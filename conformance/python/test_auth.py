@@ -255,7 +255,10 @@ class TransportBoundMethods(AuthCases):
         s = await self.join('secure', url=self.r.urls['rss'], ssl_context=ctx, join_kwargs={'authmethods': ['tls']})
         d = s.joined.result()
         self.assertEqual((d.authid, d.authrole, d.authmethod), ('client', 'tlsuser', 'tls'))
-        # wss here does not ask for a certificate: the tls method has nothing to go on
+        # wss here asks for a certificate without requiring one: with one, the same principal
+        s2 = await self.join('secure', url=self.r.urls['wss'], ssl_context=ctx, join_kwargs={'authmethods': ['tls']})
+        self.assertEqual(s2.joined.result().authid, 'client')
+        # without one, the tls method has nothing to go on
         e = await self.refused('secure', url=self.r.urls['wss'], ssl_context=client_tls(AuthRouter.pki, cert=False),
                                join_kwargs={'authmethods': ['tls']})
         self.assertEqual(e.reason, 'wamp.error.authentication_failed')

@@ -58,7 +58,8 @@ void walk_tls(reader& r, tls_config& t) {
                                "\"/etc/junction/key.pem\"", true},
            1);
   r.string("ca", t.ca_file,
-           {"PEM file of the CAs that client certificates must chain to (with verify_client)",
+           {"PEM file of the CAs that client certificates must chain to: with it a client may present "
+            "one (the tls authmethod maps it to a principal), with verify_client it must",
             "\"/etc/junction/clients-ca.pem\""});
   r.boolean("verify_client", t.require_client_cert,
             {"require a client certificate from `ca`: a client without one fails the TLS "

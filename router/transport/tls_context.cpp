@@ -38,6 +38,10 @@ std::shared_ptr<ssl::context> make_server_tls_context(const tls_config& tls) {
     if (tls.ca_file.empty())
       throw std::runtime_error("TLS: verify-client needs ca= (the CAs client certificates chain to)");
     ctx->set_verify_mode(ssl::verify_peer | ssl::verify_fail_if_no_peer_cert);
+  } else if (!tls.ca_file.empty()) {
+    // A CA without verify_client: a certificate is asked for but optional; one that is sent must
+    // chain to the CA (the tls authmethod maps it to a principal).
+    ctx->set_verify_mode(ssl::verify_peer);
   }
   return ctx;
 }

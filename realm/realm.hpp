@@ -65,6 +65,15 @@ class realm {
   // Reload: new settings for the same realm (the name stays); they apply to what happens next.
   // Fewer retained events than are kept evicts the topics published least recently.
   void reconfigure(realm_config config);
+  // Router-initiated revocations (a reload's new roles), as operations of the realm.
+  bool revoke_registration(id registration_id, id callee, const std::string& reason) {
+    const realm_operations::scope op(ops_);
+    return dealer_.revoke(registration_id, callee, reason);
+  }
+  bool revoke_subscription(id subscription_id, id subscriber, const std::string& reason) {
+    const realm_operations::scope op(ops_);
+    return broker_.revoke(subscription_id, subscriber, reason);
+  }
   // The router's own call (dealer::call_internal), as an operation of the realm.
   void call_internal(const std::string& procedure, array args, object kwargs,
                      timer_queue::duration timeout, dealer::answer_fn done) {

@@ -18,6 +18,16 @@ router::router(const router_config& config, timer_queue& timers)
 
 void router::update_auth() {
   auth_.clear();
+  authz_.clear();
+  ++authz_epoch_;
+  for (const auto& rc : config_.realms) {
+    authz_.emplace(rc.name, std::make_shared<const auth::authorizer>(rc.authorization));
+    auto& cache = authz_cache_[rc.name];
+    cache.clear();  // a reload forgets every cached answer
+    cache.resize(rc.authorization.cache_entries);
+  }
+  for (auto it = authz_cache_.begin(); it != authz_cache_.end();)
+    it = authz_.count(it->first) != 0 ? std::next(it) : authz_cache_.erase(it);
   // The mock challenges of unknown authids must not change while the configuration does not (a
   // known principal's never do): their key is derived from the configuration's principals.
   std::string material;
@@ -27,6 +37,11 @@ void router::update_auth() {
   }
   secrets_.mock_key = crypto::sha256("junction mock challenges\0" + material);
   throttle_.reconfigure(config_.auth_throttle);
+}
+
+std::shared_ptr<const auth::authorizer> router::authorizer_of(std::string_view realm) const {
+  auto it = authz_.find(realm);
+  return it == authz_.end() ? nullptr : it->second;
 }
 
 std::shared_ptr<const auth::realm_auth> router::auth_of(std::string_view realm) const {
@@ -102,9 +117,51 @@ std::vector<std::string> router::apply(const router_config& config) {
       changes.push_back("realm " + rc.name + ": authentication settings changed (for new sessions)" +
                         kill_removed_principals(*before, rc));
   }
+  std::vector<const realm_settings*> authorization_changed;
+  for (const realm_settings& rc : config.realms) {
+    const auto* before = find_settings(rc.name);
+    if (before != nullptr && config::realm_authorization_json(before->authorization) !=
+                                 config::realm_authorization_json(rc.authorization))
+      authorization_changed.push_back(&rc);
+  }
   config_ = config;
   update_auth();
+  for (const realm_settings* rc : authorization_changed)
+    changes.push_back("realm " + rc->name + ": roles changed (for the next action of every session)" +
+                      revoke_forbidden(*rc));
   return changes;
+}
+
+std::string router::revoke_forbidden(const realm_settings& after) {
+  if (!after.authorization.configured || !after.authorization.revoke_on_reload) return {};
+  realm* r = find_realm(after.name);
+  const auto authz = authorizer_of(after.name);
+  if (r == nullptr || !authz) return {};
+  // What each session's role allows now; dynamic roles are left alone (their answers come from a
+  // call, per action).
+  auto forbidden = [&](id session, const std::string& uri, auth::action a) {
+    auto it = r->sessions().find(session);
+    if (it == r->sessions().end()) return false;
+    const auth::role* role = authz->find(it->second.info.authrole);
+    if (role != nullptr && role->dynamic()) return false;
+    return role == nullptr || !role->decide(uri, a).allow;
+  };
+  std::vector<std::pair<id, id>> registrations, subscriptions;  // (registration or subscription, session)
+  r->get_dealer().for_each_registration([&](const dealer::registration& reg) {
+    for (const auto& c : reg.callees)
+      if (forbidden(c.session, reg.procedure, auth::action::register_))
+        registrations.emplace_back(reg.registration_id, c.session);
+  });
+  r->get_broker().for_each_subscription([&](const broker::subscription& sub) {
+    for (id s : sub.subscribers)
+      if (forbidden(s, sub.topic, auth::action::subscribe)) subscriptions.emplace_back(sub.subscription_id, s);
+  });
+  const std::string reason(uri_of(errc::not_authorized));
+  for (auto [reg, s] : registrations) r->revoke_registration(reg, s, reason);
+  for (auto [sub, s] : subscriptions) r->revoke_subscription(sub, s, reason);
+  if (registrations.empty() && subscriptions.empty()) return {};
+  return "; " + std::to_string(registrations.size()) + " registrations and " + std::to_string(subscriptions.size()) +
+         " subscriptions the new roles forbid revoked";
 }
 
 const realm_settings* router::find_settings(std::string_view name) const {

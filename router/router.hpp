@@ -13,6 +13,7 @@
 #include <vector>
 
 #include "auth/authenticator.hpp"
+#include "auth/authorizer.hpp"
 #include "auth/throttle.hpp"
 #include "realm/random_ids.hpp"
 #include "realm/realm.hpp"
@@ -85,6 +86,31 @@ class router {
   [[nodiscard]] std::shared_ptr<const auth::realm_auth> auth_of(std::string_view realm) const;
   [[nodiscard]] const auth::router_secrets& secrets() const noexcept { return secrets_; }
   [[nodiscard]] auth::throttle& auth_throttle() noexcept { return throttle_; }
+  // What a realm's roles may do (never null for a served realm; disabled without `roles`).
+  // Shared like the auth configuration; `authorization_epoch()` changes at every reload, so a
+  // session keeps its lookups until then.
+  [[nodiscard]] std::shared_ptr<const auth::authorizer> authorizer_of(std::string_view realm) const;
+  [[nodiscard]] std::uint64_t authorization_epoch() const noexcept { return authz_epoch_; }
+  // The realm's cache of dynamic authorizers' answers.
+  [[nodiscard]] auth::authorizer_cache& authorizer_cache(const std::string& realm) { return authz_cache_[realm]; }
+  // Authorization outcomes for /metrics: actions denied by realm and action; dynamic authorizer
+  // calls by realm and outcome (allow, deny, error, timeout).
+  void count_denied(const std::string& realm, auth::action a) {
+    if constexpr (metrics_enabled) ++denied_[{realm, static_cast<int>(a)}];
+  }
+  void count_authorizer(const std::string& realm, const char* outcome) {
+    if constexpr (metrics_enabled) ++authorizer_calls_[{realm, outcome}];
+  }
+  [[nodiscard]] const std::map<std::pair<std::string, int>, std::uint64_t>& denied_counts() const noexcept {
+    return denied_;
+  }
+  [[nodiscard]] const std::map<std::pair<std::string, std::string>, std::uint64_t>& authorizer_counts() const noexcept {
+    return authorizer_calls_;
+  }
+  [[nodiscard]] const std::map<std::string, auth::authorizer_cache, std::less<>>& authorizer_caches() const noexcept {
+    return authz_cache_;
+  }
+
   // Authentication outcomes, for /metrics: successes and failures by realm and method.
   void count_authentication(const std::string& realm, const std::string& method, bool ok);
   template <class F>
@@ -103,6 +129,9 @@ class router {
   // Reload: the sessions of static principals `after` no longer has, when it says so; "" or
   // "; N sessions of removed principals killed" for the log.
   std::string kill_removed_principals(const realm_settings& before, const realm_settings& after);
+  // Reload: registrations and subscriptions the realm's new static roles forbid are revoked,
+  // when it says so; "" or "; N registrations and M subscriptions revoked".
+  std::string revoke_forbidden(const realm_settings& after);
 
   struct auth_key {
     std::string realm;
@@ -121,6 +150,11 @@ class router {
   auth::router_secrets secrets_;
   auth::throttle throttle_;
   std::map<auth_key, std::uint64_t> auth_counts_;  // realms and methods are configured: bounded
+  std::map<std::string, std::shared_ptr<const auth::authorizer>, std::less<>> authz_;
+  std::map<std::string, auth::authorizer_cache, std::less<>> authz_cache_;
+  std::uint64_t authz_epoch_ = 1;
+  std::map<std::pair<std::string, int>, std::uint64_t> denied_;
+  std::map<std::pair<std::string, std::string>, std::uint64_t> authorizer_calls_;
   bool draining_ = false;
   random_ids ids_;
   std::map<std::string, std::unique_ptr<realm>, std::less<>> realms_;

@@ -1,6 +1,7 @@
 #include "router/session.hpp"
 
 #include "realm/realm.hpp"
+#include "realm/replies.hpp"
 
 #include <chrono>
 #include <cstdio>
@@ -11,6 +12,10 @@
 #include "serializers/overloaded.hpp"
 
 namespace junction {
+namespace {
+// Messages a session may send while one of its actions waits for a dynamic authorizer.
+constexpr std::size_t max_held = 1024;
+}  // namespace
 
 session::session(router& owner, transport& link, const codec& codec)
     : owner_(owner), link_(&link), codec_(codec) {}
@@ -56,6 +61,18 @@ void session::on_frame(std::string_view bytes) {
       return;
     }
     protocol_violation("received " + std::string(traits.name) + " before HELLO");
+    return;
+  }
+  if (state_ == state::established && waiting_authz_) {
+    // Behind a pending authorization: in order, and bounded.
+    if (held_.size() >= max_held) {
+      JLOG(warn) << "closing a session: " << held_.size()
+                 << " messages wait behind a pending authorization" << log_field("session", info_.session)
+                 << log_field("peer", link_ ? link_->remote() : "?");
+      abort_and_close(errc::limit_exceeded, "too many messages waiting for an authorization");
+      return;
+    }
+    held_.push_back(std::move(m));
     return;
   }
   if (state_ == state::authenticating) {
@@ -121,6 +138,16 @@ void session::route(message&& m) {
                                    std::to_string(last_request_id_ + 1) +
                                    " (strict request ids are on)");
                 return;
+              }
+            }
+            if constexpr (std::is_same_v<T, publish> || std::is_same_v<T, subscribe> ||
+                          std::is_same_v<T, register_> || std::is_same_v<T, call>) {
+              switch (authorize(m)) {
+                case gate::stop: return;
+                case gate::wait:
+                  held_.push_front(std::move(m));
+                  return;
+                case gate::pass: break;
               }
             }
             if (auto f = realm_->handle(info_.session, std::move(m))) protocol_violation(f->message);
@@ -358,11 +385,173 @@ void session::authentication_failed(const auth::reject_step& r) {
   abort_and_close(r.reason, r.reason == errc::authentication_failed ? "authentication failed" : r.log);
 }
 
+// ---- authorization --------------------------------------------------------------------------
+
+namespace {
+
+struct target {
+  auth::action act;
+  const std::string* uri;
+  object* options;
+  id request;
+  message_type type;
+};
+
+target target_of(message& m) {
+  if (auto* c = std::get_if<call>(&m)) return {auth::action::call, &c->procedure, &c->options, c->request, c->type};
+  if (auto* r = std::get_if<register_>(&m))
+    return {auth::action::register_, &r->procedure, &r->options, r->request, r->type};
+  if (auto* p = std::get_if<publish>(&m)) return {auth::action::publish, &p->topic, &p->options, p->request, p->type};
+  auto& sub = std::get<subscribe>(m);
+  return {auth::action::subscribe, &sub.topic, &sub.options, sub.request, sub.type};
+}
+
+}  // namespace
+
+void session::refresh_authorization() {
+  if (authz_epoch_ == owner_.authorization_epoch()) return;
+  authz_epoch_ = owner_.authorization_epoch();
+  authz_ = realm_ != nullptr ? owner_.authorizer_of(realm_->name()) : nullptr;
+  role_ = authz_ ? authz_->find(info_.authrole) : nullptr;
+}
+
+session::gate session::authorize(message& m) {
+  refresh_authorization();
+  if (!authz_ || !authz_->enabled()) return gate::pass;
+  const target t = target_of(m);
+  if (role_ == nullptr || !role_->dynamic()) {
+    // Static (or a role the reload removed: nothing is allowed).
+    return apply_decision(m, role_ != nullptr ? role_->decide(*t.uri, t.act) : auth::decision{});
+  }
+  realm* where = role_->authorizer_realm().empty() ? realm_ : owner_.find_realm(role_->authorizer_realm());
+  const dealer::registration* reg = where != nullptr ? where->get_dealer().match(role_->authorizer()) : nullptr;
+  const std::uint64_t registration = reg != nullptr ? reg->registration_id : 0;
+  auto& cache = owner_.authorizer_cache(realm_->name());
+  if (auto d = cache.lookup(role_->name(), info_.session, *t.uri, t.act, registration, std::chrono::steady_clock::now()))
+    return apply_decision(m, *d);
+  if (registration == 0) {
+    JLOG(warn) << "authorization denied: no authorizer " << role_->authorizer() << " is registered"
+               << log_field("realm", realm_->name()) << log_field("authrole", info_.authrole);
+    owner_.count_authorizer(realm_->name(), "error");
+    return apply_decision(m, auth::decision{});
+  }
+  // Ask the authorizer: (session details, uri, action, options). The session waits, and so does
+  // everything it sends until the answer (WAMP's ordering guarantees).
+  object details{{"session", value(info_.session)},
+                 {"authid", value(info_.authid)},
+                 {"authrole", value(info_.authrole)},
+                 {"authmethod", value(info_.authmethod)},
+                 {"authprovider", value(info_.authprovider)}};
+  if (!info_.transport.type.empty())
+    details.push_back("transport", value(object{{"type", value(info_.transport.type)},
+                                                {"protocol", value(info_.transport.protocol)},
+                                                {"peer", value(info_.transport.peer)}}));
+  array args{value(std::move(details)), value(*t.uri), value(auth::name_of(t.act)), value(*t.options)};
+  waiting_authz_ = true;
+  const std::uint64_t wait = ++authz_wait_;
+  std::weak_ptr<session> weak = shared_from_this();
+  executor* exec = owner_.exec();
+  const std::string uri = *t.uri;
+  const auth::action act = t.act;
+  where->call_internal(role_->authorizer(), std::move(args), {}, authz_->config().authorizer_timeout,
+                       [weak, wait, exec, uri, act, registration](dealer::answer&& a) {
+                         auto answer = std::make_shared<dealer::answer>(std::move(a));
+                         auto deliver = [weak, wait, answer, uri, act, registration] {
+                           auto s = weak.lock();
+                           if (s && s->state_ == state::established && s->waiting_authz_ && s->authz_wait_ == wait)
+                             s->on_authorizer_answer(*answer, uri, act, registration);
+                         };
+                         if (exec != nullptr) {
+                           exec->post(std::move(deliver));
+                         } else {
+                           deliver();
+                         }
+                       });
+  return gate::wait;
+}
+
+void session::on_authorizer_answer(const dealer::answer& a, const std::string& uri, auth::action act,
+                                   std::uint64_t registration) {
+  auth::decision d;
+  bool cache = false, session_only = false;
+  std::chrono::milliseconds ttl = authz_ ? authz_->config().cache_ttl : std::chrono::milliseconds{0};
+  const std::string& realm_name = realm_->name();
+  if (!a.ok) {
+    JLOG(warn) << "authorization denied: the authorizer answered " << a.error << log_field("realm", realm_name)
+               << log_field("authrole", info_.authrole) << log_field("uri", uri);
+    owner_.count_authorizer(realm_name, a.error == uri_of(errc::timeout) ? "timeout" : "error");
+  } else {
+    const value* first = a.args.empty() ? nullptr : &a.args.front();
+    if (first != nullptr && first->is_bool()) {
+      d.allow = first->as_bool();
+    } else {
+      const object* o = first != nullptr && first->is_object() ? &first->as_object() : &a.kwargs;
+      d.allow = o->get_bool("allow", false);
+      if (const value* disclose = o->find("disclose"); disclose != nullptr && disclose->is_bool())
+        d.disclose_caller = d.disclose_publisher = disclose->as_bool();
+      if (const value* c = o->find("cache")) {
+        cache = (c->is_bool() && c->as_bool()) || (c->is_string() && c->as_string() == "session");
+        session_only = c->is_string() && c->as_string() == "session";
+      }
+      std::uint64_t seconds = 0;
+      if (const value* t = o->find("ttl"); t != nullptr && t->as_uint(seconds))
+        ttl = std::chrono::seconds(std::min<std::uint64_t>(seconds, 86400));
+    }
+    owner_.count_authorizer(realm_name, d.allow ? "allow" : "deny");
+  }
+  if (cache && ttl.count() > 0 && role_ != nullptr)
+    owner_.authorizer_cache(realm_name)
+        .put(session_only ? auth::authorizer_cache::session_scope(info_.session) : role_->name(), uri, act,
+             registration, d, std::chrono::steady_clock::now() + ttl);
+  waiting_authz_ = false;
+  message m = std::move(held_.front());
+  held_.pop_front();
+  if (apply_decision(m, d) == gate::pass)
+    if (auto f = realm_->handle(info_.session, std::move(m))) return protocol_violation(f->message);
+  release_held();
+}
+
+void session::release_held() {
+  auto self = shared_from_this();
+  while (!held_.empty() && !waiting_authz_ && state_ == state::established) {
+    message next = std::move(held_.front());
+    held_.pop_front();
+    route(std::move(next));
+  }
+  if (state_ != state::established) held_.clear();
+}
+
+session::gate session::apply_decision(message& m, const auth::decision& d) {
+  const target t = target_of(m);
+  if (!d.allow) {
+    owner_.count_denied(realm_->name(), t.act);
+    const std::string text = "role '" + info_.authrole + "' may not " + auth::name_of(t.act) + " '" + *t.uri +
+                             "' in realm '" + realm_->name() + "'";
+    JLOG(debug) << "authorization denied: " << text << log_field("session", info_.session);
+    // A PUBLISH without acknowledge has no reply channel: dropped (and counted).
+    const bool answer = t.act != auth::action::publish || t.options->get_bool("acknowledge", false);
+    if (answer) send(make_error(t.type, t.request, errc::not_authorized, text));
+    return gate::stop;
+  }
+  // Identification the permission forces, unless the realm never discloses.
+  const realm_config& rc = realm_->config();
+  if (t.act == auth::action::call && d.disclose_caller && rc.disclose_caller != disclosure::never)
+    t.options->set("disclose_me", value(true));
+  if (t.act == auth::action::publish && d.disclose_publisher && rc.disclose_publisher != disclosure::never)
+    t.options->set("disclose_me", value(true));
+  return gate::pass;
+}
+
 void session::welcome_client(auth::welcome_step&& w) {
   realm* target = owner_.find_realm(w.realm.empty() ? requested_realm_ : w.realm);
   if (target == nullptr) {
     authentication_failed(auth::reject_step{errc::authentication_failed,
                                             "the authenticator chose realm '" + w.realm + "', which is not served"});
+    return;
+  }
+  if (auto authz = owner_.authorizer_of(target->name()); authz && authz->enabled() && authz->find(w.authrole) == nullptr) {
+    authentication_failed(auth::reject_step{errc::no_such_role, "role '" + w.authrole + "' is not defined in realm '" +
+                                                                     target->name() + "'"});
     return;
   }
   const std::string method = auth_ ? auth_->method() : w.authmethod;
@@ -437,6 +626,8 @@ void session::protocol_violation(std::string text) {
 
 void session::abort_and_close(errc reason, std::string text) {
   auto self = shared_from_this();  // leaving the realm must not destroy us mid-call
+  waiting_authz_ = false;  // an answer still on its way finds nothing to do
+  held_.clear();
   if (state_ == state::authenticating) {
     end_authentication();
     owner_.release_session_id(pending_session_);
@@ -478,6 +669,8 @@ void session::kill(const std::string& reason, const std::string& message) {
 
 void session::on_transport_closed() {
   auto self = shared_from_this();
+  waiting_authz_ = false;  // an answer still on its way finds nothing to do
+  held_.clear();
   if (state_ == state::authenticating) {
     end_authentication();
     owner_.release_session_id(pending_session_);

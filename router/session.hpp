@@ -16,11 +16,14 @@
 // transport only through the `transport` interface, so tests drive it without sockets.
 #pragma once
 
+#include <deque>
 #include <memory>
 #include <string>
 #include <string_view>
 
 #include "auth/authenticator.hpp"
+#include "auth/authorizer.hpp"
+#include "realm/dealer.hpp"
 #include "realm/timer_queue.hpp"
 #include "realm/peer.hpp"
 #include "router/transport/transport.hpp"
@@ -67,6 +70,19 @@ class session final : public peer, public std::enable_shared_from_this<session> 
   void on_authenticate(authenticate&& a);
   // Ends the authentication (either way): frees the listener's slot, the timer, the machine.
   void end_authentication();
+
+  // Authorization (auth/authorizer.hpp): whether a CALL, REGISTER, PUBLISH or SUBSCRIBE may go on
+  // (pass), was refused and answered (stop), or waits for a dynamic authorizer (wait: it is
+  // held, with everything the session sends after it, until the answer).
+  enum class gate { pass, stop, wait };
+  gate authorize(message& m);
+  // Applies a decision to the message it is for; pass or stop.
+  gate apply_decision(message& m, const auth::decision& d);
+  void on_authorizer_answer(const dealer::answer& a, const std::string& uri, auth::action act,
+                            std::uint64_t registration);
+  // Hands the held messages on, in order, until one waits again.
+  void release_held();
+  void refresh_authorization();
   void on_goodbye(goodbye&& g);
   void route(message&& m);
   // ABORT with wamp.error.protocol_violation and `text`, then close (spec §Protocol Errors).
@@ -96,6 +112,16 @@ class session final : public peer, public std::enable_shared_from_this<session> 
   bool awaiting_authenticate_ = false;
   bool holds_slot_ = false;
   std::uint64_t auth_epoch_ = 0;
+
+  // Authorization: the realm's rules and this session's role (looked up again after a reload),
+  // and the messages held behind a pending dynamic authorization (held_.front() is the one
+  // waiting; at most max_held in all).
+  std::shared_ptr<const auth::authorizer> authz_;
+  const auth::role* role_ = nullptr;
+  std::uint64_t authz_epoch_ = 0;
+  std::deque<message> held_;
+  bool waiting_authz_ = false;
+  std::uint64_t authz_wait_ = 0;  // invalidates the answer of a wait that was abandoned
 };
 
 }  // namespace junction

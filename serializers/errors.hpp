@@ -31,6 +31,8 @@ enum class errc : std::uint8_t {
   no_such_session,
   session_killed,
   no_such_principal,
+  no_such_role,
+  limit_exceeded,
 };
 
 constexpr std::string_view uri_of(errc e) noexcept {
@@ -58,6 +60,8 @@ constexpr std::string_view uri_of(errc e) noexcept {
     case errc::no_such_session: return "wamp.error.no_such_session";
     case errc::session_killed: return "wamp.close.killed";
     case errc::no_such_principal: return "wamp.error.no_such_principal";
+    case errc::no_such_role: return "wamp.error.no_such_role";
+    case errc::limit_exceeded: return "wamp.error.limit_exceeded";
   }
   return "wamp.error.protocol_violation";
 }

@@ -10,6 +10,7 @@
 #include <string>
 #include <vector>
 
+#include "auth/authorizer.hpp"
 #include "auth/config.hpp"
 #include "realm/realm_config.hpp"
 #include "router/event_loop.hpp"
@@ -70,6 +71,7 @@ struct realm_settings : realm_config {
   realm_settings() = default;
   explicit realm_settings(std::string realm_name) { name = std::move(realm_name); }
   auth::realm_auth auth;
+  auth::realm_authorization authorization;  // /realms/*/roles and /realms/*/authorization
 };
 
 struct router_config {

@@ -304,6 +304,77 @@ void walk_auth(reader& r, auth::realm_auth& a) {
              "sessions see the change)"});
 }
 
+// ---- authorization (issue 14) ---------------------------------------------------------------------
+
+void walk_permission(reader& r, auth::permission_config& p) {
+  r.describe_object("what a role may do on a URI, or a pattern of URIs");
+  r.string("uri", p.uri, {"the URI, or the prefix or wildcard pattern", "\"com.example.\"", true}, 1);
+  r.choice("match", p.match,
+           {{"exact", match_policy::exact}, {"prefix", match_policy::prefix}, {"wildcard", match_policy::wildcard}},
+           {"how uri matches: exact, prefix (by characters) or wildcard (empty components match any); "
+            "the most specific permission wins, as for registrations",
+            "\"prefix\""});
+  r.object("allow", {"the actions allowed (all false by default)"}, [&](reader& a) {
+    a.boolean("call", p.call, {"CALL"});
+    a.boolean("register", p.register_, {"REGISTER"});
+    a.boolean("publish", p.publish, {"PUBLISH"});
+    a.boolean("subscribe", p.subscribe, {"SUBSCRIBE"});
+  });
+  r.object("disclose", {"identification forced by this permission"}, [&](reader& d) {
+    d.boolean("caller", p.disclose_caller,
+              {"callees of the calls it allows learn who calls (unless the realm's disclose_caller is never)"});
+    d.boolean("publisher", p.disclose_publisher,
+              {"subscribers of the publications it allows learn who published (unless the realm's "
+               "disclose_publisher is never)"});
+  });
+  if (r.loading()) {
+    const uri_form form = p.match == match_policy::prefix     ? uri_form::prefix
+                          : p.match == match_policy::wildcard ? uri_form::wildcard
+                                                              : uri_form::plain;
+    if (!p.uri.empty() && !is_valid_uri(p.uri, uri_policy::loose, form))
+      r.fail_at("uri", "\"" + p.uri + "\" is not a valid URI for match " + std::string(to_string(p.match)));
+  }
+}
+
+void walk_role_config(reader& r, auth::role_config& role) {
+  r.describe_object("a role: the permissions of the sessions that have it, or the authorizer that decides for them");
+  r.string("name", role.name, {"the authrole, as authentication grants it", "\"frontend\"", true}, 1);
+  r.array<auth::permission_config>("permissions", role.permissions, 0,
+                                   {"what the role may do; anything no permission allows is denied"},
+                                   walk_permission);
+  r.string("authorizer", role.authorizer,
+           {"instead of permissions: the procedure that decides (dynamic), called with (session, uri, "
+            "action, options) and answering true/false or {allow, disclose, cache, ttl}",
+            "\"com.example.authorize\""},
+           1);
+  r.string("authorizer_realm", role.authorizer_realm,
+           {"the realm where the authorizer is registered (default: this realm)", "\"auth\""}, 1);
+  if (r.loading() && r.has("permissions") && r.has("authorizer"))
+    r.fail_at("authorizer", "not allowed with permissions (a role is static or dynamic)");
+  if (r.loading()) {
+    std::map<std::pair<std::string, int>, std::size_t> seen;
+    for (std::size_t i = 0; i < role.permissions.size(); ++i) {
+      const auto& p = role.permissions[i];
+      auto [it, fresh] = seen.emplace(std::make_pair(p.uri, static_cast<int>(p.match)), i);
+      if (!fresh)
+        r.fail_at("permissions", "element " + std::to_string(i) + " repeats the uri and match of element " +
+                                     std::to_string(it->second));
+    }
+  }
+}
+
+void walk_authorization(reader& r, auth::realm_authorization& a) {
+  r.milliseconds("authorizer_timeout_ms", a.authorizer_timeout, 100, 600'000,
+                 {"a dynamic authorizer must answer within this; otherwise the action is denied", "5000"});
+  r.milliseconds("cache_ttl_ms", a.cache_ttl, 0, 86'400'000,
+                 {"how long an answer with cache:true and no ttl of its own is kept", "60000"});
+  r.integer<std::size_t>("cache_entries", a.cache_entries, 0, 10'000'000,
+                         {"cached authorizer answers at most (least recently used go first)", "10000"});
+  r.boolean("revoke_on_reload", a.revoke_on_reload,
+            {"on reload, revoke the registrations and subscriptions the new roles forbid (false: they "
+             "live until their session ends)"});
+}
+
 void walk_realm(reader& r, realm_settings& c) {
   r.describe_object("a realm: its sessions, registrations and subscriptions are its own");
   r.string("name", c.name, {"the realm's name, as clients give it in HELLO", "\"realm1\"", true}, 1);
@@ -331,6 +402,23 @@ void walk_realm(reader& r, realm_settings& c) {
   if (r.current_mode() != reader::mode::write || c.auth.configured)
     r.object("auth", {"how the realm authenticates (docs/AUTH.md); without it: anonymous only"},
              [&](reader& a) { walk_auth(a, c.auth); });
+  if (r.loading()) c.authorization.configured = r.has("roles");
+  if (r.current_mode() != reader::mode::write || c.authorization.configured)
+    r.array<auth::role_config>("roles", c.authorization.roles, 0,
+                               {"what each role may do (docs/AUTHORIZATION.md); with this section, "
+                                "anything not allowed is denied; without it, everything is allowed"},
+                               walk_role_config);
+  r.object("authorization", {"settings of the realm's authorization"},
+           [&](reader& a) { walk_authorization(a, c.authorization); });
+  if (r.loading()) {
+    std::map<std::string, std::size_t> names;
+    for (std::size_t i = 0; i < c.authorization.roles.size(); ++i) {
+      auto [it, fresh] = names.emplace(c.authorization.roles[i].name, i);
+      if (!fresh)
+        r.fail_at("roles", "role \"" + it->first + "\" is defined twice (elements " + std::to_string(it->second) +
+                               " and " + std::to_string(i) + ")");
+    }
+  }
 }
 
 void walk_router(reader& r, router_config& c) {
@@ -559,6 +647,21 @@ std::string realm_auth_json(const auth::realm_auth& auth) {
   {
     reader r(d, d.GetAllocator());
     walk_auth(r, copy);
+  }
+  rapidjson::StringBuffer b;
+  rapidjson::Writer<rapidjson::StringBuffer> w(b);
+  d.Accept(w);
+  return {b.GetString(), b.GetSize()};
+}
+
+std::string realm_authorization_json(const auth::realm_authorization& a) {
+  rapidjson::Document d;
+  auth::realm_authorization copy = a;
+  {
+    reader r(d, d.GetAllocator());
+    r.array<auth::role_config>("roles", copy.roles, 0, {""}, walk_role_config);
+    r.boolean("configured", copy.configured, {""});
+    walk_authorization(r, copy);
   }
   rapidjson::StringBuffer b;
   rapidjson::Writer<rapidjson::StringBuffer> w(b);

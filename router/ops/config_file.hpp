@@ -37,6 +37,8 @@ struct loaded {
 [[nodiscard]] std::string to_json(const router_config& settings);
 // A realm's auth section as the file would say it, on one line (reload diffs, mock keys).
 [[nodiscard]] std::string realm_auth_json(const auth::realm_auth& auth);
+// A realm's roles and authorization settings, on one line (reload diffs).
+[[nodiscard]] std::string realm_authorization_json(const auth::realm_authorization& a);
 // One listener's settings as /listeners/* would say them, on one line (reload diffs, logs).
 [[nodiscard]] std::string listener_json(const listener_config& listener);
 

@@ -193,6 +193,26 @@ std::string render(const router& r, const std::vector<listener_view>& listeners,
            "Peer addresses locked out after repeated authentication failures (auth_throttle).");
   e.sample("junction_auth_lockouts_total", "", total.auth_lockouts.get());
 
+  // Authorization.
+  e.family("junction_authorization_denied_total", "counter",
+           "Actions a role was not allowed, by realm and action (call, register, publish, subscribe).");
+  for (const auto& [key, n] : r.denied_counts())
+    e.sample("junction_authorization_denied_total",
+             realm_label(key.first) + ",action=\"" + auth::action_names[static_cast<std::size_t>(key.second)] + "\"", n);
+  e.family("junction_authorizer_calls_total", "counter",
+           "Calls of dynamic authorizers, by realm and outcome (allow, deny, error, timeout).");
+  for (const auto& [key, n] : r.authorizer_counts())
+    e.sample("junction_authorizer_calls_total", realm_label(key.first) + ",outcome=\"" + label(key.second) + "\"", n);
+  e.family("junction_authorizer_cache_hits_total", "counter", "Authorizer answers found in the cache, by realm.");
+  for (const auto& [realm, cache] : r.authorizer_caches())
+    e.sample("junction_authorizer_cache_hits_total", realm_label(realm), cache.hits());
+  e.family("junction_authorizer_cache_misses_total", "counter", "Authorizer answers not in the cache, by realm.");
+  for (const auto& [realm, cache] : r.authorizer_caches())
+    e.sample("junction_authorizer_cache_misses_total", realm_label(realm), cache.misses());
+  e.family("junction_authorizer_cache_entries", "gauge", "Authorizer answers cached, by realm.");
+  for (const auto& [realm, cache] : r.authorizer_caches())
+    e.sample("junction_authorizer_cache_entries", realm_label(realm), cache.size());
+
   // Messages, by WAMP type.
   // Only the types that travel that way: a client sends what a router receives; a router sends
   // the rest, and ABORT, GOODBYE and ERROR go both ways.

@@ -6,77 +6,41 @@
 // (the router then uses the conformance run's certificate, next to NODE_EXTRA_CA_CERTS).
 const { describe, test, before, after } = require('node:test');
 const assert = require('node:assert/strict');
-const { spawn, execFileSync } = require('node:child_process');
-const fs = require('node:fs');
-const os = require('node:os');
-const path = require('node:path');
 const nacl = require('tweetnacl');
 const h = require('./helpers');
 
 const T = { timeout: 30000 };
-const BIN = process.env.JUNCTION_BIN || path.join(__dirname, '..', '..', '..', 'build', 'router', 'junction');
 const SEED = Buffer.from('4d57d97a68f555696620a6d849c0ce582568518d729eb753dc7c732de2804510', 'hex');
 const OTHER_SEED = Buffer.from('6e1fde9cf9e2359a87420b65a87dc0c66136e66945196ba2475990d8a0c3a25b', 'hex');
 
-function makeSecret(method, secret) {
-  const out = execFileSync(BIN, ['--make-secret', method], { input: secret + '\n' }).toString();
-  return JSON.parse('{' + out + '}');
-}
-
 let router;
 let url;
-let dir;
 
 before(async () => {
-  dir = fs.mkdtempSync(path.join(os.tmpdir(), 'junction-js-auth-'));
   const device = nacl.sign.keyPair.fromSeed(SEED);
-  const listener = { type: 'ws', port: 0 };
-  if (h.URL.startsWith('wss://') && process.env.NODE_EXTRA_CA_CERTS) {
-    const pki = path.dirname(process.env.NODE_EXTRA_CA_CERTS);
-    Object.assign(listener, { type: 'wss', tls: { cert: path.join(pki, 'server.pem'), key: path.join(pki, 'server.key') } });
-  }
-  const config = {
-    listeners: [listener],
+  router = await h.startRouter({
     auth_throttle: { failures: 1000 },
     realms: [{
       name: 'secure',
       auth: {
         ticket: { principals: {
           joe: { role: 'user', ticket: 'joes-ticket' },
-          svc: { role: 'backend', ...makeSecret('ticket', 'svc-ticket') },
+          svc: { role: 'backend', ...h.makeSecret('ticket', 'svc-ticket') },
         } },
         wampcra: { principals: {
           peter: { role: 'crauser', secret: 'p3t3r' },
-          sally: { role: 'saltuser', ...makeSecret('wampcra', 's4lly') },
+          sally: { role: 'saltuser', ...h.makeSecret('wampcra', 's4lly') },
         } },
         cryptosign: { principals: {
           'device-1': { role: 'device', authorized_keys: [Buffer.from(device.publicKey).toString('hex')] },
         } },
       },
     }],
-  };
-  const file = path.join(dir, 'junction.json');
-  fs.writeFileSync(file, JSON.stringify(config));
-  router = spawn(BIN, ['--config', file], { stdio: ['ignore', 'ignore', 'pipe'] });
-  url = await new Promise((resolve, reject) => {
-    let log = '';
-    const timer = setTimeout(() => reject(new Error('the router did not start: ' + log)), 10000);
-    router.stderr.on('data', (d) => {
-      log += d.toString();
-      const m = /listening on (wss?:\/\/\S+)/.exec(log);
-      if (m) {
-        clearTimeout(timer);
-        resolve(m[1]);
-      }
-    });
-    router.on('exit', (code) => reject(new Error(`the router exited (${code}): ${log}`)));
   });
+  url = router.url;
 });
 
-after(() => {
-  if (router) router.kill('SIGTERM');
-  if (dir) fs.rmSync(dir, { recursive: true, force: true });
-});
+after(() => { if (router) router.stop(); });
 
 function cra(secret) {
   return (session, method, extra) => {

@@ -226,7 +226,54 @@ async function expectWampError(promise, uri, what) {
   throw new Error(`${what}: expected ERROR ${uri}, but it succeeded with ${JSON.stringify(res)}`);
 }
 
+// A router of a test file's own, from a config (an object): resolves {url, stop, log} once it
+// listens. Its first listener is the one used: ws://, or wss:// when the suite runs over TLS
+// (with the conformance run's certificate, next to NODE_EXTRA_CA_CERTS).
+function startRouter(config) {
+  const { spawn } = require('node:child_process');
+  const fs = require('node:fs');
+  const os = require('node:os');
+  const path = require('node:path');
+  const bin = process.env.JUNCTION_BIN || path.join(__dirname, '..', '..', '..', 'build', 'router', 'junction');
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'junction-js-'));
+  const cfg = JSON.parse(JSON.stringify(config));
+  if (!cfg.listeners) {
+    const listener = { type: 'ws', port: 0 };
+    if (URL.startsWith('wss://') && process.env.NODE_EXTRA_CA_CERTS) {
+      const pki = path.dirname(process.env.NODE_EXTRA_CA_CERTS);
+      Object.assign(listener, { type: 'wss', tls: { cert: path.join(pki, 'server.pem'), key: path.join(pki, 'server.key') } });
+    }
+    cfg.listeners = [listener];
+  }
+  const file = path.join(dir, 'junction.json');
+  fs.writeFileSync(file, JSON.stringify(cfg));
+  const proc = spawn(bin, ['--config', file], { stdio: ['ignore', 'ignore', 'pipe'] });
+  const handle = { log: '', stop() { proc.kill('SIGTERM'); fs.rmSync(dir, { recursive: true, force: true }); } };
+  return new Promise((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error('the router did not start: ' + handle.log)), 10000);
+    proc.stderr.on('data', (d) => {
+      handle.log += d.toString();
+      const m = /listening on (wss?:\/\/\S+)/.exec(handle.log);
+      if (m && !handle.url) {
+        clearTimeout(timer);
+        handle.url = m[1];
+        resolve(handle);
+      }
+    });
+    proc.on('exit', (code) => { if (!handle.url) reject(new Error(`the router exited (${code}): ${handle.log}`)); });
+  });
+}
+
+// Junction's own `--make-secret METHOD` for a secret: the members a principal stores.
+function makeSecret(method, secret) {
+  const { execFileSync } = require('node:child_process');
+  const path = require('node:path');
+  const bin = process.env.JUNCTION_BIN || path.join(__dirname, '..', '..', '..', 'build', 'router', 'junction');
+  return JSON.parse('{' + execFileSync(bin, ['--make-secret', method], { input: secret + '\n' }).toString() + '}');
+}
+
 module.exports = {
+  startRouter, makeSecret,
   autobahn, URL, REALM, REALM2, MAX_ID, STEP_MS, SERIALIZERS, SER,
   uniq, withTimeout, sleep, describeErr, connect, leave, closeAll,
   assertNoInternalErrors, collector, isWampId, expectWampError,

@@ -1,5 +1,7 @@
 #include "auth/authorizer.hpp"
 
+#include <charconv>
+
 namespace junction::auth {
 
 role::role(const role_config& c) : name_(c.name), authorizer_(c.authorizer), authorizer_realm_(c.authorizer_realm) {
@@ -28,55 +30,61 @@ const role* authorizer::find(std::string_view name) const noexcept {
   return it == roles_.end() ? nullptr : it->second.get();
 }
 
-std::string authorizer_cache::key(std::string_view scope, std::string_view uri, action a) {
-  std::string k;
-  k.reserve(scope.size() + uri.size() + 3);
+void authorizer_cache::make_key(std::string& k, std::string_view scope, std::string_view uri, action a) {
+  k.clear();
   k.append(scope);
   k.push_back('\0');
   k.push_back(static_cast<char>('0' + static_cast<int>(a)));
   k.push_back('\0');
   k.append(uri);
-  return k;
 }
 
-std::optional<decision> authorizer_cache::find(std::string_view scope, std::string_view uri, action a,
-                                               std::uint64_t registration, clock::time_point now) {
-  auto it = map_.find(key(scope, uri, a));
-  if (it == map_.end()) {
-    ++misses_;
-    return std::nullopt;
-  }
+std::optional<decision> authorizer_cache::probe(std::string_view scope, std::string_view uri, action a,
+                                                std::uint64_t registration, clock::time_point now) {
+  make_key(scratch_, scope, uri, a);  // the scratch key keeps a hit free of allocation
+  auto it = map_.find(scratch_);
+  if (it == map_.end()) return std::nullopt;
   if (it->second.registration != registration) {
     // The authorizer went away or came back: nothing it said before holds.
     clear();
-    ++misses_;
     return std::nullopt;
   }
   if (it->second.expires <= now) {
     order_.erase(it->second.age);
     map_.erase(it);
-    ++misses_;
     return std::nullopt;
   }
   order_.splice(order_.end(), order_, it->second.age);
-  ++hits_;
   return it->second.d;
+}
+
+std::optional<decision> authorizer_cache::find(std::string_view scope, std::string_view uri, action a,
+                                               std::uint64_t registration, clock::time_point now) {
+  auto d = probe(scope, uri, a, registration, now);
+  ++(d ? hits_ : misses_);
+  return d;
 }
 
 std::optional<decision> authorizer_cache::lookup(std::string_view role, std::uint64_t session, std::string_view uri,
                                                  action a, std::uint64_t registration, clock::time_point now) {
-  const std::uint64_t hits = hits_;
-  if (auto d = find(session_scope(session), uri, a, registration, now)) return d;
-  --misses_;  // counted once, below
-  auto d = find(role, uri, a, registration, now);
-  if (!d && hits_ == hits) return std::nullopt;
+  std::optional<decision> d;
+  if (session_entries_) {  // answers cached for one session only exist: that session's first
+    char scope[24];
+    scope[0] = '#';
+    const auto n = std::to_chars(scope + 1, scope + sizeof scope, session).ptr - scope;
+    d = probe(std::string_view(scope, static_cast<std::size_t>(n)), uri, a, registration, now);
+  }
+  if (!d) d = probe(role, uri, a, registration, now);
+  ++(d ? hits_ : misses_);
   return d;
 }
 
 void authorizer_cache::put(std::string_view scope, std::string_view uri, action a, std::uint64_t registration,
                            decision d, clock::time_point expires) {
   if (max_ == 0) return;
-  std::string k = key(scope, uri, a);
+  if (!scope.empty() && scope.front() == '#') session_entries_ = true;
+  std::string k;
+  make_key(k, scope, uri, a);
   auto it = map_.find(k);
   if (it != map_.end()) {
     it->second.d = d;
@@ -96,6 +104,7 @@ void authorizer_cache::put(std::string_view scope, std::string_view uri, action 
 void authorizer_cache::clear() noexcept {
   map_.clear();
   order_.clear();
+  session_entries_ = false;
 }
 
 void authorizer_cache::resize(std::size_t max_entries) {

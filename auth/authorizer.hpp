@@ -141,8 +141,13 @@ class authorizer_cache {
     clock::time_point expires;
     std::list<std::string>::iterator age;
   };
-  static std::string key(std::string_view scope, std::string_view uri, action a);
+  static void make_key(std::string& k, std::string_view scope, std::string_view uri, action a);
+  // find() without counting.
+  std::optional<decision> probe(std::string_view scope, std::string_view uri, action a, std::uint64_t registration,
+                                clock::time_point now);
   std::size_t max_;
+  std::string scratch_;
+  bool session_entries_ = false;  // some answer was cached for one session (since the last clear)
   std::unordered_map<std::string, entry> map_;
   std::list<std::string> order_;  // least recently used first
   std::uint64_t hits_ = 0;

@@ -30,6 +30,10 @@ const char* usage_text = R"(usage: junction-bench [flags]
   --no-wamp              sessions: hold bare WebSocket connections (no HELLO)
   --hold S               sessions: seconds to hold all sessions before reading RSS (default 0.5)
   --stall S              give up when nothing progressed for S seconds (default 5)
+  --authorizer PROC      also serve a dynamic authorizer: one more session registers PROC and
+                         allows every action it is asked about (bench/run's authorization rows)
+  --authorizer-realm R   the realm it joins (default: --realm)
+  --authorizer-cache     answer {allow: true, cache: true} instead of true
   -h, --help
 )";
 
@@ -94,6 +98,12 @@ bool parse(int argc, char** argv, bench::options& o, std::string& error) {
         o.hold_s = number(0);
       } else if (flag == "--stall") {
         o.stall_s = number(0.1);
+      } else if (flag == "--authorizer") {
+        o.authorizer = value();
+      } else if (flag == "--authorizer-realm") {
+        o.authorizer_realm = value();
+      } else if (flag == "--authorizer-cache") {
+        o.authorizer_cache = true;
       } else {
         error = "unknown flag " + flag;
         return false;
@@ -118,6 +128,7 @@ int main(int argc, char** argv) {
   }
   try {
     bench::context ctx(o);
+    if (o.scenario != "codec" && o.scenario != "echo") bench::start_authorizer(ctx);
     if (o.scenario == "rpc" || o.scenario == "rpc-latency") return bench::run_rpc(ctx);
     if (o.scenario == "fanout") return bench::run_fanout(ctx);
     if (o.scenario == "sessions") return bench::run_sessions(ctx);

@@ -196,6 +196,10 @@ void context::add_window(report& r, std::uint64_t ops, const char* unit) const {
   // Near 1.0 means the generator, not the router, limited this run.
   const double gen_util = static_cast<double>(self_cpu1_ - self_cpu0_) / 1e6 / wall_s;
   r.add("gen_cpu_util", gen_util, 3);
+  if (!opts.authorizer.empty()) {
+    r.add_int("authorizer_calls", static_cast<std::int64_t>(authorizer_calls_measured));
+    r.add("authorizer_calls_per_op", ops > 0 ? static_cast<double>(authorizer_calls_measured) / static_cast<double>(ops) : 0.0, 4);
+  }
   // Cores' worth of CPU used by everything else during the window (other processes, interrupts
   // not charged to us): on a shared box, a run with a high figure had its cores stolen.
   if (machine0_ >= 0 && machine1_ >= 0 && router_cpu0_ >= 0 && router_cpu1_ >= 0) {
@@ -254,9 +258,9 @@ junction::array payload_args(const options& o) {
 
 class wamp_scenario : public connection_handler {
  public:
-  explicit wamp_scenario(context& ctx) : ctx_(ctx) {
+  explicit wamp_scenario(context& ctx, const std::string& realm = {}) : ctx_(ctx) {
     junction::hello h;
-    h.realm = ctx.opts.realm;
+    h.realm = realm.empty() ? ctx.opts.realm : realm;
     junction::object roles;
     for (const char* role : {"caller", "callee", "publisher", "subscriber"})
       roles.push_back(role, junction::value(junction::object{}));
@@ -872,7 +876,76 @@ class echo_scenario final : public connection_handler {
   std::uint64_t messages_ = 0;
 };
 
+// ---------------------------------------------------------------------------------------------
+// The authorizer: one session that registers --authorizer and answers every INVOCATION with a
+// pre-encoded YIELD allowing the action (`true`, or `{allow: true, cache: true}`). Its CPU is the
+// generator's; the router's share (the internal CALL, the INVOCATION out, the YIELD in, the
+// cache) is what the authorization rows measure.
+
+class authorizer_peer final : public wamp_scenario {
+ public:
+  explicit authorizer_peer(context& ctx)
+      : wamp_scenario(ctx, ctx.opts.authorizer_realm) {
+    junction::yield y;
+    y.request = id_template::sentinel_id;
+    if (ctx.opts.authorizer_cache) {
+      junction::object answer;
+      answer.push_back("allow", junction::value(true));
+      answer.push_back("cache", junction::value(true));
+      y.args = junction::array{junction::value(std::move(answer))};
+    } else {
+      y.args = junction::array{junction::value(true)};
+    }
+    yield_ = id_template(ctx.codec, y);
+    ctx.codec.encode(junction::register_{1, {}, ctx.opts.authorizer}, register_frame_);
+  }
+
+  void start() {
+    conn_ = ctx_.open(*this);
+    conn_->user = 1u << 30;
+    ctx_.wait_for([&] { return registered_; }, "waiting for the authorizer to join and register");
+    loaded_ = true;
+  }
+
+  void on_closed(connection& c, const std::string& why) override {
+    stopping_ = stopping_ || ctx_.ended();
+    wamp_scenario::on_closed(c, why);
+  }
+
+ private:
+  void on_joined(connection& c) override { c.send(c.data_opcode, register_frame_); }
+
+  void on_wamp(connection& c, std::string_view frame, const head& h) override {
+    if (h.type == static_cast<std::uint64_t>(message_type::invocation)) {
+      ++ctx_.authorizer_calls;
+      if (ctx_.measuring()) ++ctx_.authorizer_calls_measured;
+      yield_.build(ctx_.scratch, h.a);
+      c.send(c.data_opcode, ctx_.scratch);
+      return;
+    }
+    if (h.type == static_cast<std::uint64_t>(message_type::registered)) {
+      registered_ = true;
+      ctx_.progress();
+      return;
+    }
+    if (!loaded_) throw bench_error("the authorizer's REGISTER failed: " + describe(ctx_.codec, frame));
+    ctx_.error("the authorizer got an unexpected " + describe(ctx_.codec, frame));
+  }
+
+  connection* conn_ = nullptr;
+  id_template yield_;
+  std::string register_frame_;
+  bool registered_ = false;
+};
+
 }  // namespace
+
+void start_authorizer(context& ctx) {
+  if (ctx.opts.authorizer.empty()) return;
+  static std::unique_ptr<authorizer_peer> peer;  // lives until exit, as the loop's connections do
+  peer = std::make_unique<authorizer_peer>(ctx);
+  peer->start();
+}
 
 int run_rpc(context& ctx) { return rpc_scenario(ctx).run(); }
 int run_fanout(context& ctx) { return fanout_scenario(ctx).run(); }

@@ -32,6 +32,12 @@ struct options {
   bool no_wamp = false;       // sessions: hold bare WebSocket/TCP connections (baselines)
   double stall_s = 5;         // no progress for this long → exit non-zero
   double hold_s = 0.5;        // sessions: how long all sessions are held before RSS is read
+  // A dynamic authorizer served by the generator (bench/run's authorization rows): one more
+  // session in authorizer_realm registers this procedure and allows every action, with
+  // `cache: true` when authorizer_cache is set.
+  std::string authorizer;
+  std::string authorizer_realm;
+  bool authorizer_cache = false;
 };
 
 // A fatal condition: no progress, setup failure. main prints it and exits non-zero.
@@ -121,6 +127,12 @@ class context {
 
   std::string scratch;  // frame building buffer, reused for every frame
 
+  // Invocations of the generator's authorizer (--authorizer), in all and in the measured window.
+  std::uint64_t authorizer_calls = 0;
+  std::uint64_t authorizer_calls_measured = 0;
+  // The measured window has closed: connections closing now are the run ending.
+  [[nodiscard]] bool ended() const noexcept { return t1_ != 0; }
+
  private:
   void turn(std::uint64_t until_ns);
 
@@ -133,6 +145,10 @@ class context {
   std::int64_t self_cpu0_ = 0, self_cpu1_ = 0;
   std::int64_t machine0_ = -1, machine1_ = -1;
 };
+
+// Starts the --authorizer session and returns once its procedure is registered (nothing to do
+// without --authorizer). It lives as long as the context's loop.
+void start_authorizer(context& ctx);
 
 int run_rpc(context& ctx);
 int run_fanout(context& ctx);

@@ -413,6 +413,13 @@ void session::refresh_authorization() {
   authz_epoch_ = owner_.authorization_epoch();
   authz_ = realm_ != nullptr ? owner_.authorizer_of(realm_->name()) : nullptr;
   role_ = authz_ ? authz_->find(info_.authrole) : nullptr;
+  // A dynamic role's authorizer realm and the realm's cache stay put until the next reload.
+  authz_cache_ = nullptr;
+  authz_where_ = nullptr;
+  if (role_ != nullptr && role_->dynamic()) {
+    authz_cache_ = &owner_.authorizer_cache(realm_->name());
+    authz_where_ = role_->authorizer_realm().empty() ? realm_ : owner_.find_realm(role_->authorizer_realm());
+  }
 }
 
 session::gate session::authorize(message& m) {
@@ -423,11 +430,11 @@ session::gate session::authorize(message& m) {
     // Static (or a role the reload removed: nothing is allowed).
     return apply_decision(m, role_ != nullptr ? role_->decide(*t.uri, t.act) : auth::decision{});
   }
-  realm* where = role_->authorizer_realm().empty() ? realm_ : owner_.find_realm(role_->authorizer_realm());
+  realm* where = authz_where_;
   const dealer::registration* reg = where != nullptr ? where->get_dealer().match(role_->authorizer()) : nullptr;
   const std::uint64_t registration = reg != nullptr ? reg->registration_id : 0;
-  auto& cache = owner_.authorizer_cache(realm_->name());
-  if (auto d = cache.lookup(role_->name(), info_.session, *t.uri, t.act, registration, std::chrono::steady_clock::now()))
+  if (auto d = authz_cache_->lookup(role_->name(), info_.session, *t.uri, t.act, registration,
+                                    std::chrono::steady_clock::now()))
     return apply_decision(m, *d);
   if (registration == 0) {
     JLOG(warn) << "authorization denied: no authorizer " << role_->authorizer() << " is registered"
@@ -473,7 +480,7 @@ session::gate session::authorize(message& m) {
 void session::on_authorizer_answer(const dealer::answer& a, const std::string& uri, auth::action act,
                                    std::uint64_t registration) {
   auth::decision d;
-  bool cache = false, session_only = false;
+  bool cache = false, session_only = false, understood = true;
   std::chrono::milliseconds ttl = authz_ ? authz_->config().cache_ttl : std::chrono::milliseconds{0};
   const std::string& realm_name = realm_->name();
   if (!a.ok) {
@@ -484,6 +491,9 @@ void session::on_authorizer_answer(const dealer::answer& a, const std::string& u
     const value* first = a.args.empty() ? nullptr : &a.args.front();
     if (first != nullptr && first->is_bool()) {
       d.allow = first->as_bool();
+    } else if ((first != nullptr && !first->is_object()) || (first == nullptr && a.kwargs.empty())) {
+      // Neither true/false nor {allow, ...}: not an answer (denied like an error).
+      understood = false;
     } else {
       const object* o = first != nullptr && first->is_object() ? &first->as_object() : &a.kwargs;
       d.allow = o->get_bool("allow", false);
@@ -497,7 +507,13 @@ void session::on_authorizer_answer(const dealer::answer& a, const std::string& u
       if (const value* t = o->find("ttl"); t != nullptr && t->as_uint(seconds))
         ttl = std::chrono::seconds(std::min<std::uint64_t>(seconds, 86400));
     }
-    owner_.count_authorizer(realm_name, d.allow ? "allow" : "deny");
+    if (understood) {
+      owner_.count_authorizer(realm_name, d.allow ? "allow" : "deny");
+    } else {
+      JLOG(warn) << "authorization denied: the authorizer's answer is neither true/false nor {allow, ...}"
+                 << log_field("realm", realm_name) << log_field("authrole", info_.authrole) << log_field("uri", uri);
+      owner_.count_authorizer(realm_name, "error");
+    }
   }
   if (cache && ttl.count() > 0 && role_ != nullptr)
     owner_.authorizer_cache(realm_name)
@@ -574,6 +590,7 @@ void session::welcome_client(auth::welcome_step&& w) {
   }
   last_request_id_ = 0;
   realm_ = target;
+  authz_epoch_ = 0;  // the rules of the realm (and role) joined now, not of an earlier session
   state_ = state::established;
   target->join(info_, shared_from_this());
 

@@ -118,6 +118,8 @@ class session final : public peer, public std::enable_shared_from_this<session> 
   // waiting; at most max_held in all).
   std::shared_ptr<const auth::authorizer> authz_;
   const auth::role* role_ = nullptr;
+  auth::authorizer_cache* authz_cache_ = nullptr;  // dynamic roles: the realm's cache
+  realm* authz_where_ = nullptr;                   // dynamic roles: where the authorizer lives
   std::uint64_t authz_epoch_ = 0;
   std::deque<message> held_;
   bool waiting_authz_ = false;

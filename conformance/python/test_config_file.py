@@ -123,6 +123,8 @@ class ConfigFileTests(WampCases):
         self.assertLessEqual({'log', 'busy_poll_us', 'limits', 'shutdown', 'admin', 'listeners', 'realms'},
                              set(example))
         self.assertEqual({l['type'] for l in example['listeners']}, {'universal', 'rs', 'unix', 'wss', 'http'})
+        realm_keys = set().union(*(set(r) for r in example['realms']))
+        self.assertLessEqual({'auth', 'roles', 'authorization', 'uri_check', 'disclose_caller'}, realm_keys)
 
     async def test_the_container_config_is_accepted_by_both(self):
         with open(os.path.join(REPO_ROOT, 'config', 'container.json')) as f:

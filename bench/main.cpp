@@ -17,7 +17,7 @@ const char* usage_text = R"(usage: junction-bench [flags]
                          TCP echo baseline (default ws://127.0.0.1:8080/ws)
   --realm NAME           realm to join (default realm1)
   --scenario NAME        rpc | rpc-latency | fanout | sessions | echo | codec (default rpc)
-  --serializer NAME      json | msgpack (default json)
+  --serializer NAME      json | msgpack | cbor (default json)
   -c, --callers N        rpc: callers; echo: connections (default 8)
   -w, --window N         requests in flight per caller/connection; fanout: publications in
                          flight; sessions: concurrent handshakes (default 16; sessions 64)

@@ -1,5 +1,9 @@
 #include "bench/scenarios.hpp"
 
+#ifdef JUNCTION_BENCH_LIBCBOR
+#include "bench/libcbor_compare.hpp"
+#endif
+
 #include <sys/resource.h>
 #include <unistd.h>
 
@@ -127,7 +131,8 @@ namespace {
 const junction::codec& codec_named(const std::string& name) {
   if (name == "json") return junction::json_codec();
   if (name == "msgpack") return junction::msgpack_codec();
-  throw bench_error("--serializer must be json or msgpack, not '" + name + "'");
+  if (name == "cbor") return junction::cbor_codec();
+  throw bench_error("--serializer must be json, msgpack or cbor, not '" + name + "'");
 }
 }  // namespace
 
@@ -998,15 +1003,63 @@ int run_codec(context& ctx) {
     peek_head(codec.kind(), result_frame, h);
     sink += h.a;
   });
+  const std::size_t call_frame_bytes = out.size();
+  // A richer message than the RESULT: an EVENT with details, nested args and kwargs, the shape
+  // fan-out encodes and a subscriber's client decodes.
+  const junction::value rich = [] {
+    junction::object kwargs{{"name", "sensor-17"}, {"readings", junction::array{21.5, 21.7, 22.0, -3}},
+                            {"meta", junction::object{{"unit", "C"}, {"ok", true}, {"seq", 123456789}}}};
+    return junction::value{junction::array{36, 5512315355ULL, 4429313566ULL,
+                                           junction::object{{"publisher", 1234}, {"topic", "com.app.sensors.t17"}},
+                                           junction::array{"reading", 42, junction::binary{"\x01\x02\x03"}},
+                                           std::move(kwargs)}};
+  }();
+  std::string rich_frame;
+  codec.encode_value(rich, rich_frame);
+  const double rich_decode_ns = time_it([&](std::uint64_t) {
+    auto v = codec.decode_value(rich_frame);
+    sink += v ? 1 : 0;
+  });
+  const double rich_encode_ns = time_it([&](std::uint64_t) {
+    out.clear();
+    codec.encode_value(rich, out);
+    sink += out.size();
+  });
   report r;
   r.add("scenario", "codec");
   r.add("serializer", ctx.opts.serializer);
   r.add_int("payload_bytes", static_cast<std::int64_t>(ctx.opts.payload_bytes));
-  r.add_int("call_frame_bytes", static_cast<std::int64_t>(out.size()));
+  r.add_int("call_frame_bytes", static_cast<std::int64_t>(call_frame_bytes));
   r.add("call_encode_ns", encode_ns, 1);
   r.add("call_template_ns", template_ns, 1);
   r.add("result_decode_ns", decode_ns, 1);
   r.add("result_peek_ns", peek_ns, 1);
+  r.add_int("event_frame_bytes", static_cast<std::int64_t>(rich_frame.size()));
+  r.add("event_decode_ns", rich_decode_ns, 1);
+  r.add("event_encode_ns", rich_encode_ns, 1);
+#ifdef JUNCTION_BENCH_LIBCBOR
+  if (codec.kind() == junction::serializer::cbor) {
+    // The same frames through libcbor, into and out of the same value model.
+    junction::value check;
+    if (!libcbor_decode(result_frame, check) || !libcbor_decode(rich_frame, check) || check != rich)
+      throw bench_error("libcbor decoded the frames differently");
+    std::string theirs;
+    libcbor_encode(rich, theirs);
+    if (theirs != rich_frame) throw bench_error("libcbor encoded the EVENT differently");
+    r.add("libcbor_result_decode_ns", time_it([&](std::uint64_t) {
+      junction::value v;
+      sink += libcbor_decode(result_frame, v) ? 1 : 0;
+    }), 1);
+    r.add("libcbor_event_decode_ns", time_it([&](std::uint64_t) {
+      junction::value v;
+      sink += libcbor_decode(rich_frame, v) ? 1 : 0;
+    }), 1);
+    r.add("libcbor_event_encode_ns", time_it([&](std::uint64_t) {
+      libcbor_encode(rich, out);
+      sink += out.size();
+    }), 1);
+  }
+#endif
   r.add("ops_per_s", 1e9 / template_ns, 1);
   r.add_int("errors", sink == 0 ? 1 : 0);
   r.print();

@@ -35,6 +35,21 @@ void id_template::append_id(std::string& out, std::uint64_t id) const {
     for (int i = 0; i < n; ++i) out[at + static_cast<std::size_t>(i)] = digits[n - 1 - i];
     return;
   }
+  if (kind_ == serializer::cbor) {  // major type 0, the shortest head
+    char b[9];
+    std::size_t n;
+    if (id < 24) {
+      b[0] = static_cast<char>(id);
+      n = 1;
+    } else {
+      const std::size_t bytes = id <= 0xff ? 1 : id <= 0xffff ? 2 : id <= 0xffffffffULL ? 4 : 8;
+      b[0] = static_cast<char>(bytes == 1 ? 24 : bytes == 2 ? 25 : bytes == 4 ? 26 : 27);
+      for (std::size_t k = 0; k < bytes; ++k) b[1 + k] = static_cast<char>(id >> (8 * (bytes - 1 - k)));
+      n = 1 + bytes;
+    }
+    out.append(b, n);
+    return;
+  }
   char b[9];
   std::size_t n = 0;
   if (id < 0x80) {
@@ -164,11 +179,46 @@ bool peek_msgpack(std::string_view s, head& h) {
   return true;
 }
 
+// CBOR: a definite array head, then unsigned integers (major type 0) in any width.
+bool cbor_head(const unsigned char* p, std::size_t n, std::size_t& i, unsigned major, std::uint64_t& out) {
+  if (i >= n || (p[i] >> 5) != major) return false;
+  const unsigned ai = p[i] & 0x1f;
+  if (ai < 24) {
+    out = ai;
+    ++i;
+    return true;
+  }
+  if (ai > 27) return false;
+  const std::size_t bytes = std::size_t{1} << (ai - 24);
+  if (i + 1 + bytes > n) return false;
+  std::uint64_t v = 0;
+  for (std::size_t k = 0; k < bytes; ++k) v = (v << 8) | p[i + 1 + k];
+  out = v;
+  i += 1 + bytes;
+  return true;
+}
+
+bool peek_cbor(std::string_view s, head& h) {
+  const auto* p = reinterpret_cast<const unsigned char*>(s.data());
+  const std::size_t n = s.size();
+  std::size_t i = 0;
+  std::uint64_t count = 0;
+  if (!cbor_head(p, n, i, 4, count) || count == 0 || !cbor_head(p, n, i, 0, h.type)) return false;
+  if (count >= 2 && !cbor_head(p, n, i, 0, h.a)) return true;
+  if (count >= 3) cbor_head(p, n, i, 0, h.b);
+  return true;
+}
+
 }  // namespace
 
 bool peek_head(serializer kind, std::string_view frame, head& out) noexcept {
   out = head{};
-  return kind == serializer::json ? peek_json(frame, out) : peek_msgpack(frame, out);
+  switch (kind) {
+    case serializer::json: return peek_json(frame, out);
+    case serializer::msgpack: return peek_msgpack(frame, out);
+    case serializer::cbor: return peek_cbor(frame, out);
+  }
+  return false;
 }
 
 std::string describe(const junction::codec& c, std::string_view frame) {

@@ -553,8 +553,10 @@ connection* loop::connect(const endpoint& ep, const std::string& subprotocol,
   c->mask_key_ = static_cast<std::uint32_t>(rng()());
   ++open_;
   if (ep.rawsocket) {
-    // 0x7F, LLLL SSSS (the largest receive limit, 16 MiB; 1 JSON or 2 MessagePack), 0, 0
-    c->rs_serializer_ = subprotocol.find("msgpack") != std::string::npos ? 2 : 1;
+    // 0x7F, LLLL SSSS (the largest receive limit, 16 MiB; 1 JSON, 2 MessagePack, 3 CBOR), 0, 0
+    c->rs_serializer_ = subprotocol.find("msgpack") != std::string::npos ? 2
+                        : subprotocol.find("cbor") != std::string::npos  ? 3
+                                                                         : 1;
     c->out_ = std::string{'\x7f', static_cast<char>(0xF0 | c->rs_serializer_), '\0', '\0'};
   } else if (!ep.raw_tcp) {
     char key_bytes[16];

@@ -51,12 +51,22 @@ const codec& msgpack_codec() noexcept {
   return instance;
 }
 
+const codec& cbor_codec() noexcept {
+  static const format_codec instance{detail::cbor_format};
+  return instance;
+}
+
 const codec& codec_for(serializer s) noexcept {
-  return s == serializer::msgpack ? msgpack_codec() : json_codec();
+  switch (s) {
+    case serializer::msgpack: return msgpack_codec();
+    case serializer::cbor: return cbor_codec();
+    case serializer::json: break;
+  }
+  return json_codec();
 }
 
 const codec* find_codec_by_subprotocol(std::string_view subprotocol) noexcept {
-  for (const codec* c : {&json_codec(), &msgpack_codec()})
+  for (const codec* c : {&json_codec(), &msgpack_codec(), &cbor_codec()})
     if (c->subprotocol() == subprotocol) return c;
   return nullptr;
 }

@@ -17,8 +17,8 @@
 namespace junction {
 
 // Index into per-serializer caches (see shared_frame); also the RawSocket serializer id - 1.
-enum class serializer : std::uint8_t { json = 0, msgpack = 1 };
-inline constexpr std::size_t serializer_count = 2;
+enum class serializer : std::uint8_t { json = 0, msgpack = 1, cbor = 2 };
+inline constexpr std::size_t serializer_count = 3;
 
 class codec {
  public:
@@ -27,7 +27,7 @@ class codec {
   [[nodiscard]] virtual serializer kind() const noexcept = 0;
   // The WebSocket subprotocol, e.g. "wamp.2.json".
   [[nodiscard]] virtual std::string_view subprotocol() const noexcept = 0;
-  // JSON travels in text frames, MessagePack in binary frames.
+  // JSON travels in text frames, MessagePack and CBOR in binary frames.
   [[nodiscard]] virtual bool binary_frames() const noexcept = 0;
 
   // Decodes and shape-checks one message. The failure text names the problem.
@@ -42,13 +42,14 @@ class codec {
 
 const codec& json_codec() noexcept;
 const codec& msgpack_codec() noexcept;
+const codec& cbor_codec() noexcept;
 const codec& codec_for(serializer s) noexcept;
 // nullptr when `subprotocol` is not one we speak.
 const codec* find_codec_by_subprotocol(std::string_view subprotocol) noexcept;
 
 namespace detail {
 
-// What one serialization format supplies (json_codec.cpp, msgpack_codec.cpp); codec.cpp wraps
+// What one serialization format supplies (json_codec.cpp, msgpack_codec.cpp, cbor_codec.cpp); codec.cpp wraps
 // each in a `codec` and keeps the steps both share (empty input, top-level array, from_array).
 struct codec_format {
   serializer kind;
@@ -60,6 +61,7 @@ struct codec_format {
 };
 extern const codec_format json_format;
 extern const codec_format msgpack_format;
+extern const codec_format cbor_format;
 
 // A format from its decoder and its Writer (the write_value/write_message event sink): the
 // encoders are the same two generic walks for every format.
@@ -81,8 +83,8 @@ constexpr codec_format make_codec_format(serializer kind, std::string_view subpr
           }};
 }
 
-// Containers nested deeper than this (the message's own array counts as 1) are refused by both
-// decoders: recursion and allocation stay bounded whatever a peer sends.
+// Containers nested deeper than this (the message's own array counts as 1) are refused by every
+// decoder: recursion and allocation stay bounded whatever a peer sends.
 inline constexpr std::size_t max_nesting_depth = 64;
 
 }  // namespace detail

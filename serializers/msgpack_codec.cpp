@@ -11,42 +11,10 @@
 #include <utility>
 
 #include "serializers/codec.hpp"
+#include "serializers/utf8.hpp"
 
 namespace junction {
 namespace {
-
-// Well-formed UTF-8 (RFC 3629: no overlong forms, no surrogates, nothing above U+10FFFF). The
-// msgpack str type promises UTF-8; holding peers to it means anything we decode can be
-// re-encoded as valid JSON for a JSON peer.
-bool valid_utf8(const char* s, std::size_t n) noexcept {
-  const auto* p = reinterpret_cast<const unsigned char*>(s);
-  const auto* end = p + n;
-  while (p < end) {
-    const unsigned c = *p++;
-    if (c < 0x80) continue;
-    std::size_t more = 0;
-    unsigned lo = 0x80;
-    unsigned hi = 0xBF;
-    if (c >= 0xC2 && c <= 0xDF) {
-      more = 1;
-    } else if (c >= 0xE0 && c <= 0xEF) {
-      more = 2;
-      if (c == 0xE0) lo = 0xA0;  // overlong
-      if (c == 0xED) hi = 0x9F;  // surrogates
-    } else if (c >= 0xF0 && c <= 0xF4) {
-      more = 3;
-      if (c == 0xF0) lo = 0x90;  // overlong
-      if (c == 0xF4) hi = 0x8F;  // above U+10FFFF
-    } else {
-      return false;
-    }
-    if (static_cast<std::size_t>(end - p) < more || *p < lo || *p > hi) return false;
-    for (std::size_t i = 1; i < more; ++i)
-      if ((p[i] & 0xC0) != 0x80) return false;
-    p += more;
-  }
-  return true;
-}
 
 // Converts msgpack-c's object tree (which points into the input frame) into a value.
 class converter {
@@ -60,7 +28,7 @@ class converter {
       case msgpack::type::FLOAT32:  // msgpack-c widens float32 into via.f64
       case msgpack::type::FLOAT64: out = value{o.via.f64}; return true;
       case msgpack::type::STR:
-        if (!valid_utf8(o.via.str.ptr, o.via.str.size)) return stop("string is not valid UTF-8");
+        if (!detail::valid_utf8(o.via.str.ptr, o.via.str.size)) return stop("string is not valid UTF-8");
         out = value{std::string(o.via.str.ptr, o.via.str.size)};
         return true;
       case msgpack::type::BIN:
@@ -68,7 +36,16 @@ class converter {
         return true;
       case msgpack::type::ARRAY: return convert_array(o.via.array, out);
       case msgpack::type::MAP: return convert_map(o.via.map, out);
-      case msgpack::type::EXT: return stop("ext types are not supported");
+      case msgpack::type::EXT:
+        // msgpackr (wampy's MessagePack) writes JavaScript's `undefined` as fixext1 type 0,
+        // data 0 (d4 00 00): read as absent — a dict entry is dropped, an array element is null.
+        if (o.via.ext.type() == 0 && o.via.ext.size == 1 && o.via.ext.data()[0] == 0) {
+          undefined_ = true;
+          out = value{};
+          return true;
+        }
+        return stop("MessagePack extension type " + std::to_string(static_cast<int>(o.via.ext.type())) +
+                    " is not supported (only msgpackr's undefined, d4 00 00, is read: as absent)");
     }
     return stop("unknown object type");
   }
@@ -90,10 +67,15 @@ class converter {
     for (std::uint32_t i = 0; i < in.size; ++i) {
       const msgpack::object& key = in.ptr[i].key;
       if (key.type != msgpack::type::STR) return stop("dict key is not a string");
-      if (!valid_utf8(key.via.str.ptr, key.via.str.size))
+      if (!detail::valid_utf8(key.via.str.ptr, key.via.str.size))
         return stop("dict key is not valid UTF-8");
       value v;
+      undefined_ = false;
       if (!convert(in.ptr[i].val, v)) return false;
+      if (undefined_) {  // {"match": undefined} is as if "match" were not sent
+        undefined_ = false;
+        continue;
+      }
       o.push_back(std::string(key.via.str.ptr, key.via.str.size), std::move(v));
     }
     if (const std::string* key = o.find_duplicate_key())
@@ -108,6 +90,7 @@ class converter {
   }
 
   std::string error_;
+  bool undefined_ = false;  // the value just converted was msgpackr's undefined
 };
 
 // Let msgpack-c point str/bin objects into the input instead of copying them into its zone: the

@@ -94,6 +94,14 @@ bool value::as_uint(std::uint64_t& out) const noexcept {
     out = static_cast<std::uint64_t>(*i);
     return true;
   }
+  // An integral double within [0, 2^53] is that integer: msgpackr (wampy's MessagePack) writes
+  // integers above 2^32 as float64, so a session id comes as cb 43 .. (docs/ARCHITECTURE.md,
+  // "Leniency"). 2^53 is where doubles stop being exact.
+  if (const auto* d = std::get_if<double>(&v_);
+      d != nullptr && *d >= 0 && *d <= 9007199254740992.0 && *d == static_cast<double>(static_cast<std::uint64_t>(*d))) {
+    out = static_cast<std::uint64_t>(*d);
+    return true;
+  }
   return false;
 }
 

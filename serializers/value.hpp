@@ -112,7 +112,8 @@ class value {
   [[nodiscard]] bool is_integer() const noexcept {
     return std::holds_alternative<std::int64_t>(v_) || std::holds_alternative<std::uint64_t>(v_);
   }
-  // The value as a non-negative integer, if it is one (WAMP ids and counts are never negative).
+  // The value as a non-negative integer, if it is one (WAMP ids and counts are never negative);
+  // an integral double within [0, 2^53] counts (clients that send large integers as floats).
   [[nodiscard]] bool as_uint(std::uint64_t& out) const noexcept;
 
   [[nodiscard]] const std::string& as_string() const { return std::get<std::string>(v_); }

@@ -3,7 +3,8 @@
 //   wamp.2.json.batched     each message followed by the separator 0x1E; Autobahn|Python uses
 //                           0x18, so both are accepted on input (JSON text never contains either
 //                           raw: control characters inside strings are escaped)
-//   wamp.2.msgpack.batched  each message prefixed by its 4-byte big-endian length
+//   wamp.2.msgpack.batched, wamp.2.cbor.batched
+//                           each message prefixed by its 4-byte big-endian length
 // Pure code, no sockets.
 #pragma once
 
@@ -14,7 +15,8 @@
 
 namespace junction::batching {
 
-enum class mode : std::uint8_t { none, json, msgpack };
+// json: separator-terminated; length_prefixed: MessagePack and CBOR.
+enum class mode : std::uint8_t { none, json, length_prefixed };
 
 inline constexpr char json_separator = '\x1e';
 inline constexpr char json_separator_autobahn = '\x18';
@@ -48,13 +50,13 @@ std::optional<std::string> split(mode m, std::string_view frame, OnMessage&& on_
   }
   while (!frame.empty()) {
     if (frame.size() < 4)
-      return "batched MessagePack: " + std::to_string(frame.size()) +
+      return "batched binary messages: " + std::to_string(frame.size()) +
              " bytes left, too few for a length prefix";
     const auto* p = reinterpret_cast<const unsigned char*>(frame.data());
     const std::size_t length = (std::size_t{p[0]} << 24) | (std::size_t{p[1]} << 16) |
                                (std::size_t{p[2]} << 8) | std::size_t{p[3]};
     if (frame.size() - 4 < length)
-      return "batched MessagePack: a message of " + std::to_string(length) + " bytes but only " +
+      return "batched binary messages: a message of " + std::to_string(length) + " bytes but only " +
              std::to_string(frame.size() - 4) + " follow";
     on_message(frame.substr(4, length));
     frame.remove_prefix(4 + length);
@@ -67,7 +69,7 @@ std::optional<std::string> split(mode m, std::string_view frame, OnMessage&& on_
 // uses it (Autobahn|Python splits on 0x18 only, and drops what follows the last one).
 template <class Encode>
 void append(mode m, std::string& out, Encode&& encode, char separator = json_separator) {
-  if (m == mode::msgpack) {
+  if (m == mode::length_prefixed) {
     const std::size_t at = out.size();
     out.append(4, '\0');
     encode(out);

@@ -17,7 +17,7 @@ std::string hex_octet(std::uint8_t b) {
 }
 
 // Serializer ids on the wire (spec: 0 illegal, 1 JSON, 2 MessagePack, 3 CBOR, 4 UBJSON,
-// 5 FlatBuffers, 6-15 reserved). Ours are the first two: the wire id is serializer index + 1.
+// 5 FlatBuffers, 6-15 reserved). Ours are the first three: the wire id is serializer index + 1.
 std::string_view serializer_name(unsigned id) noexcept {
   switch (id) {
     case 0:
@@ -79,11 +79,11 @@ result<client_hello> parse_handshake(const std::array<std::uint8_t, 4>& request,
                 hex_octet(request[3]) + "), which must be zero");
   }
   const unsigned ser = request[1] & 0x0F;
-  if (ser != 1 && ser != 2) {
+  if (ser < 1 || ser > serializer_count) {
     reply_with = handshake_error::serializer_unsupported;
     return fail("RawSocket handshake asks for serializer " + std::to_string(ser) + " (" +
                 std::string(serializer_name(ser)) +
-                "); Junction speaks 1 (JSON) and 2 (MessagePack)");
+                "); Junction speaks 1 (JSON), 2 (MessagePack) and 3 (CBOR)");
   }
   const auto length = static_cast<std::uint32_t>(length_for(request[1] >> 4));
   return client_hello{static_cast<serializer>(ser - 1), length};

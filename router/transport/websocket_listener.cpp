@@ -33,7 +33,8 @@ using stream::connection;
 // How long a connection that sent its close frame waits for the peer's before it simply ends.
 constexpr std::chrono::milliseconds close_linger{1000};
 
-// A WebSocket subprotocol we speak: a codec of the registry ("wamp.2.json", "wamp.2.msgpack"),
+// A WebSocket subprotocol we speak: a codec of the registry ("wamp.2.json", "wamp.2.msgpack",
+// "wamp.2.cbor"),
 // plain or with ".batched" (several messages per WebSocket message).
 struct subprotocol {
   const codec* wire;
@@ -48,7 +49,7 @@ std::optional<subprotocol> find_subprotocol(std::string_view name) {
   const codec* c = find_codec_by_subprotocol(name);
   if (c == nullptr) return std::nullopt;
   if (!batched) return subprotocol{c, batching::mode::none};
-  return subprotocol{c, c->kind() == serializer::json ? batching::mode::json : batching::mode::msgpack};
+  return subprotocol{c, c->kind() == serializer::json ? batching::mode::json : batching::mode::length_prefixed};
 }
 
 // One accepted WebSocket connection carrying WAMP sessions. Socket: a TCP socket, or a TLS
@@ -77,7 +78,7 @@ class ws_connection final : public stream::stream_connection<Socket>, private ws
   void send_frame(std::string_view bytes) override {
     if (phase_ != phase::open || this->dead() || this->closing()) return;
     const std::size_t length = bytes.size() + (proto_.batch == batching::mode::json      ? 1
-                                               : proto_.batch == batching::mode::msgpack ? 4
+                                               : proto_.batch == batching::mode::length_prefixed ? 4
                                                                                          : 0);
     if (!this->queue_ok(length + ws::max_header_size)) return;
     ws::append_header(this->out_, opcode_, length);
@@ -238,8 +239,8 @@ class ws_connection final : public stream::stream_connection<Socket>, private ws
                  << log_field("peer", this->remote());
       metrics::io().refuse(metrics::refusal::handshake);
       refuse(400,
-             "no supported WAMP subprotocol offered (wamp.2.json, wamp.2.msgpack, "
-             "wamp.2.json.batched, wamp.2.msgpack.batched)\n");
+             "no supported WAMP subprotocol offered (wamp.2.json, wamp.2.msgpack, wamp.2.cbor, "
+             "and each with .batched)\n");
       return false;
     }
     this->out_ += ws::switching_protocols(req.key, chosen_name);

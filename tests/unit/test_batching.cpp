@@ -32,12 +32,12 @@ TEST_CASE("batching: JSON messages end with 0x1E, and Autobahn|Python's 0x18 is 
 
 TEST_CASE("batching: MessagePack messages carry a 4-byte big-endian length") {
   std::string out;
-  batching::append(batching::mode::msgpack, out, [](std::string& o) { o += "abc"; });
-  batching::append(batching::mode::msgpack, out, [](std::string& o) { o += std::string(300, 'x'); });
+  batching::append(batching::mode::length_prefixed, out, [](std::string& o) { o += "abc"; });
+  batching::append(batching::mode::length_prefixed, out, [](std::string& o) { o += std::string(300, 'x'); });
   CHECK(out.substr(0, 7) == std::string("\0\0\0\x03" "abc", 7));
   CHECK(out.substr(7, 4) == std::string("\0\0\x01\x2c", 4));
   std::optional<std::string> error;
-  const auto parts = split_all(batching::mode::msgpack, out, &error);
+  const auto parts = split_all(batching::mode::length_prefixed, out, &error);
   CHECK_FALSE(error);
   REQUIRE(parts.size() == 2);
   CHECK(parts[0] == "abc");
@@ -47,11 +47,11 @@ TEST_CASE("batching: MessagePack messages carry a 4-byte big-endian length") {
 TEST_CASE("batching: a truncated MessagePack batch is refused after the whole messages") {
   std::optional<std::string> error;
   const std::string whole = std::string("\0\0\0\x01" "a", 5);
-  auto parts = split_all(batching::mode::msgpack, whole + std::string("\0\0", 2), &error);
+  auto parts = split_all(batching::mode::length_prefixed, whole + std::string("\0\0", 2), &error);
   CHECK(parts.size() == 1);
   REQUIRE(error);
   CHECK(error->find("too few for a length prefix") != std::string::npos);
-  parts = split_all(batching::mode::msgpack, whole + std::string("\0\0\0\x09" "abc", 7), &error);
+  parts = split_all(batching::mode::length_prefixed, whole + std::string("\0\0\0\x09" "abc", 7), &error);
   CHECK(parts.size() == 1);
   REQUIRE(error);
   CHECK(error->find("9 bytes but only 3 follow") != std::string::npos);

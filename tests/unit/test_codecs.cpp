@@ -1,5 +1,5 @@
 // Unit tests for the codecs (serializers/codec.hpp): round trips of every message type through
-// JSON and MessagePack, exact bytes, the binary convention, number and string edge cases, and
+// JSON, MessagePack and CBOR, exact bytes, the binary convention, number and string edge cases, and
 // the failure texts that end up in ABORT Details.message.
 #include <doctest/doctest.h>
 
@@ -18,6 +18,7 @@ namespace {
 
 const codec& json = json_codec();
 const codec& mp = msgpack_codec();
+const codec& cb = cbor_codec();
 
 bool same(const message& a, const message& b) {
   if (a.index() != b.index()) return false;
@@ -57,13 +58,20 @@ std::string decode_error(const codec& c, std::string_view bytes) {
   return r ? std::string() : r.error().message;
 }
 
-// The same malformed message, given as JSON, through both codecs: the texts must agree.
+// The same malformed message, given as JSON, through every codec: the texts must agree.
 std::string both_error(std::string_view json_text) {
   const result<value> v = json.decode_value(json_text);
   REQUIRE_MESSAGE(v.ok(), json_text);
   const std::string from_json = decode_error(json, json_text);
   CHECK(from_json == decode_error(mp, encode(mp, *v)));
+  CHECK(from_json == decode_error(cb, encode(cb, *v)));
   return from_json;
+}
+
+std::string from_hex(std::string_view hex) {
+  std::string out;
+  for (std::size_t i = 0; i + 1 < hex.size(); i += 2) out += static_cast<char>(std::stoi(std::string(hex.substr(i, 2)), nullptr, 16));
+  return out;
 }
 
 bool contains(const std::string& text, std::string_view part) {
@@ -153,18 +161,23 @@ TEST_CASE("codecs: registry") {
   CHECK(&codec_for(serializer::msgpack) == &mp);
   CHECK(find_codec_by_subprotocol("wamp.2.json") == &json);
   CHECK(find_codec_by_subprotocol("wamp.2.msgpack") == &mp);
-  CHECK(find_codec_by_subprotocol("wamp.2.cbor") == nullptr);
+  CHECK(cb.kind() == serializer::cbor);
+  CHECK(cb.subprotocol() == "wamp.2.cbor");
+  CHECK(cb.binary_frames());
+  CHECK(&codec_for(serializer::cbor) == &cb);
+  CHECK(find_codec_by_subprotocol("wamp.2.cbor") == &cb);
+  CHECK(find_codec_by_subprotocol("wamp.2.ubjson") == nullptr);
   CHECK(find_codec_by_subprotocol("") == nullptr);
 }
 
-TEST_CASE("codecs: every message type round-trips through both codecs") {
+TEST_CASE("codecs: every message type round-trips through every codec") {
   const std::vector<message> samples = all_samples();
   std::set<message_type> covered;
   for (const message& m : samples) covered.insert(type_of(m));
   CHECK(covered.size() == std::size(all_traits));
 
   for (const message& m : all_forms()) {
-    for (const codec* c : {&json, &mp}) {
+    for (const codec* c : {&json, &mp, &cb}) {
       CAPTURE(c->subprotocol());
       INFO("message: ", show(m));
       const std::string bytes = encode(*c, m);
@@ -177,6 +190,9 @@ TEST_CASE("codecs: every message type round-trips through both codecs") {
     const result<message> via_json = json.decode(encode(json, *mp.decode(encode(mp, m))));
     REQUIRE(via_json.ok());
     CHECK(same(*via_json, m));
+    const result<message> via_cbor = mp.decode(encode(mp, *cb.decode(encode(cb, *json.decode(encode(json, m))))));
+    REQUIRE(via_cbor.ok());
+    CHECK(same(*via_cbor, m));
   }
 }
 
@@ -201,7 +217,7 @@ TEST_CASE("codecs: exact JSON and MessagePack bytes") {
 }
 
 TEST_CASE("codecs: a message encodes after what the output already holds") {
-  for (const codec* c : {&json, &mp}) {
+  for (const codec* c : {&json, &mp, &cb}) {
     std::string out = "prefix";
     c->encode(published{1, 2}, out);
     CHECK(out.rfind("prefix", 0) == 0);
@@ -274,8 +290,8 @@ TEST_CASE("codecs: ids and integers") {
   CHECK(decode_error(json, "[35,0]").empty());  // UNSUBSCRIBED's request may be 0 (revocation)
   CHECK(decode_error(json, "[8,0,1,{},\"e\"]").empty());
 
-  for (const char* id : {"0", "9007199254740993", "-1", "18446744073709551615", "1.0", "1e3",
-                         "true", "false", "null", "\"1\""}) {
+  for (const char* id : {"0", "9007199254740993", "-1", "18446744073709551615", "0.0", "1.5", "9007199254740994.0",
+                         "-1.0", "true", "false", "null", "\"1\""}) {
     CAPTURE(id);
     const std::string err = both_error(std::string("[48,") + id + ",{},\"p\"]");
     CHECK(contains(err, "CALL element 1 (Request) must be an id in [1, 2^53]"));
@@ -286,6 +302,16 @@ TEST_CASE("codecs: ids and integers") {
   CHECK(contains(both_error("[8,-1,1,{},\"e\"]"),
                  "ERROR element 1 (REQUEST.Type) must be an integer in [0, 2^53], got -1"));
   CHECK(contains(both_error("[35,9007199254740993]"), "UNSUBSCRIBED element 1"));
+  // An integral float within [1, 2^53] is that id (msgpackr sends integers above 2^32 as float64).
+  for (const codec* c : {&json, &mp, &cb}) {
+    CAPTURE(c->subprotocol());
+    const result<message> m = c->decode(encode(*c, value{array{48, 5000000000.0, object{}, "p"}}));
+    REQUIRE_MESSAGE(m.ok(), m.error().message);
+    CHECK(std::get<call>(*m).request == 5000000000ULL);
+    CHECK(encode(*c, *m) == encode(*c, call{5000000000ULL, {}, "p", {}, {}}));  // an integer on the way out
+  }
+  CHECK(std::get<call>(*json.decode("[48,1e3,{},\"p\"]")).request == 1000);
+  CHECK(std::get<call>(*json.decode("[48,9007199254740992.0,{},\"p\"]")).request == max_id);
 }
 
 TEST_CASE("codecs: payload numbers are preserved exactly") {
@@ -302,7 +328,7 @@ TEST_CASE("codecs: payload numbers are preserved exactly") {
                       5e-324,
                       std::numeric_limits<double>::max()};
   const call c{1, {}, "p", numbers, {}};
-  for (const codec* co : {&json, &mp}) {
+  for (const codec* co : {&json, &mp, &cb}) {
     CAPTURE(co->subprotocol());
     const result<message> back = co->decode(encode(*co, c));
     REQUIRE(back.ok());
@@ -360,7 +386,7 @@ TEST_CASE("codecs: unicode") {
   CHECK(*json.decode_value(R"({"\ud83d\ude00":1})") == value{object{{emoji, 1}}});
 
   const call c{1, {}, "com.app.\xc3\xa9", {emoji, "\xe4\xb8\xad"}, {{emoji, emoji}}};
-  for (const codec* co : {&json, &mp}) {
+  for (const codec* co : {&json, &mp, &cb}) {
     const result<message> back = co->decode(encode(*co, c));
     REQUIRE(back.ok());
     CHECK(same(*back, c));
@@ -389,7 +415,7 @@ TEST_CASE("codecs: unicode") {
 TEST_CASE("codecs: nested containers and the depth limit") {
   const value nested{array{object{{"a", array{array{object{{"b", array{1, 2, object{}}}}}}}},
                            array{array{array{}}}, object{}}};
-  for (const codec* c : {&json, &mp}) {
+  for (const codec* c : {&json, &mp, &cb}) {
     const result<value> back = c->decode_value(encode(*c, nested));
     REQUIRE(back.ok());
     CHECK(*back == nested);
@@ -454,7 +480,8 @@ TEST_CASE("codecs: malformed MessagePack fails without throwing") {
   CHECK(contains(mp.decode_value("\x92\x01").error().message, "truncated"));
   CHECK(contains(mp.decode_value("\xa5hi").error().message, "truncated"));
   CHECK(contains(mp.decode_value("\xc1").error().message, "invalid MessagePack"));  // never used
-  CHECK(contains(mp.decode_value("\xd4\x01\x02").error().message, "ext"));          // fixext 1
+  CHECK(contains(mp.decode_value("\xd4\x01\x02").error().message, "extension type 1 is not supported"));  // fixext 1
+  CHECK(contains(mp.decode_value(from_hex("d40001")).error().message, "extension type 0"));  // not undefined's data
   CHECK(contains(mp.decode_value("\x81\x01\x02").error().message, "key is not a string"));
   // Headers announcing far more elements than the frame holds: refused up front.
   CHECK(contains(mp.decode_value("\xdd\xff\xff\xff\xff").error().message, "exceeds"));
@@ -515,4 +542,146 @@ TEST_CASE("codecs: decoding does not check direction (the session does)") {
   CHECK(decode_error(json, "[2,1,{}]").empty());             // WELCOME
   CHECK(decode_error(json, "[68,1,2,{},[1]]").empty());      // INVOCATION
   CHECK(decode_error(json, R"([4,"wampcra",{}])").empty());  // CHALLENGE
+}
+
+// ---- CBOR (RFC 8949) --------------------------------------------------------------------------
+
+TEST_CASE("codecs: exact CBOR bytes") {
+  // [48, 1, {}, "com.x"]
+  CHECK(to_hex(encode(cb, call{1, {}, "com.x", {}, {}})) == "84183001a065636f6d2e78");
+  // Shortest heads: 0, 23, 24, 255, 256, 65535, 65536, 2^32-1, 2^32, 2^53; -1, -24, -25, -256, -257, int64 min.
+  CHECK(to_hex(encode(cb, value{array{0, 23, 24, 255, 256, 65535, 65536, 4294967295LL, 4294967296LL, max_id}})) ==
+        "8a" "00" "17" "1818" "18ff" "190100" "19ffff" "1a00010000" "1affffffff" "1b0000000100000000"
+        "1b0020000000000000");
+  CHECK(to_hex(encode(cb, value{array{-1, -24, -25, -256, -257, std::numeric_limits<std::int64_t>::min()}})) ==
+        "86" "20" "37" "3818" "38ff" "390100" "3b7fffffffffffffff");
+  CHECK(to_hex(encode(cb, value{std::numeric_limits<std::uint64_t>::max()})) == "1bffffffffffffffff");
+  // Floats as float64, even integral ones; null, booleans; text vs byte strings; maps.
+  CHECK(to_hex(encode(cb, value{1.0})) == "fb3ff0000000000000");
+  CHECK(to_hex(encode(cb, value{array{null, true, false}})) == "83f6f5f4");
+  CHECK(to_hex(encode(cb, value{array{"a", binary{"\x01\x02"}}})) == "826161420102");
+  CHECK(to_hex(encode(cb, value{object{{"a", 1}, {"b", array{}}}})) == "a2616101616280");
+  CHECK(to_hex(encode(cb, value{std::string(24, 'x')})).substr(0, 4) == "7818");
+}
+
+TEST_CASE("codecs: CBOR decodes what RFC 8949 encoders write") {
+  // RFC 8949 Appendix A examples that fit the model.
+  const std::pair<const char*, value> examples[] = {
+      {"00", 0},
+      {"17", 23},
+      {"1818", 24},
+      {"1903e8", 1000},
+      {"1b000000e8d4a51000", 1000000000000LL},
+      {"1bffffffffffffffff", std::numeric_limits<std::uint64_t>::max()},
+      {"20", -1},
+      {"3903e7", -1000},
+      {"3b7fffffffffffffff", std::numeric_limits<std::int64_t>::min()},
+      {"f90000", 0.0},
+      {"f93c00", 1.0},
+      {"f93e00", 1.5},
+      {"f97bff", 65504.0},
+      {"f90001", 5.960464477539063e-8},
+      {"f90400", 0.00006103515625},
+      {"f9c400", -4.0},
+      {"fa47c35000", 100000.0},
+      {"fb3ff199999999999a", 1.1},
+      {"fb7e37e43c8800759c", 1.0e+300},
+      {"f4", false},
+      {"f5", true},
+      {"f6", null},
+      {"40", binary{}},
+      {"4401020304", binary{"\x01\x02\x03\x04"}},
+      {"60", ""},
+      {"6449455446", "IETF"},
+      {"62225c", "\"\\"},
+      {"62c3bc", "\xc3\xbc"},
+      {"64f0908591", "\xf0\x90\x85\x91"},
+      {"80", array{}},
+      {"83010203", array{1, 2, 3}},
+      {"8301820203820405", array{1, array{2, 3}, array{4, 5}}},
+      {"a0", object{}},
+      {"a26161016162820203", object{{"a", 1}, {"b", array{2, 3}}}},
+      // Indefinite lengths: strings in chunks, arrays and maps up to a break.
+      {"5f42010243030405ff", binary{"\x01\x02\x03\x04\x05"}},
+      {"7f657374726561646d696e67ff", "streaming"},
+      {"9fff", array{}},
+      {"9f018202039f0405ffff", array{1, array{2, 3}, array{4, 5}}},
+      {"83018202039f0405ff", array{1, array{2, 3}, array{4, 5}}},
+      {"bf61610161629f0203ffff", object{{"a", 1}, {"b", array{2, 3}}}},
+      {"bf6346756ef563416d7421ff", object{{"Fun", true}, {"Amt", -2}}},
+  };
+  for (const auto& [hex, expected] : examples) {
+    CAPTURE(hex);
+    const result<value> v = cb.decode_value(from_hex(hex));
+    REQUIRE_MESSAGE(v.ok(), v.error().message);
+    CHECK(*v == expected);
+    CHECK(v->is_double() == expected.is_double());
+  }
+  CHECK(std::isinf(std::get<double>(cb.decode_value(from_hex("f97c00"))->get())));
+  CHECK(std::isnan(std::get<double>(cb.decode_value(from_hex("f97e00"))->get())));
+  CHECK(std::isnan(std::get<double>(cb.decode_value(from_hex("fb7ff8000000000000"))->get())));
+}
+
+TEST_CASE("codecs: CBOR undefined is absent; what the model cannot hold is refused by name") {
+  // SUBSCRIBE [32, 1, {"match": undefined, "get_retained": undefined}, "com.t"], as JS encoders write it.
+  const result<message> m = cb.decode(from_hex("8418200" "1" "a2" "656d61746368" "f7" "6c6765745f7265746169" "6e6564" "f7" "65636f6d2e74"));
+  REQUIRE_MESSAGE(m.ok(), m.error().message);
+  CHECK(std::get<subscribe>(*m).options.empty());
+  CHECK(*cb.decode_value(from_hex("82f701")) == value{array{null, 1}});  // in a list: null
+  const std::pair<const char*, const char*> refused[] = {
+      {"c074323031332d30332d32315432303a30343a30305a", "CBOR tag 0 is not supported"},
+      {"c249010000000000000000", "CBOR tag 2 is not supported"},
+      {"d9d9f780", "CBOR tag 55799 is not supported"},
+      {"3bffffffffffffffff", "negative integer below -2^63"},
+      {"3b8000000000000000", "negative integer below -2^63"},
+      {"f0", "simple value 16"},
+      {"f8ff", "simple value 255"},
+      {"ff", "unexpected break"},
+      {"1c", "reserved additional information 28"},
+      {"1f", "an integer cannot have indefinite length"},
+      {"a10102", "dict key is not a text string"},
+      {"a1410102", "dict key is not a text string"},
+      {"a2616101616102", "duplicate key \"a\""},
+      {"62c328", "UTF-8"},
+      {"63eda080", "UTF-8"},
+      {"7f6161", "truncated"},
+      {"7f4101ff", "not a definite string of its type"},
+      {"5f7f6161ffff", "not a definite string of its type"},
+      {"83", "exceeds"},
+      {"8301", "exceeds"},
+      {"810101", "1 trailing bytes"},
+      {"1a0001", "truncated"},
+      {"6568", "exceeds"},
+      {"9bffffffffffffffff", "exceeds"},
+      {"bbffffffffffffffff", "exceeds"},
+      {"5bffffffffffffffff", "exceeds"},
+      {"9f01", "truncated"},
+      {"bf616101", "truncated"},
+      {"0000", "1 trailing bytes"},
+      {"", "truncated"},
+  };
+  for (const auto& [hex, why] : refused) {
+    CAPTURE(hex);
+    const result<value> r = cb.decode_value(from_hex(hex));
+    REQUIRE_FALSE(r.ok());
+    CHECK_MESSAGE(contains(r.error().message, why), r.error().message);
+    CHECK(contains(r.error().message, "invalid CBOR: "));
+  }
+  // Depth: 64 nested arrays are fine, 65 are not (definite or indefinite).
+  CHECK(cb.decode_value(std::string(63, '\x81') + '\x80').ok());
+  CHECK(contains(cb.decode_value(std::string(64, '\x81') + '\x80').error().message, "nesting deeper than 64"));
+  CHECK(contains(cb.decode_value(std::string(100000, '\x9f')).error().message, "deeper"));
+}
+
+TEST_CASE("codecs: msgpackr's undefined (d4 00 00) is absent") {
+  // SUBSCRIBE [32, 1, {"match": undefined, "get_retained": undefined}, "com.t"] as wampy 8 sends it.
+  const result<message> m = mp.decode(from_hex("942001" "82" "a56d61746368" "d40000" "ac6765745f72657461696e6564" "d40000" "a5636f6d2e74"));
+  REQUIRE_MESSAGE(m.ok(), m.error().message);
+  CHECK(std::get<subscribe>(*m).options.empty());
+  CHECK(std::get<subscribe>(*m).topic == "com.t");
+  // Next to real options, only the undefined ones go.
+  const result<value> v = mp.decode_value(from_hex("82a161d40000a16201"));
+  REQUIRE(v.ok());
+  CHECK(*v == value{object{{"b", 1}}});
+  CHECK(*mp.decode_value(from_hex("92d4000001")) == value{array{null, 1}});  // in a list: null
 }

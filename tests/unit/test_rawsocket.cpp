@@ -105,6 +105,7 @@ TEST_CASE("rawsocket: handshake_reply advertises the router's limit and echoes t
   CHECK(handshake_reply(serializer::msgpack, 512) == octets{0x7F, 0x02, 0, 0});
   CHECK(handshake_reply(serializer::msgpack, 65536) == octets{0x7F, 0x72, 0, 0});
   CHECK(handshake_reply(serializer::msgpack, mib16) == octets{0x7F, 0xF2, 0, 0});
+  CHECK(handshake_reply(serializer::cbor, mib16) == octets{0x7F, 0xF3, 0, 0});
 }
 
 TEST_CASE("rawsocket: every handshake error reply, byte for byte") {
@@ -118,15 +119,15 @@ TEST_CASE("rawsocket: every handshake error reply, byte for byte") {
   CHECK(describe(handshake_error::serializer_unsupported) == "serializer unsupported");
 }
 
-TEST_CASE("rawsocket: parse_handshake accepts JSON and MessagePack with every LENGTH") {
+TEST_CASE("rawsocket: parse_handshake accepts JSON, MessagePack and CBOR with every LENGTH") {
   for (std::uint8_t l = 0; l <= 15; ++l) {
-    for (std::uint8_t s = 1; s <= 2; ++s) {
+    for (std::uint8_t s = 1; s <= 3; ++s) {
       CAPTURE(int(l));
       CAPTURE(int(s));
       std::optional<handshake_error> reply = handshake_error::max_connections;  // must be reset
       const auto hello = parse_handshake(octets{0x7F, std::uint8_t(l << 4 | s), 0, 0}, reply);
       REQUIRE(hello.ok());
-      CHECK(hello->ser == (s == 1 ? serializer::json : serializer::msgpack));
+      CHECK(hello->ser == (s == 1 ? serializer::json : s == 2 ? serializer::msgpack : serializer::cbor));
       CHECK(hello->max_length == (std::uint32_t{1} << (9 + l)));
       CHECK_FALSE(reply.has_value());
     }
@@ -157,8 +158,8 @@ TEST_CASE("rawsocket: parse_handshake of a non-RawSocket first octet: close with
   CHECK(h.error().message == "not a RawSocket handshake: first octet is 0x47, not 0x7F");
 }
 
-TEST_CASE("rawsocket: parse_handshake refuses serializers other than JSON and MessagePack") {
-  for (std::uint8_t s : {0, 3, 4, 5, 6, 15}) {
+TEST_CASE("rawsocket: parse_handshake refuses serializers other than JSON, MessagePack and CBOR") {
+  for (std::uint8_t s : {0, 4, 5, 6, 15}) {
     for (std::uint8_t l : {0, 15}) {
       CAPTURE(int(s));
       CAPTURE(int(l));
@@ -171,10 +172,10 @@ TEST_CASE("rawsocket: parse_handshake refuses serializers other than JSON and Me
     }
   }
   std::optional<handshake_error> reply;
-  auto h = parse_handshake(octets{0x7F, 0x03, 0, 0}, reply);
+  auto h = parse_handshake(octets{0x7F, 0x04, 0, 0}, reply);
   CHECK(h.error().message ==
-        "RawSocket handshake asks for serializer 3 (CBOR); Junction speaks 1 (JSON) and 2 "
-        "(MessagePack)");
+        "RawSocket handshake asks for serializer 4 (UBJSON); Junction speaks 1 (JSON), 2 "
+        "(MessagePack) and 3 (CBOR)");
   h = parse_handshake(octets{0x7F, 0x10, 0, 0}, reply);
   CHECK(h.error().message.find("serializer 0 (illegal)") != std::string::npos);
 }

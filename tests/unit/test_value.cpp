@@ -103,14 +103,24 @@ TEST_CASE("value: doubles and integers are different values, and other kinds nev
   CHECK(value{""} != value{});
 }
 
-TEST_CASE("value: as_uint accepts non-negative integers only") {
+TEST_CASE("value: as_uint accepts non-negative integers, and integral floats within [0, 2^53]") {
   std::uint64_t out = 99;
   CHECK(value{std::int64_t{42}}.as_uint(out));
   CHECK(out == 42);
   CHECK(value{std::numeric_limits<std::uint64_t>::max()}.as_uint(out));
   CHECK(out == std::numeric_limits<std::uint64_t>::max());
   CHECK_FALSE(value{-1}.as_uint(out));
-  CHECK_FALSE(value{1.0}.as_uint(out));
+  CHECK(value{1.0}.as_uint(out));
+  CHECK(out == 1);
+  CHECK(value{5000000000.0}.as_uint(out));
+  CHECK(out == 5000000000ULL);
+  CHECK(value{9007199254740992.0}.as_uint(out));
+  CHECK(out == 9007199254740992ULL);
+  CHECK_FALSE(value{9007199254740994.0}.as_uint(out));
+  CHECK_FALSE(value{1.5}.as_uint(out));
+  CHECK_FALSE(value{-1.0}.as_uint(out));
+  CHECK_FALSE(value{std::numeric_limits<double>::quiet_NaN()}.as_uint(out));
+  CHECK_FALSE(value{std::numeric_limits<double>::infinity()}.as_uint(out));
   CHECK_FALSE(value{true}.as_uint(out));
   CHECK_FALSE(value{"1"}.as_uint(out));
   CHECK(value{-1}.is_integer());

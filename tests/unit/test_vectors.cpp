@@ -1,5 +1,5 @@
 // The spec's single-message test vectors (shared/wamp-testsuite, see its README.md and
-// SCHEMA.json) through both codecs. Built in when meson's wamp_testsuite option names the
+// SCHEMA.json) through every codec (JSON, MessagePack, CBOR). Built in when meson's wamp_testsuite option names the
 // directory; otherwise the test case is registered as skipped.
 #include <doctest/doctest.h>
 
@@ -141,9 +141,9 @@ void check_decoded(const message& m, const object& expected, const codec& c, tal
     CHECK_MESSAGE(attribute_matches(want, *got), to_debug_string(want), " vs ",
                   to_debug_string(*got));
   }
-  // Re-encoding gives the same message, in this serializer and in the other one.
-  for (const codec* other :
-       {&c, &codec_for(c.kind() == serializer::json ? serializer::msgpack : serializer::json)}) {
+  // Re-encoding gives the same message, in this serializer and in every other one.
+  (void)c;
+  for (const codec* other : {&json_codec(), &msgpack_codec(), &cbor_codec()}) {
     std::string bytes;
     other->encode(m, bytes);
     const result<message> back = other->decode(bytes);
@@ -172,9 +172,10 @@ void check_serialization_sample(const object& sample, const std::string& where, 
   }
   ++t.samples;
   const object& serializers = sample.find("serializers")->as_object();
-  for (const codec* c : {&json_codec(), &msgpack_codec()}) {
+  for (const codec* c : {&json_codec(), &msgpack_codec(), &cbor_codec()}) {
     const bool is_json = c->kind() == serializer::json;
-    const value* variants = serializers.find(is_json ? "json" : "msgpack");
+    const char* key = is_json ? "json" : c->kind() == serializer::msgpack ? "msgpack" : "cbor";
+    const value* variants = serializers.find(key);
     if (variants == nullptr) continue;
     CAPTURE(c->subprotocol());
     int decoded = 0;
@@ -263,7 +264,7 @@ TEST_CASE("wamp testsuite vectors: singlemessage basic and advanced") {
   std::string skipped;
   for (const std::string& s : t.skipped) skipped += "\n  " + s;
   MESSAGE("wamp testsuite vectors: ", files.size(), " files, ", t.samples,
-          " serialization samples, ", t.variants_decoded, " json/msgpack variants decoded, ",
+          " serialization samples, ", t.variants_decoded, " json/msgpack/cbor variants decoded, ",
           t.validation_accepted, " validation samples accepted, ", t.realm_rules,
           " validation samples left to the realm (Options/Details rules), ", t.skipped.size(),
           " samples skipped:", skipped);

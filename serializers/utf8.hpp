@@ -1,0 +1,41 @@
+// serializers/utf8.hpp — strict UTF-8 validation for the binary formats (MessagePack str, CBOR
+// text strings promise UTF-8; holding peers to it means anything we decode can be re-encoded as
+// valid JSON for a JSON peer).
+#pragma once
+
+#include <cstddef>
+
+namespace junction::detail {
+
+// Well-formed UTF-8 (RFC 3629: no overlong forms, no surrogates, nothing above U+10FFFF).
+inline bool valid_utf8(const char* s, std::size_t n) noexcept {
+  const auto* p = reinterpret_cast<const unsigned char*>(s);
+  const auto* end = p + n;
+  while (p < end) {
+    const unsigned c = *p++;
+    if (c < 0x80) continue;
+    std::size_t more = 0;
+    unsigned lo = 0x80;
+    unsigned hi = 0xBF;
+    if (c >= 0xC2 && c <= 0xDF) {
+      more = 1;
+    } else if (c >= 0xE0 && c <= 0xEF) {
+      more = 2;
+      if (c == 0xE0) lo = 0xA0;  // overlong
+      if (c == 0xED) hi = 0x9F;  // surrogates
+    } else if (c >= 0xF0 && c <= 0xF4) {
+      more = 3;
+      if (c == 0xF0) lo = 0x90;  // overlong
+      if (c == 0xF4) hi = 0x8F;  // above U+10FFFF
+    } else {
+      return false;
+    }
+    if (static_cast<std::size_t>(end - p) < more || *p < lo || *p > hi) return false;
+    for (std::size_t i = 1; i < more; ++i)
+      if ((p[i] & 0xC0) != 0x80) return false;
+    p += more;
+  }
+  return true;
+}
+
+}  // namespace junction::detail

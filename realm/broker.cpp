@@ -215,7 +215,11 @@ void broker::send_retained(session_record& subscriber, id subscription_id, std::
       break;
     }
   }
-  for (event& e : events) subscriber.link->send(std::move(e));
+  for (event& e : events) {
+    // Retained events go out as themselves; one too big for this subscriber is skipped (counted).
+    if (subscriber.link->send(std::make_shared<const shared_message>(std::move(e))) == junction::delivery::too_big)
+      stats_.events_too_big.add();
+  }
 }
 
 void broker::on_unsubscribe(session_record& s, unsubscribe&& m) {
@@ -441,8 +445,11 @@ void broker::deliver(id publication, id publisher, const std::string& authid,
     e.args = last ? std::move(args) : args;
     e.kwargs = last ? std::move(kwargs) : kwargs;
     const auto frame = std::make_shared<const shared_message>(std::move(e));
-    for (std::size_t t = d.first; t < d.last; ++t) targets[t]->send(frame);
-    stats_.events.add(d.last - d.first);
+    std::size_t skipped = 0;
+    for (std::size_t t = d.first; t < d.last; ++t)
+      if (targets[t]->send(frame) == junction::delivery::too_big) ++skipped;  // larger than it accepts
+    stats_.events.add(d.last - d.first - skipped);
+    if (skipped != 0) stats_.events_too_big.add(skipped);
   }
   if (deliveries.capacity() <= scratch_keep) deliveries_scratch_ = std::move(deliveries);
   if (targets.capacity() <= scratch_keep) targets_scratch_ = std::move(targets);

@@ -222,7 +222,7 @@ std::optional<failure> dealer::on_call(session_record& s, call&& m) {
     if (!pc.invocation_open)
       return failure{"CALL request id " + std::to_string(m.request) +
                      " is already in use by a call in progress"};
-    return continue_call(pc, std::move(m));
+    return continue_call(it->second, pc, std::move(m));
   }
   // A continuation of a progressive call that has already ended: dropped without a reply.
   if (std::find(caller.ended_progressive.begin(), caller.ended_progressive.end(), m.request) !=
@@ -244,7 +244,7 @@ void dealer::remember_ended(party& caller, id request) {
     caller.ended_progressive.pop_front();
 }
 
-std::optional<failure> dealer::continue_call(pending_call& pc, call&& m) {
+std::optional<failure> dealer::continue_call(call_key key, pending_call& pc, call&& m) {
   if (m.procedure != pc.procedure)
     return failure{"progressive CALL " + std::to_string(m.request) + " continues '" +
                    pc.procedure + "' but names '" + m.procedure + "'"};
@@ -256,7 +256,12 @@ std::optional<failure> dealer::continue_call(pending_call& pc, call&& m) {
                  std::move(m.kwargs)};
   if (more) inv.details.push_back("progress", value(true));
   pc.invocation_open = more;
-  callee->link->send(std::move(inv));
+  if (callee->link->send(std::move(inv)) == delivery::too_big) {
+    send_error(pc.caller, pc.caller_request, errc::payload_size_exceeded,
+               "a progressive INVOCATION of '" + pc.procedure + "' is larger than the callee accepts");
+    send_interrupt(pc, "killnowait", errc::payload_size_exceeded);
+    finish(key, call_outcome::too_big);
+  }
   return std::nullopt;
 }
 
@@ -387,7 +392,12 @@ std::optional<failure> dealer::start_call(session_record& s, party& caller, call
 
   inv.args = std::move(m.args);
   inv.kwargs = std::move(m.kwargs);
-  callee->link->send(std::move(inv));
+  if (callee->link->send(std::move(inv)) == delivery::too_big) {
+    // Not sent: the callee never heard of the call, the caller hears why.
+    answer_error(calls_.at(key), errc::payload_size_exceeded,
+                 "the INVOCATION of '" + m.procedure + "' is larger than the callee accepts");
+    finish(key, call_outcome::too_big);
+  }
   return std::nullopt;
 }
 
@@ -508,7 +518,11 @@ void dealer::call_internal(const std::string& procedure, array args, object kwar
 
   invocation inv{request, reg->registration_id, {}, std::move(args), std::move(kwargs)};
   if (reg->match != match_policy::exact) inv.details.push_back("procedure", value(procedure));
-  callee->link->send(std::move(inv));
+  if (callee->link->send(std::move(inv)) == delivery::too_big) {
+    answer_error(calls_.at(key), errc::payload_size_exceeded,
+                 "the INVOCATION of '" + procedure + "' is larger than the callee accepts");
+    finish(key, call_outcome::too_big);
+  }
 }
 
 void dealer::refuse_call(id caller, id request, errc code, std::string text) {
@@ -560,17 +574,29 @@ std::optional<failure> dealer::on_yield(session_record& s, yield&& m) {
     if (session_record* caller = live(pc->caller)) {
       result_ r{pc->caller_request, {}, std::move(m.args), std::move(m.kwargs)};
       r.details.push_back("progress", value(true));
-      caller->link->send(std::move(r));
+      if (caller->link->send(std::move(r)) == delivery::too_big) {
+        // The caller cannot take this result: its call ends here, with an ERROR saying why, and
+        // the callee is told to stop (the rest of its YIELDs are dropped as for a canceled call).
+        send_error(pc->caller, pc->caller_request, errc::payload_size_exceeded,
+                   "a progressive RESULT was larger than this connection accepts");
+        send_interrupt(*pc, "killnowait", errc::payload_size_exceeded);
+        finish(key, call_outcome::too_big);
+        return std::nullopt;
+      }
     }
     arm_timeout(key, *pc);  // the timeout runs between successive results
     return std::nullopt;
   }
+  call_outcome how = call_outcome::result;
   if (pc->internal) {
     pc->internal(answer{true, {}, std::move(m.args), std::move(m.kwargs)});
   } else if (session_record* caller = live(pc->caller)) {
-    caller->link->send(result_{pc->caller_request, {}, std::move(m.args), std::move(m.kwargs)});
+    // Too big for the caller: it got ERROR payload_size_exceeded instead (the YIELD is dropped).
+    if (caller->link->send(result_{pc->caller_request, {}, std::move(m.args), std::move(m.kwargs)}) !=
+        delivery::sent)
+      how = call_outcome::too_big;
   }
-  finish(key, call_outcome::result);
+  finish(key, how);
   return std::nullopt;
 }
 
@@ -583,8 +609,7 @@ std::optional<failure> dealer::on_error(session_record& s, error&& m) {
     if (known) return std::nullopt;
     return failure{"ERROR for unknown INVOCATION request " + std::to_string(m.request)};
   }
-  const call_outcome how =
-      is_reserved_uri(m.error_uri) ? call_outcome::wamp_error : call_outcome::error;
+  call_outcome how = is_reserved_uri(m.error_uri) ? call_outcome::wamp_error : call_outcome::error;
   if (pc->internal) {
     pc->internal(answer{false, std::move(m.error_uri), std::move(m.args), std::move(m.kwargs)});
   } else if (session_record* caller = live(pc->caller)) {
@@ -594,7 +619,7 @@ std::optional<failure> dealer::on_error(session_record& s, error&& m) {
     e.error_uri = std::move(m.error_uri);
     e.args = std::move(m.args);
     e.kwargs = std::move(m.kwargs);
-    caller->link->send(std::move(e));
+    if (caller->link->send(std::move(e)) != delivery::sent) how = call_outcome::too_big;
   }
   finish(key, how);
   return std::nullopt;

@@ -158,7 +158,7 @@ class dealer {
   // Starts a new call (the first CALL of a request id).
   std::optional<failure> start_call(session_record& s, party& caller, call&& m);
   // A progressive CALL continuing an open progressive invocation.
-  std::optional<failure> continue_call(pending_call& pc, call&& m);
+  std::optional<failure> continue_call(call_key key, pending_call& pc, call&& m);
   const callee_entry* pick_callee(registration& reg);
   void arm_timeout(call_key key, pending_call& pc);
   void on_timeout(call_key key);

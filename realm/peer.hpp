@@ -16,13 +16,24 @@
 
 namespace junction {
 
+// What became of a message handed to a peer. A message larger than the peer's connection accepts
+// (a RawSocket client's announced limit, the listener's max_message_size) is not sent, and the
+// connection lives on:
+//   replaced  an ERROR or a final RESULT: the peer got a small ERROR for the same request instead
+//             (wamp.error.payload_size_exceeded, or the same error without its payload;
+//             realm/replies.hpp: instead_of_too_big), so a CALL still ends in exactly one answer;
+//   too_big   an INVOCATION, an EVENT or a progressive RESULT: nothing was sent, the sender acts
+//             (the dealer answers the caller and ends the call, the broker counts the EVENT).
+// A connection that is closing counts as `sent`: its session is about to leave.
+enum class delivery : std::uint8_t { sent, replaced, too_big };
+
 class peer {
  public:
   virtual ~peer() = default;
   // Delivers one message to this session alone.
-  virtual void send(message&& m) = 0;
+  virtual delivery send(message&& m) = 0;
   // Delivers a message shared with other recipients (fan-out); encoded once per serializer.
-  virtual void send(const std::shared_ptr<const shared_message>& m) = 0;
+  virtual delivery send(const std::shared_ptr<const shared_message>& m) = 0;
   // The router ended this session (wamp.session.kill*); the realm has already let it go. The peer
   // says GOODBYE with `reason` and Details.message, and awaits the client's GOODBYE.
   virtual void kill(const std::string& reason, const std::string& message) = 0;

@@ -69,10 +69,11 @@ enum class call_outcome : std::uint8_t {
   wamp_error,   // the callee's ERROR with a wamp.error.* URI
   timeout,      // the dealer's timeout (CALL.Options.timeout)
   canceled,     // CANCEL, or a party left, or the router shut down
+  too_big,      // the INVOCATION or a RESULT was larger than its receiver accepts
   count_,
 };
 inline constexpr const char* call_outcome_names[] = {"result", "error", "wamp_error", "timeout",
-                                                     "canceled"};
+                                                     "canceled", "payload_size_exceeded"};
 
 struct realm_stats {
   counter calls_routed;   // CALLs that reached a callee (INVOCATION sent)
@@ -82,6 +83,7 @@ struct realm_stats {
   counter publications;              // PUBLISH accepted (routed, whatever the receivers)
   counter publications_refused;      // PUBLISH refused (invalid URI, options, disclosure)
   counter events;                    // EVENTs sent (one per receiver)
+  counter events_too_big;            // EVENTs skipped for a receiver that does not accept their size
 };
 
 }  // namespace junction

@@ -22,12 +22,12 @@ session::session(router& owner, transport& link, const codec& codec)
 
 session::~session() = default;
 
-void transport::send(const message& m, const codec& c) {
+bool transport::send(const message& m, const codec& c) {
   // One buffer per thread rather than per session: idle sessions should cost little memory.
   thread_local std::string buffer;
   buffer.clear();
   c.encode(m, buffer);
-  send_frame(buffer);
+  return send_frame(buffer);
 }
 
 void session::on_frame(std::string_view bytes) {
@@ -610,7 +610,21 @@ void session::welcome_client(auth::welcome_step&& w) {
               << log_field("authmethod", info_.authmethod)
               << log_field("peer", link_ ? link_->remote() : "?");
   metrics::io().sessions_opened.add();
-  send(std::move(wm));
+  if (link_ != nullptr && !link_->send(wm, codec_)) {
+    // A client that takes fewer bytes than the feature announcements need (a RawSocket client
+    // may announce 512): the roles without their feature lists, and without the agent string.
+    // Its connection carries the session; it just does not learn the advanced features.
+    JLOG(info) << "WELCOME without feature announcements: the client accepts too few bytes for them"
+               << log_field("session", info_.session) << log_field("peer", link_->remote());
+    object compact;
+    for (auto& [key, v] : wm.details)
+      if (key != "roles" && key != "agent") compact.push_back(key, std::move(v));
+    compact.push_back("roles", value(object{{"broker", value(object{})}, {"dealer", value(object{})}}));
+    wm.details = std::move(compact);
+    send(std::move(wm));  // still too big (a huge authextra): the connection ends, with a log line
+    return;
+  }
+  metrics::io().message_out(static_cast<unsigned>(message_type::welcome));
 }
 
 void session::on_goodbye(goodbye&& g) {
@@ -698,16 +712,38 @@ void session::on_transport_closed() {
   link_ = nullptr;
 }
 
-void session::send(message&& m) {
-  if (link_ == nullptr) return;  // connection gone; the realm is told by on_transport_closed
-  metrics::io().message_out(static_cast<unsigned>(type_of(m)));
-  link_->send(m, codec_);
+delivery session::send(message&& m) {
+  if (link_ == nullptr) return delivery::sent;  // connection gone; the realm is told by on_transport_closed
+  const auto type = static_cast<unsigned>(type_of(m));
+  if (link_->send(m, codec_)) {
+    metrics::io().message_out(type);
+    return delivery::sent;
+  }
+  // Larger than the connection accepts (the transport logged it): say something else.
+  if (auto small = instead_of_too_big(m)) {
+    if (link_->send(*small, codec_)) {
+      metrics::io().message_out(static_cast<unsigned>(message_type::error));
+      return delivery::replaced;
+    }
+  } else if (std::holds_alternative<invocation>(m) || std::holds_alternative<result_>(m)) {
+    return delivery::too_big;  // the dealer answers the caller and ends the call
+  }
+  // Nothing smaller to say (a WELCOME is made smaller where it is sent): this connection cannot
+  // carry the session. (Once: the ABORT itself goes through here.)
+  if (closing_too_big_) return delivery::sent;
+  closing_too_big_ = true;
+  JLOG(warn) << "closing a connection: the router's " << traits_of(type_of(m)).name
+             << " does not fit what the client accepts" << log_field("peer", link_->remote());
+  metrics::io().close(metrics::close_reason::message_too_big);
+  abort_and_close(errc::payload_size_exceeded, "a message to this client exceeds the size it accepts");
+  return delivery::sent;
 }
 
-void session::send(const std::shared_ptr<const shared_message>& m) {
-  if (link_ == nullptr) return;
+delivery session::send(const std::shared_ptr<const shared_message>& m) {
+  if (link_ == nullptr) return delivery::sent;
+  if (!link_->send_shared(*m, codec_)) return delivery::too_big;  // the broker skips it for us
   metrics::io().message_out(static_cast<unsigned>(message_type::event));
-  link_->send_shared(*m, codec_);
+  return delivery::sent;
 }
 
 }  // namespace junction

@@ -51,8 +51,8 @@ class session final : public peer, public std::enable_shared_from_this<session> 
   void shutdown();
 
   // peer
-  void send(message&& m) override;
-  void send(const std::shared_ptr<const shared_message>& m) override;
+  delivery send(message&& m) override;
+  delivery send(const std::shared_ptr<const shared_message>& m) override;
   void kill(const std::string& reason, const std::string& message) override;
 
   [[nodiscard]] id session_id() const noexcept { return info_.session; }
@@ -124,6 +124,7 @@ class session final : public peer, public std::enable_shared_from_this<session> 
   std::deque<message> held_;
   bool waiting_authz_ = false;
   std::uint64_t authz_wait_ = 0;  // invalidates the answer of a wait that was abandoned
+  bool closing_too_big_ = false;  // a message the connection cannot carry is ending it
 };
 
 }  // namespace junction

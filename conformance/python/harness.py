@@ -42,6 +42,7 @@ import unittest
 import urllib.parse
 import uuid
 
+import cbor2
 import msgpack
 import txaio
 
@@ -55,7 +56,7 @@ from autobahn.asyncio.websocket import (  # noqa: E402
     WebSocketClientProtocol,
 )
 from autobahn.wamp.exception import ApplicationError  # noqa: E402
-from autobahn.wamp.serializer import JsonSerializer, MsgPackSerializer  # noqa: E402
+from autobahn.wamp.serializer import CBORSerializer, JsonSerializer, MsgPackSerializer  # noqa: E402
 from autobahn.wamp.types import ComponentConfig  # noqa: E402
 
 HERE = os.path.dirname(os.path.abspath(__file__))
@@ -78,11 +79,11 @@ SANITIZED = os.environ.get('JUNCTION_SANITIZED') == '1'
 _SANITIZER_RE = re.compile(r'ERROR: (Address|Leak)Sanitizer|runtime error:')
 TEST_TIMEOUT = float(os.environ.get('JUNCTION_TEST_TIMEOUT', '40'))
 
-SERIALIZERS = ('json', 'msgpack')
+SERIALIZERS = ('json', 'msgpack', 'cbor')
 PLAIN_TRANSPORTS = ('ws', 'rs', 'unix')
 TLS_TRANSPORTS = ('wss', 'rss')
 TRANSPORTS = PLAIN_TRANSPORTS + TLS_TRANSPORTS
-RAWSOCKET_SERIALIZER_IDS = {'json': 1, 'msgpack': 2}
+RAWSOCKET_SERIALIZER_IDS = {'json': 1, 'msgpack': 2, 'cbor': 3}
 MAX_ID = 2 ** 53
 
 # Router features the router is specified to announce in WELCOME: what issues 4 and 5 implement.
@@ -123,6 +124,8 @@ def make_serializer(name):
         return JsonSerializer()
     if name == 'msgpack':
         return MsgPackSerializer()
+    if name == 'cbor':
+        return CBORSerializer()
     raise ValueError('unknown serializer {!r}'.format(name))
 
 
@@ -130,12 +133,16 @@ def encode(ser, msg):
     """Encode a WAMP message (a list) the way a spec-conformant peer does; returns (payload, is_binary)."""
     if ser == 'json':
         return json.dumps(msg, separators=(',', ':')).encode('utf-8'), False
+    if ser == 'cbor':
+        return cbor2.dumps(msg), True
     return msgpack.packb(msg, use_bin_type=True), True
 
 
 def decode(ser, payload):
     if ser == 'json':
         return json.loads(payload.decode('utf-8'))
+    if ser == 'cbor':
+        return cbor2.loads(payload)
     return msgpack.unpackb(payload, raw=False, strict_map_key=False)
 
 
@@ -1262,8 +1269,8 @@ def _cell_name(base, transport, ser=None):
 
 
 def each_serializer(cls):
-    """Class decorator: emit one TestCase per serializer (Name_json, Name_msgpack) into the module,
-    WebSocket only."""
+    """Class decorator: emit one TestCase per serializer (Name_json, Name_msgpack, Name_cbor) into the
+    module, WebSocket only."""
     module = sys.modules[cls.__module__]
     for ser in SERIALIZERS:
         name = _cell_name(cls.__name__, 'ws', ser)
@@ -1273,7 +1280,7 @@ def each_serializer(cls):
 
 def each_transport_and_serializer(cls=None, *, transports=TRANSPORTS):
     """Class decorator: emit one TestCase per transport x serializer into the module:
-    Name_json, Name_msgpack (WebSocket), Name_rs_json, Name_rs_msgpack (RawSocket TCP),
+    Name_json, Name_msgpack, Name_cbor (WebSocket), Name_rs_json, Name_rs_msgpack, ... (RawSocket TCP),
     Name_unix_json, Name_unix_msgpack (RawSocket over a Unix socket), Name_wss_json, Name_wss_msgpack
     (WebSocket over TLS), Name_rss_json, Name_rss_msgpack (RawSocket over TLS). Usable as
     @each_transport_and_serializer or @each_transport_and_serializer(transports=('ws', 'rs'))."""

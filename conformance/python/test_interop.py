@@ -1,9 +1,10 @@
-"""JSON <-> MessagePack bridging: binary payloads survive the trip in both directions.
+"""JSON <-> MessagePack <-> CBOR bridging: payloads survive the trip between every pair of serializers.
 
-JSON carries bytes as "\\u0000" + base64 (WAMP binary convention); MessagePack carries them as bin.
-InteropTests runs per transport x serializer: SER is the serializer of the caller/publisher; the peers use
-both, over the same transport. CrossTransportTests puts the two peers on different transports (a JSON
-WebSocket client and a MessagePack RawSocket client, and more pairs) in one realm.
+JSON carries bytes as "\\u0000" + base64 (WAMP binary convention); MessagePack carries them as bin, CBOR as
+byte strings. InteropTests runs per transport x serializer: SER is the serializer of the caller/publisher;
+the peers use every serializer, over the same transport. CrossTransportTests puts the two peers on
+different transports (a JSON WebSocket client and a MessagePack RawSocket client, CBOR on either side, and
+more pairs) in one realm.
 """
 
 import asyncio
@@ -11,22 +12,22 @@ import base64
 
 from autobahn.wamp.types import CallResult, PublishOptions
 
-from harness import (CALL, EVENT, INVOCATION, PUBLISH, PUBLISHED, RESULT, YIELD, T, WampCases,
+from harness import (CALL, EVENT, INVOCATION, PUBLISH, PUBLISHED, RESULT, SERIALIZERS, YIELD, T, WampCases,
                      each_transport_and_serializer, make_case, uri)
 
 BLOB = bytes(range(256)) + b'\x00\xff' * 100
 SMALL = b'\x00\x01binary\xfe'
 
 
-def other(ser):
-    return 'msgpack' if ser == 'json' else 'json'
+def others(ser):
+    return [s for s in SERIALIZERS if s != ser]
 
 
 @each_transport_and_serializer
 class InteropTests(WampCases):
 
     async def test_rpc_binary_across_serializers(self):
-        for callee_ser in ('json', 'msgpack'):
+        for callee_ser in SERIALIZERS:
             callee = await self.session(callee_ser)
             caller = await self.session(self.SER)
             proc = uri()
@@ -51,22 +52,23 @@ class InteropTests(WampCases):
 
     async def test_error_binary_across_serializers(self):
         from autobahn.wamp.exception import ApplicationError
-        callee = await self.session(other(self.SER))
-        caller = await self.session(self.SER)
-        proc = uri()
+        for callee_ser in others(self.SER):
+            callee = await self.session(callee_ser)
+            caller = await self.session(self.SER)
+            proc = uri()
 
-        def failing():
-            raise ApplicationError('com.conformance.error.binary', SMALL, raw=BLOB)
+            def failing():
+                raise ApplicationError('com.conformance.error.binary', SMALL, raw=BLOB)
 
-        await asyncio.wait_for(callee.register(failing, proc), T)
-        e = await self.assertAppError(caller.call(proc), 'com.conformance.error.binary')
-        self.assertEqual(list(e.args), [SMALL])
-        self.assertEqual(e.kwargs, {'raw': BLOB})
+            await asyncio.wait_for(callee.register(failing, proc), T)
+            e = await self.assertAppError(caller.call(proc), 'com.conformance.error.binary')
+            self.assertEqual(list(e.args), [SMALL], callee_ser)
+            self.assertEqual(e.kwargs, {'raw': BLOB}, callee_ser)
 
-    async def test_events_binary_to_json_and_msgpack_subscribers(self):
+    async def test_events_binary_to_subscribers_of_every_serializer(self):
         topic = uri()
         inboxes = {}
-        for ser in ('json', 'msgpack'):
+        for ser in SERIALIZERS:
             s = await self.session(ser)
             q = asyncio.Queue()
             inboxes[ser] = q
@@ -84,18 +86,22 @@ class InteropTests(WampCases):
             self.assertEqual(kwargs, {'raw': SMALL}, where)
 
     async def test_plain_values_across_serializers(self):
-        # non-binary values must also survive conversion unchanged
-        callee = await self.session(other(self.SER))
-        caller = await self.session(self.SER)
-        proc = uri()
-        await asyncio.wait_for(callee.register(lambda *a, **k: CallResult(*a, **k), proc), T)
-        args = [0, -1, 2 ** 53, -(2 ** 31), 1.5, 'ünïcödé', '', [], {}, [[[]]], True, False, None]
-        kwargs = {'k': 'v', 'list': [1, 'a'], 'e': {}}
-        res = await asyncio.wait_for(caller.call(proc, *args, **kwargs), T)
-        self.assertEqual(list(res.results), args)
-        self.assertEqual(res.kwresults, kwargs)
-        for a, b in zip(res.results, args):
-            self.assertIs(type(a), type(b), 'type changed: {!r} -> {!r}'.format(b, a))
+        # non-binary values must also survive conversion unchanged: unicode, integers to the edges of
+        # 64 bits (beyond 2^53 JSON carries them as exact integer literals), floats, nested maps
+        args = [0, -1, 2 ** 53, 2 ** 53 + 1, 2 ** 63, 2 ** 64 - 1, -(2 ** 31), -(2 ** 63), 1.5, -0.25, 1.0,
+                'ünïcödé 中文 😀', '', [], {}, [[[]]], True, False, None]
+        kwargs = {'k': 'v', 'list': [1, 'a'], 'e': {}, 'ключ': {'nested': {'deeper': [{'x': 2 ** 60}]}}}
+        for callee_ser in others(self.SER):
+            callee = await self.session(callee_ser)
+            caller = await self.session(self.SER)
+            proc = uri()
+            await asyncio.wait_for(callee.register(lambda *a, **k: CallResult(*a, **k), proc), T)
+            where = '{} caller -> {} callee'.format(self.SER, callee_ser)
+            res = await asyncio.wait_for(caller.call(proc, *args, **kwargs), T)
+            self.assertEqual(list(res.results), args, where)
+            self.assertEqual(res.kwresults, kwargs, where)
+            for a, b in zip(res.results, args):
+                self.assertIs(type(a), type(b), '{}: type changed: {!r} -> {!r}'.format(where, b, a))
 
 
 def json_bytes(b):
@@ -104,7 +110,7 @@ def json_bytes(b):
 
 
 def wire_bytes(ser, b):
-    return json_bytes(b) if ser == 'json' else b
+    return json_bytes(b) if ser == 'json' else b  # MessagePack bin, CBOR byte string
 
 
 class CrossTransportTests(WampCases):
@@ -199,6 +205,10 @@ CROSS_PAIRS = [
     (('ws', 'json'), ('unix', 'msgpack')),
     (('ws', 'msgpack'), ('rs', 'json')),
     (('rs', 'json'), ('unix', 'msgpack')),
+    (('ws', 'cbor'), ('rs', 'json')),
+    (('ws', 'json'), ('rs', 'cbor')),
+    (('ws', 'msgpack'), ('rs', 'cbor')),
+    (('rs', 'cbor'), ('unix', 'msgpack')),
 ]
 for _a, _b in CROSS_PAIRS:
     _name = 'CrossTransportTests_{}_{}__{}_{}'.format(*_a, *_b)

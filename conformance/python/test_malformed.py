@@ -91,7 +91,7 @@ def _make_row_test(row):
 class MalformedTests(MalformedBase):
 
     async def test_registrations_disposed_after_violation(self):
-        for ser in ('json', 'msgpack'):
+        for ser in ('json', 'msgpack', 'cbor'):
             bystander = await self.session(ser)
             bad = await self.raw(ser)
             proc, topic = uri(), uri()
@@ -120,9 +120,9 @@ class MalformedTests(MalformedBase):
 
     async def test_two_bad_clients_at_once(self):
         callee, caller, proc = await self._bystanders()
-        bads = [await self.raw(ser, join=False) for ser in ('json', 'msgpack') for _ in range(5)]
+        bads = [await self.raw(ser, join=False) for ser in ('json', 'msgpack', 'cbor') for _ in range(4)]
         for b in bads:
-            payload = b'[]' if b.ser == 'json' else b'\x90'
+            payload = {'json': b'[]', 'msgpack': b'\x90', 'cbor': b'\x80'}[b.ser]
             b.ws.send(payload, b.ser != 'json')
         for b in bads:
             await self._expect_abort(b, 'concurrent empty array', 'wamp.error.protocol_violation', 'empty')
@@ -140,7 +140,7 @@ class MalformedTests(MalformedBase):
     async def test_table_is_well_formed(self):
         names = set()
         for row in TABLE:
-            self.assertIn(row['serializer'], ('json', 'msgpack'), row)
+            self.assertIn(row['serializer'], ('json', 'msgpack', 'cbor'), row)
             self.assertNotIn(row['name'], names)
             names.add(row['name'])
             self.assertTrue(row['expect_reason'] and row['expect_message'], row)

@@ -1,10 +1,12 @@
-"""Sends that close connections (issue 11): each of the four use-after-free bugs found by fuzzing,
-replayed as a regression test against a router of the test's own.
+"""Sends the client cannot take (issues 11 and 15): each of the four use-after-free bugs found by
+fuzzing, replayed as a regression test against a router of the test's own.
 
 A RawSocket client announces a receive limit of 1 KiB; the router then has to send it something
-larger (a progressive RESULT, its own INVOCATION, a timeout ERROR that quotes a long URI). The
-transport closes that connection with a log line — and the call around it must still end cleanly:
-the callee is interrupted when the caller is gone, nothing else is disturbed, and the router keeps
+larger (a progressive RESULT, its own INVOCATION, a timeout ERROR that quotes a long URI). When the
+bugs were found, the transport closed that connection inside the send, under the dealer's feet.
+Since issue 15 the connection stays open and the client hears a small ERROR instead (RESULT →
+wamp.error.payload_size_exceeded; an ERROR keeps its URI and loses its payload); the call around it
+must still end cleanly: the callee is interrupted, nothing else is disturbed, and the router keeps
 serving. The fourth test races a universal port's first byte against its first-byte timeout.
 
 Run against an AddressSanitizer build (script/test's asan level, with halt_on_error), any read of
@@ -48,7 +50,7 @@ async def register(r, procedure):
 
 
 @single
-class SendClosesConnection(WampCases):
+class OversizedSends(WampCases):
 
     async def asyncSetUp(self):
         await super().asyncSetUp()
@@ -73,10 +75,6 @@ class SendClosesConnection(WampCases):
         self.clients.append(c)
         return c
 
-    async def assert_closed(self, c):
-        """The router ends the connection (no reply expected before that)."""
-        await c.ws.wait_closed(T)
-
     async def assert_router_serves(self):
         """A fresh caller and callee still complete a call, over both transports."""
         callee = await self.client(self.ws, CALLEE_ROLES)
@@ -96,8 +94,19 @@ class SendClosesConnection(WampCases):
                 self.fail('the router did not log {!r}: {}'.format(text, self.router.output()[-2000:]))
             time.sleep(0.05)
 
+    async def assert_still_calls(self, caller, request):
+        """The caller's connection carries on: a small call completes."""
+        callee = await self.client(self.ws, CALLEE_ROLES)
+        proc = uri('com.reentrancy.small')
+        await register(callee, proc)
+        caller.send([CALL, request, {}, proc, [1]])
+        inv = await callee.expect(INVOCATION)
+        callee.send([YIELD, inv[1], {}, ['fits']])
+        self.assertEqual((await caller.expect(RESULT))[1:4], [request, {}, ['fits']])
+
     async def test_progressive_result_over_the_callers_limit(self):
-        """Repro 1: the progressive RESULT closes the caller; the callee is interrupted (caller gone)."""
+        """Repro 1: the progressive RESULT does not fit the caller: ERROR payload_size_exceeded ends its
+        call, the callee is interrupted, and the caller's connection goes on."""
         callee = await self.client(self.ws, CALLEE_ROLES)
         proc = uri('com.reentrancy.stream')
         await register(callee, proc)
@@ -105,46 +114,60 @@ class SendClosesConnection(WampCases):
         caller.send([CALL, 1, {'receive_progress': True, 'timeout': 5000}, proc, []])
         inv = await callee.expect(INVOCATION)
         callee.send([YIELD, inv[1], {'progress': True}, ['x' * 2000]])
-        await self.assert_closed(caller)
+        err = await caller.expect(ERROR)
+        self.assertEqual(err[1:3], [CALL, 1])
+        self.assertEqual(err[4], 'wamp.error.payload_size_exceeded')
         interrupt = await callee.expect(INTERRUPT)
         self.assertEqual(interrupt[1], inv[1])
         self.assertEqual(interrupt[2].get('mode'), 'killnowait')
+        self.assertEqual(interrupt[2].get('reason'), 'wamp.error.payload_size_exceeded')
         # The call is over: later answers from the callee are dropped quietly, not violations.
         callee.send([YIELD, inv[1], {'progress': True}, ['late']])
         callee.send([YIELD, inv[1], {}, ['late']])
         await callee.expect_nothing(0.3)
+        await caller.expect_nothing(0.1)
         self.assert_logged("exceeds the client's limit")
+        await self.assert_still_calls(caller, 2)
         await self.assert_router_serves()
 
     async def test_progressive_self_call_over_the_sessions_limit(self):
-        """Repro 2: a session calls itself progressively with more than it can take; only it ends."""
+        """Repro 2: a session calls itself progressively with more than it can take: the INVOCATION is
+        not sent, the session (as caller) gets ERROR payload_size_exceeded, and keeps its registration."""
         watcher = await self.client(self.ws, {'caller': {}})
         me = await self.client(self.rs, BOTH_ROLES, length_exp=SMALL)
         proc = uri('com.reentrancy.self')
-        await register(me, proc)
+        registration = await register(me, proc)
         me.send([CALL, 7, {'progress': True}, proc, ['y' * 2000]])
-        await self.assert_closed(me)
-        # Its registration went with it.
+        err = await me.expect(ERROR)
+        self.assertEqual(err[1:3], [CALL, 7])
+        self.assertEqual(err[4], 'wamp.error.payload_size_exceeded')
+        # Its continuations, already on the wire, are dropped quietly.
+        me.send([CALL, 7, {}, proc, ['last']])
+        await me.expect_nothing(0.3)
         watcher.send([CALL, 1, {}, 'wamp.registration.lookup', [proc]])
-        self.assertEqual((await watcher.expect(RESULT))[3], [None])
+        self.assertEqual((await watcher.expect(RESULT))[3], [registration])
         watcher.send([CALL, 2, {}, 'wamp.session.get', [me.session_id]])
-        self.assertEqual((await watcher.expect(ERROR))[4], 'wamp.error.no_such_session')
+        self.assertEqual((await watcher.expect(RESULT))[3][0]['session'], me.session_id)
         await self.assert_router_serves()
 
     async def test_timeout_error_over_the_callers_limit(self):
-        """Repro 3: the timeout ERROR quotes a ~1,100-byte URI and closes the caller; the callee still
-        gets its INTERRUPT, once."""
+        """Repro 3: the timeout ERROR quotes a ~1,100-byte URI, more than the caller takes: it gets
+        ERROR wamp.error.timeout with a short note instead; the callee gets its INTERRUPT, once."""
         callee = await self.client(self.ws, CALLEE_ROLES)
         proc = 'com.reentrancy.' + 'z' * 1100
         await register(callee, proc)
         caller = await self.client(self.rs, CALLER_ROLES, length_exp=SMALL)
         caller.send([CALL, 1, {'timeout': 200}, proc, []])
         inv = await callee.expect(INVOCATION)
-        await self.assert_closed(caller)
+        err = await caller.expect(ERROR)
+        self.assertEqual(err[1:3], [CALL, 1])
+        self.assertEqual(err[4], 'wamp.error.timeout')
+        self.assertIn('payload_size_exceeded', err[5][0])
         interrupt = await callee.expect(INTERRUPT)
         self.assertEqual(interrupt[1], inv[1])
         self.assertEqual(interrupt[2].get('reason'), 'wamp.error.timeout')
         await callee.expect_nothing(0.3)
+        await self.assert_still_calls(caller, 2)
         await self.assert_router_serves()
 
     async def test_universal_first_byte_races_its_timeout(self):

@@ -31,11 +31,13 @@ class TransportTests(WampCases):
 
     async def test_preference_skips_unsupported(self):
         cases = [
-            (['wamp.2.cbor', 'wamp.2.msgpack', 'wamp.2.json'], 'wamp.2.msgpack'),
+            (['wamp.2.ubjson', 'wamp.2.msgpack', 'wamp.2.json'], 'wamp.2.msgpack'),
             (['chat', 'wamp.2.json', 'wamp.2.msgpack'], 'wamp.2.json'),
-            (['wamp.2.cbor.batched', 'wamp.2.ubjson', 'wamp.2.msgpack'], 'wamp.2.msgpack'),
+            (['wamp.2.flatbuffers', 'wamp.2.ubjson', 'wamp.2.msgpack'], 'wamp.2.msgpack'),
+            (['wamp.2.ubjson', 'wamp.2.cbor', 'wamp.2.json'], 'wamp.2.cbor'),
             (['wamp.2.json'], 'wamp.2.json'),
             (['wamp.2.msgpack'], 'wamp.2.msgpack'),
+            (['wamp.2.cbor'], 'wamp.2.cbor'),
         ]
         for offered, chosen in cases:
             ws = await RawWebSocket.open(protocols=offered)
@@ -52,7 +54,7 @@ class TransportTests(WampCases):
         self.assertEqual(headers.get('sec-websocket-protocol'), 'wamp.2.msgpack')
 
     async def test_no_wamp_subprotocol_refused(self):
-        for offered in (None, ['chat'], ['wamp.2.cbor'], ['wamp.1.json']):
+        for offered in (None, ['chat'], ['wamp.2.ubjson'], ['wamp.1.json'], ['wamp.2.cbor.unbatched']):
             status, headers = await http_upgrade(split_url_path(), offered)
             self.assertNotEqual(status, 101, 'handshake offering {} was upgraded'.format(offered))
             self.assertTrue(400 <= status < 500, 'offering {} got HTTP {}, want 4xx'.format(offered, status))

@@ -148,6 +148,7 @@ std::string render(const router& r, const std::vector<listener_view>& listeners,
       total.sessions_opened.add(t->sessions_opened.get());
       total.auth_lockouts.add(t->auth_lockouts.get());
       total.http_requests.add(t->http_requests.get());
+      total.too_big_out.add(t->too_big_out.get());
     }
   }
 
@@ -248,7 +249,8 @@ std::string render(const router& r, const std::vector<listener_view>& listeners,
   });
   e.family("junction_calls_ended_total", "counter",
            "Calls ended, by realm and outcome: result, error (an application URI), wamp_error (a "
-           "wamp.error.* URI from the callee), timeout, canceled.");
+           "wamp.error.* URI from the callee), timeout, canceled, payload_size_exceeded (the "
+           "INVOCATION or a RESULT was larger than its receiver accepts).");
   r.for_each_realm([&](const realm& rl) {
     for (std::size_t o = 0; o < rl.stats().calls_ended.size(); ++o)
       e.sample("junction_calls_ended_total",
@@ -284,6 +286,16 @@ std::string render(const router& r, const std::vector<listener_view>& listeners,
   r.for_each_realm([&](const realm& rl) {
     e.sample("junction_events_delivered_total", realm_label(rl.name()), rl.stats().events.get());
   });
+  e.family("junction_events_too_big_total", "counter",
+           "EVENTs not delivered to a subscriber because they are larger than its connection accepts "
+           "(skipped for that subscriber), by realm.");
+  r.for_each_realm([&](const realm& rl) {
+    e.sample("junction_events_too_big_total", realm_label(rl.name()), rl.stats().events_too_big.get());
+  });
+  e.family("junction_messages_too_big_total", "counter",
+           "Outgoing messages not sent because the client does not accept their size (its RawSocket "
+           "limit, the listener's max_message_size); the router sent an ERROR instead or skipped the EVENT.");
+  e.sample("junction_messages_too_big_total", "", total.too_big_out.get());
 
   // Transports.
   e.family("junction_received_bytes_total", "counter", "Bytes read from clients.");

@@ -43,8 +43,7 @@ inline constexpr const char* refusal_names[] = {"limit", "handshake", "timeout",
 enum class close_reason : std::uint8_t {
   protocol_violation,  // ABORT wamp.error.protocol_violation
   slow_consumer,       // the outbound queue passed max_outbound_bytes
-  message_too_big,     // an outgoing message over the client's RawSocket limit, or an incoming
-                       // one over max_message_size
+  message_too_big,     // an incoming message over max_message_size
   keepalive,           // no answer to the keepalive ping
   count_,
 };
@@ -64,6 +63,7 @@ struct io_counters {
   counter sessions_opened;  // WELCOME sent
   counter auth_lockouts;    // peer addresses locked out after repeated authentication failures
   counter http_requests;    // plain HTTP requests answered (admin routes, 404, 426)
+  counter too_big_out;      // outgoing messages larger than the client accepts: not sent
 
   void message_in(unsigned code) noexcept {
     if (code < message_codes) messages_in[code].add();
@@ -74,6 +74,7 @@ struct io_counters {
   void refuse(refusal why) noexcept { refused[static_cast<std::size_t>(why)].add(); }
   void close(close_reason why) noexcept { closed[static_cast<std::size_t>(why)].add(); }
   void accept(listener_kind kind) noexcept { accepted[static_cast<std::size_t>(kind)].add(); }
+  void too_big() noexcept { too_big_out.add(); }
 };
 
 // This thread's counters (registered for the scrape on first use; never freed: a thread's

@@ -49,34 +49,42 @@ class rs_connection final : public stream::stream_connection<Socket> {
   }
 
   // transport
-  void send_frame(std::string_view bytes) override {
-    if (!writable(bytes.size())) return;
+  bool send_frame(std::string_view bytes) override {
+    if (this->dead() || this->closing()) return true;
+    if (bytes.size() > out_limit()) return too_big(bytes.size());
+    if (!this->queue_ok(bytes.size())) return true;
     rawsocket::append_frame(this->out_, rawsocket::frame_type::message, bytes);
     this->schedule_write();
+    return true;
   }
 
-  void send(const message& m, const codec& c) override {
-    if (this->dead() || this->closing()) return;
+  bool send(const message& m, const codec& c) override {
+    if (this->dead() || this->closing()) return true;
     // Encode straight after a header placeholder, then fill the header in: no second copy.
     std::string& out = this->out_;
     const std::size_t start = out.size();
     out.append(4, '\0');
     c.encode(m, out);
     const std::size_t length = out.size() - start - 4;
-    if (length > peer_limit_ || out.size() > this->max_outbound()) {
+    if (length > out_limit()) {
       out.resize(start);
-      writable(length);  // says why and ends the connection
-      return;
+      return too_big(length);
+    }
+    if (out.size() > this->max_outbound()) {
+      out.resize(start);
+      this->queue_ok(length);  // says why and ends the connection (a slow consumer)
+      return true;
     }
     const auto header = rawsocket::frame_header(rawsocket::frame_type::message, length);
     std::copy(header.begin(), header.end(), out.begin() + static_cast<std::ptrdiff_t>(start));
     this->schedule_write();
+    return true;
   }
 
-  void send_shared(const shared_message& m, const codec& c) override { send_frame(m.encoded(c)); }
+  bool send_shared(const shared_message& m, const codec& c) override { return send_frame(m.encoded(c)); }
 
   void keepalive_ping() override {
-    if (!reader_ || !writable(0)) return;  // not before the handshake
+    if (!reader_ || this->dead() || this->closing() || !this->queue_ok(0)) return;  // not before the handshake
     rawsocket::append_frame(this->out_, rawsocket::frame_type::ping, {});
     this->schedule_write();
   }
@@ -101,19 +109,16 @@ class rs_connection final : public stream::stream_connection<Socket> {
   }
 
  private:
-  // A message the peer cannot take (over its announced limit) or a peer that stopped reading
-  // ends the connection with a log line rather than silently losing the message.
-  bool writable(std::size_t length) {
-    if (this->dead() || this->closing()) return false;
-    if (length > peer_limit_) {
-      JLOG(warn) << "closing RawSocket connection: an outgoing message of " << length
-                 << " bytes exceeds the client's limit of " << peer_limit_ << " bytes"
-                 << log_field("peer", this->remote());
-      metrics::io().close(metrics::close_reason::message_too_big);
-      close("outgoing message over the client's limit");
-      return false;
-    }
-    return this->queue_ok(length);
+  // The largest message this client takes: its announced limit, and never more than ours.
+  [[nodiscard]] std::size_t out_limit() const noexcept { return std::min<std::size_t>(peer_limit_, limit_); }
+
+  // A message the client cannot take is not sent; the session says something else instead
+  // (an ERROR to the caller, the EVENT skipped). Logged (rate-limited) and counted.
+  bool too_big(std::size_t length) {
+    JLOG(info) << "not sent: an outgoing message of " << length << " bytes exceeds the client's limit of "
+               << out_limit() << " bytes" << log_field("peer", this->remote());
+    metrics::io().too_big();
+    return false;
   }
 
   void on_bytes(char* data, std::size_t size) override {
@@ -194,7 +199,8 @@ class rs_connection final : public stream::stream_connection<Socket> {
         session_->on_frame(payload);
         break;
       case rawsocket::frame_type::ping:  // answered with the same payload
-        if (writable(payload.size())) {
+        // (A PING larger than the client itself accepts gets no PONG: it could not take it.)
+        if (payload.size() <= out_limit() && this->queue_ok(payload.size())) {
           rawsocket::append_frame(this->out_, rawsocket::frame_type::pong, payload);
           this->schedule_write();
         }

@@ -22,14 +22,17 @@ class transport {
  public:
   virtual ~transport() = default;
   // Sends one encoded WAMP message as one transport message (WebSocket: text frame for JSON,
-  // binary for MessagePack). The bytes are copied or written before this returns.
-  virtual void send_frame(std::string_view bytes) = 0;
+  // binary for MessagePack and CBOR). The bytes are copied or written before this returns.
+  // false: the message is larger than the peer accepts (a RawSocket client's announced limit,
+  // the listener's max_message_size); nothing was sent and the connection stays open, the
+  // session decides what to say instead. true: sent, or the connection is closing anyway.
+  virtual bool send_frame(std::string_view bytes) = 0;
   // Encodes `m` with `c` and sends it. The default encodes into a reused buffer and calls
   // send_frame; a transport may encode straight into its own frame instead (no copy).
-  virtual void send(const message& m, const codec& c);
+  virtual bool send(const message& m, const codec& c);
   // Sends a message shared with other sessions (fan-out), in this session's serializer. The
   // default writes the cached encoding; a transport may also cache its own framed form.
-  virtual void send_shared(const shared_message& m, const codec& c) { send_frame(m.encoded(c)); }
+  virtual bool send_shared(const shared_message& m, const codec& c) { return send_frame(m.encoded(c)); }
   // Closes the connection once queued frames are written; `reason` is logged and, where the
   // transport has a place for it, sent (WebSocket close reason).
   virtual void close(std::string_view reason) = 0;

@@ -75,24 +75,26 @@ class ws_connection final : public stream::stream_connection<Socket>, private ws
   // transport
   // Bytes already encoded (fan-out's shared encoding): their length is known, so the header is
   // written first, in its final size — no placeholder to widen for payloads over 125 bytes.
-  void send_frame(std::string_view bytes) override {
-    if (phase_ != phase::open || this->dead() || this->closing()) return;
+  bool send_frame(std::string_view bytes) override {
+    if (phase_ != phase::open || this->dead() || this->closing()) return true;
+    if (bytes.size() > config_.max_message_size) return too_big(bytes.size());
     const std::size_t length = bytes.size() + (proto_.batch == batching::mode::json      ? 1
                                                : proto_.batch == batching::mode::length_prefixed ? 4
                                                                                          : 0);
-    if (!this->queue_ok(length + ws::max_header_size)) return;
+    if (!this->queue_ok(length + ws::max_header_size)) return true;
     ws::append_header(this->out_, opcode_, length);
     batching::append(proto_.batch, this->out_, [&](std::string& o) { o.append(bytes); }, separator_);
     this->schedule_write();
+    return true;
   }
 
-  void send(const message& m, const codec& c) override {
-    append_message([&](std::string& o) { c.encode(m, o); });
+  bool send(const message& m, const codec& c) override {
+    return append_message([&](std::string& o) { c.encode(m, o); });
   }
 
   // The cached encoding is copied behind a two-byte header: cheaper than sharing a prebuilt
   // frame across subscribers (a reference count per delivery) at WAMP message sizes.
-  void send_shared(const shared_message& m, const codec& c) override { send_frame(m.encoded(c)); }
+  bool send_shared(const shared_message& m, const codec& c) override { return send_frame(m.encoded(c)); }
 
   void keepalive_ping() override {
     if (phase_ != phase::open || !this->queue_ok(2)) return;
@@ -121,23 +123,37 @@ class ws_connection final : public stream::stream_connection<Socket>, private ws
   // its frame header: two header octets are reserved and widened when the payload turns out
   // longer than 125 bytes (the length is known only after encoding).
   template <class Encode>
-  void append_message(Encode&& encode) {
-    if (phase_ != phase::open || this->dead() || this->closing()) return;
+  bool append_message(Encode&& encode) {
+    if (phase_ != phase::open || this->dead() || this->closing()) return true;
     std::string& out = this->out_;
     const std::size_t start = out.size();
     out.append(2, '\0');
     batching::append(proto_.batch, out, encode, separator_);
     const std::size_t length = out.size() - start - 2;
+    if (length > config_.max_message_size) {  // the batch framing's few bytes count too
+      out.resize(start);
+      return too_big(length);
+    }
     if (out.size() > this->max_outbound()) {
       out.resize(start);
       this->queue_ok(length);  // says why and ends the connection
-      return;
+      return true;
     }
     char header[ws::max_header_size];
     const std::size_t h = ws::write_header(header, opcode_, length);
     if (h > 2) out.insert(start + 2, h - 2, '\0');
     std::memcpy(&out[start], header, h);
     this->schedule_write();
+    return true;
+  }
+
+  // A message the client cannot take (over the listener's max_message_size) is not sent; the
+  // session says something else instead. Logged (rate-limited) and counted.
+  bool too_big(std::size_t length) {
+    JLOG(info) << "not sent: an outgoing message of " << length << " bytes exceeds max_message_size ("
+               << config_.max_message_size << " bytes)" << log_field("peer", this->remote());
+    metrics::io().too_big();
+    return false;
   }
 
   void on_bytes(char* data, std::size_t size) override {

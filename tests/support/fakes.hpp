@@ -7,6 +7,7 @@
 #include <vector>
 
 #include "realm/peer.hpp"
+#include "realm/replies.hpp"
 #include "realm/timer_queue.hpp"
 #include "router/router.hpp"
 #include "router/transport/transport.hpp"
@@ -36,15 +37,34 @@ struct fake_peer final : peer {
   std::vector<message> inbox;
   std::vector<std::shared_ptr<const shared_message>> shared;  // fan-out deliveries
   std::function<void(const message&)> on_send;
+  // The largest message (JSON-encoded) its "connection" accepts; 0: any. A larger one is treated
+  // as the router's session treats it (realm/peer.hpp: delivery).
+  std::size_t max_bytes = 0;
 
-  void send(message&& m) override {
+  delivery send(message&& m) override {
+    if (too_big(m)) {
+      auto small = instead_of_too_big(m);
+      if (!small) return delivery::too_big;
+      inbox.emplace_back(std::move(*small));
+      if (on_send) on_send(inbox.back());
+      return delivery::replaced;
+    }
     inbox.push_back(std::move(m));
     if (on_send) on_send(inbox.back());
+    return delivery::sent;
   }
-  void send(const std::shared_ptr<const shared_message>& m) override {
+  delivery send(const std::shared_ptr<const shared_message>& m) override {
+    if (too_big(m->get())) return delivery::too_big;
     shared.push_back(m);
     inbox.push_back(m->get());
     if (on_send) on_send(inbox.back());
+    return delivery::sent;
+  }
+  bool too_big(const message& m) const {
+    if (max_bytes == 0) return false;
+    std::string bytes;
+    json_codec().encode(m, bytes);
+    return bytes.size() > max_bytes;
   }
   // A killed session is told GOODBYE, as the router's session does.
   void kill(const std::string& reason, const std::string& message) override {
@@ -101,10 +121,14 @@ struct fake_transport final : transport {
   bool closed = false;
   std::string close_reason;
 
-  void send_frame(std::string_view bytes) override {
+  // The largest frame the "client" accepts; 0: any.
+  std::size_t max_bytes = 0;
+  bool send_frame(std::string_view bytes) override {
+    if (max_bytes != 0 && bytes.size() > max_bytes) return false;
     auto m = wire.decode(bytes);
     REQUIRE_MESSAGE(m.ok(), "router sent an undecodable frame");
     sent.push_back(std::move(*m));
+    return true;
   }
   void close(std::string_view reason) override {
     closed = true;

@@ -925,3 +925,18 @@ TEST_CASE("broker: publications from the router itself") {
   t.b.publish_from_router("com..bad", {}, {}, {});
   CHECK(t.b.retained_count() == 1);
 }
+
+TEST_CASE_FIXTURE(broker_fixture, "broker: an EVENT too big for one subscriber is skipped for it alone, and counted") {
+  sub(101, *a, "com.t");
+  sub(102, *b, "com.t");
+  b->max_bytes = 512;
+  CHECK_FALSE(r.handle(103, publish{1, {}, "com.t", {value(std::string(2000, 'x'))}, {}}));
+  CHECK(a->take<event>().args.at(0).as_string().size() == 2000);
+  CHECK(b->inbox.empty());
+  CHECK(r.stats().events.get() == 1);
+  CHECK(r.stats().events_too_big.get() == 1);
+  // The next one that fits reaches both.
+  CHECK_FALSE(r.handle(103, publish{2, {}, "com.t", {value("small")}, {}}));
+  CHECK(a->take<event>().args == array{value("small")});
+  CHECK(b->take<event>().args == array{value("small")});
+}

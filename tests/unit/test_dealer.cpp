@@ -670,3 +670,103 @@ TEST_CASE_FIXTURE(advanced_fixture, "dealer: continuations of a progressive call
   CHECK_FALSE(r.handle(2, call{2, {}, "com.missing", {}, {}}));
   CHECK(caller->inbox.empty());
 }
+
+// --- Messages larger than a receiver accepts (realm/peer.hpp: delivery) ------------------------
+
+TEST_CASE_FIXTURE(advanced_fixture, "dealer: a RESULT too big for the caller becomes ERROR payload_size_exceeded") {
+  CHECK_FALSE(r.handle(1, register_{1, {}, "com.big"}));
+  callee->take<registered>();
+  caller->max_bytes = 512;
+  CHECK_FALSE(r.handle(2, call{5, {}, "com.big", {}, {}}));
+  const auto inv = callee->take<invocation>();
+  CHECK_FALSE(r.handle(1, yield{inv.request, {}, {value(std::string(2000, 'x'))}, {}}));
+  const auto e = caller->take<error>();
+  CHECK(e.request == 5);
+  CHECK(e.error_uri == "wamp.error.payload_size_exceeded");
+  CHECK(caller->inbox.empty());
+  CHECK(r.get_dealer().in_flight() == 0);
+  CHECK(r.stats().calls_ended[static_cast<std::size_t>(call_outcome::too_big)].get() == 1);
+  // The caller goes on: a small answer arrives as usual.
+  CHECK_FALSE(r.handle(2, call{6, {}, "com.big", {}, {}}));
+  const auto inv2 = callee->take<invocation>();
+  CHECK_FALSE(r.handle(1, yield{inv2.request, {}, {value("ok")}, {}}));
+  CHECK(caller->take<result_>().args == array{value("ok")});
+}
+
+TEST_CASE_FIXTURE(advanced_fixture, "dealer: a callee ERROR too big for the caller keeps its URI, not its payload") {
+  CHECK_FALSE(r.handle(1, register_{1, {}, "com.big"}));
+  callee->take<registered>();
+  caller->max_bytes = 512;
+  CHECK_FALSE(r.handle(2, call{5, {}, "com.big", {}, {}}));
+  const auto inv = callee->take<invocation>();
+  error big;
+  big.request_type = 68;
+  big.request = inv.request;
+  big.error_uri = "com.example.too_much";
+  big.args = {value(std::string(2000, 'x'))};
+  CHECK_FALSE(r.handle(1, std::move(big)));
+  const auto e = caller->take<error>();
+  CHECK(e.request == 5);
+  CHECK(e.error_uri == "com.example.too_much");
+  REQUIRE(e.args.size() == 1);
+  CHECK(e.args[0].as_string().find("payload_size_exceeded") != std::string::npos);
+  CHECK(r.get_dealer().in_flight() == 0);
+}
+
+TEST_CASE_FIXTURE(advanced_fixture, "dealer: an INVOCATION too big for the callee: the caller hears why, the callee nothing") {
+  CHECK_FALSE(r.handle(1, register_{1, {}, "com.big"}));
+  callee->take<registered>();
+  callee->max_bytes = 512;
+  CHECK_FALSE(r.handle(2, call{5, {}, "com.big", {value(std::string(2000, 'x'))}, {}}));
+  CHECK(callee->inbox.empty());
+  const auto e = caller->take<error>();
+  CHECK(e.request == 5);
+  CHECK(e.error_uri == "wamp.error.payload_size_exceeded");
+  CHECK(r.get_dealer().in_flight() == 0);
+  CHECK(r.stats().calls_ended[static_cast<std::size_t>(call_outcome::too_big)].get() == 1);
+  // A later YIELD for an id the callee never saw would be a violation; a small call still works.
+  CHECK_FALSE(r.handle(2, call{6, {}, "com.big", {value("small")}, {}}));
+  CHECK(callee->take<invocation>().args == array{value("small")});
+}
+
+TEST_CASE_FIXTURE(advanced_fixture, "dealer: a progressive RESULT too big for the caller ends the call and interrupts the callee") {
+  CHECK_FALSE(r.handle(1, register_{1, {}, "com.stream"}));
+  callee->take<registered>();
+  caller->max_bytes = 512;
+  CHECK_FALSE(r.handle(2, call{5, object{{"receive_progress", value(true)}}, "com.stream", {}, {}}));
+  const auto inv = callee->take<invocation>();
+  CHECK_FALSE(r.handle(1, yield{inv.request, object{{"progress", value(true)}}, {value("small")}, {}}));
+  CHECK(caller->take<result_>().args == array{value("small")});
+  CHECK_FALSE(r.handle(1, yield{inv.request, object{{"progress", value(true)}}, {value(std::string(2000, 'x'))}, {}}));
+  const auto e = caller->take<error>();
+  CHECK(e.request == 5);
+  CHECK(e.error_uri == "wamp.error.payload_size_exceeded");
+  const auto i = callee->take<junction::interrupt>();
+  CHECK(i.request == inv.request);
+  CHECK(*i.options.get_string("mode") == "killnowait");
+  CHECK(*i.options.get_string("reason") == "wamp.error.payload_size_exceeded");
+  // The callee's later answers are dropped quietly: the caller got its one answer.
+  CHECK_FALSE(r.handle(1, yield{inv.request, object{{"progress", value(true)}}, {value("late")}, {}}));
+  CHECK_FALSE(r.handle(1, yield{inv.request, {}, {value("late")}, {}}));
+  CHECK(caller->inbox.empty());
+  CHECK(r.get_dealer().in_flight() == 0);
+}
+
+TEST_CASE_FIXTURE(advanced_fixture, "dealer: a progressive INVOCATION too big for the callee ends the call") {
+  CHECK_FALSE(r.handle(1, register_{1, {}, "com.upload"}));
+  callee->take<registered>();
+  CHECK_FALSE(r.handle(2, call{5, object{{"progress", value(true)}}, "com.upload", {value("chunk 1")}, {}}));
+  const auto inv = callee->take<invocation>();
+  callee->max_bytes = 512;
+  CHECK_FALSE(r.handle(2, call{5, object{{"progress", value(true)}}, "com.upload", {value(std::string(2000, 'x'))}, {}}));
+  const auto e = caller->take<error>();
+  CHECK(e.request == 5);
+  CHECK(e.error_uri == "wamp.error.payload_size_exceeded");
+  const auto i = callee->take<junction::interrupt>();
+  CHECK(i.request == inv.request);
+  CHECK(r.get_dealer().in_flight() == 0);
+  // Its continuations, already on the wire, are dropped quietly.
+  CHECK_FALSE(r.handle(2, call{5, {}, "com.upload", {value("last")}, {}}));
+  CHECK(callee->inbox.empty());
+  CHECK(caller->inbox.empty());
+}

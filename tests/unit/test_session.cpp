@@ -269,3 +269,48 @@ TEST_CASE("session: the meta API's session details name the transport it arrived
   CHECK(*own.args.at(0).as_object().find("transport")->as_object().get_string("protocol") ==
         "wamp.2.json");
 }
+
+TEST_CASE("session: a client that takes 512 bytes gets a WELCOME without feature lists, and keeps its session") {
+  test::manual_timers timers;
+  router r(two_realms(), timers);
+  connection full(r);
+  std::string bytes;
+  json_codec().encode(full.join(), bytes);
+  REQUIRE(bytes.size() > 512);  // what the small client cannot take
+
+  connection c(r);
+  c.wire.max_bytes = 512;
+  const auto w = c.join();
+  CHECK_FALSE(c.wire.closed);
+  const value* roles = w.details.find("roles");
+  REQUIRE(roles != nullptr);
+  CHECK(*roles == value(object{{"broker", value(object{})}, {"dealer", value(object{})}}));
+  CHECK(*w.details.get_string("authrole") == "anonymous");
+  CHECK(r.find_realm("realm1")->session_count() == 2);
+  // A RESULT over its limit: ERROR payload_size_exceeded, and the session goes on.
+  c.send(R"([48,1,{},"wamp.session.list",[]])");
+  CHECK(c.wire.take<result_>().request == 1);
+  connection callee(r);
+  callee.join();
+  callee.send(R"([64,1,{},"com.big"])");
+  callee.wire.take<registered>();
+  c.send(R"([48,2,{},"com.big",[]])");
+  const auto inv = callee.wire.take<invocation>();
+  callee.send("[70," + std::to_string(inv.request) + R"(,{},[")" + std::string(600, 'x') + R"("]])");
+  const auto e = c.wire.take<error>();
+  CHECK(e.request == 2);
+  CHECK(e.error_uri == "wamp.error.payload_size_exceeded");
+  CHECK_FALSE(c.wire.closed);
+}
+
+TEST_CASE("session: a message that cannot be made smaller ends the connection, once") {
+  test::manual_timers timers;
+  router r(two_realms(), timers);
+  connection c(r);
+  c.join();
+  c.wire.max_bytes = 5;  // below what a SUBSCRIBED ([33,1,1]) and an ABORT need
+  c.send(R"([32,1,{},"com.t"])");
+  CHECK(c.wire.closed);
+  CHECK(c.wire.sent.empty());  // not even the ABORT fits
+  CHECK(r.find_realm("realm1")->session_count() == 0);
+}

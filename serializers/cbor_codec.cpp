@@ -18,7 +18,9 @@
 //   undefined (f7)                 absent: a map entry is dropped, an array element is null (what
 //                                  JavaScript encoders write for an unset option)
 //   half, single, double floats    double
-//   tags, other simple values      refused, with the tag or value named
+//   tag 64 around a byte string    binary: RFC 8746's uint8 typed array, which is how cbor-x (wampy's
+//                                  CBOR) writes a JavaScript Uint8Array
+//   other tags, other simple values refused, with the tag or value named
 // What we send: the shortest head for every length and integer, floats as float64 (a float stays
 // a float: 1.0 is not 1), definite lengths only.
 #include <cmath>
@@ -134,7 +136,20 @@ class reader {
       }
       case array_type: return read_array(arg, indefinite, out);
       case map_type: return read_map(arg, indefinite, out);
-      case tag: return stop("CBOR tag " + std::to_string(arg) + " is not supported");
+      case tag: {
+        if (indefinite) return stop("a tag cannot have indefinite length");
+        if (arg != 64) return stop("CBOR tag " + std::to_string(arg) + " is not supported");
+        // A uint8 typed array (RFC 8746): its content is a byte string.
+        std::uint8_t inner = 0;
+        std::uint64_t length = 0;
+        bool inner_indefinite = false;
+        if (!head(inner, length, inner_indefinite)) return false;
+        if (inner != byte_string) return stop("CBOR tag 64 (a uint8 array) must hold a byte string");
+        std::string s;
+        if (!read_string(inner, length, inner_indefinite, s)) return false;
+        out = value{binary{std::move(s)}};
+        return true;
+      }
       default: return read_simple(ai_, arg, out, undefined);
     }
   }

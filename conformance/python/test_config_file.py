@@ -22,6 +22,7 @@ GOOD = [
     {'listeners': [{'type': 'ws', 'port': 0}], 'realms': [{'name': 'a'}]},
     {'listeners': [{'type': 'universal', 'host': '::1', 'port': 0, 'admin': False}]},
     {'listeners': [{'type': 'rss', 'port': 0, 'tls': {'cert': 'c', 'key': 'k', 'ca': 'a', 'verify_client': True}}]},
+    {'listeners': [{'type': 'universal', 'port': 0, 'tls': {'cert': 'c', 'key': 'k'}}]},
     {'listeners': [{'type': 'unix', 'socket': '/tmp/x.sock', '// why': 'local'}]},
     {'listeners': [{'type': 'http', 'port': 9100}]},
     {'realms': [{'name': 'a', 'uri_check': 'strict', 'disclose_caller': 'never', 'disclose_publisher': 'always',

@@ -107,3 +107,66 @@ class TlsTests(WampCases):
         w.close()
         s = await connect('json', url=self.wss, ssl_context=client_context(self.dir))
         await s.close()
+
+
+@single
+class UniversalTlsTests(WampCases):
+    """A universal port with a certificate: TLS first, then the first plaintext byte picks WebSocket
+    (or plain HTTP for the admin routes) or RawSocket. Plaintext is refused."""
+
+    @classmethod
+    def setUpClass(cls):
+        cls.dir = tempfile.mkdtemp(prefix='junction-pki-')
+        make_pki(cls.dir)
+
+    async def asyncSetUp(self):
+        f = 'cert={0}/server.pem&key={0}/server.key'.format(self.dir)
+        self.router = RouterProcess(listen=['universal://127.0.0.1:0/ws?handshake-timeout=2000&' + f]).start()
+        self.port = int(self.router.listeners[0].split(':')[2].split('/')[0])
+        self.ctx = client_context(self.dir)
+
+    async def asyncTearDown(self):
+        self.router.stop()
+
+    async def test_wss_and_rss_on_one_port_with_autobahn_every_serializer(self):
+        self.assertIn('(TLS', self.router.output())
+        sessions = []
+        try:
+            for ser in ('json', 'msgpack', 'cbor'):
+                sessions.append(await connect(ser, url='wss://127.0.0.1:{}/ws'.format(self.port), ssl_context=self.ctx))
+                sessions.append(await connect(ser, url='rss://127.0.0.1:{}'.format(self.port), ssl_context=self.ctx))
+            proc = uri()
+            await sessions[0].register(lambda x: x + b'!', proc)
+            for s in sessions:
+                self.assertEqual(await asyncio.wait_for(s.call(proc, b'\x00u'), T), b'\x00u!')
+            # Both kinds went over TLS: the meta API shows each session's transport.
+            details = [await sessions[0].call('wamp.session.get', s._session_id) for s in sessions]
+            self.assertEqual(sorted({d['transport']['type'] for d in details}), ['rawsocket', 'websocket'])
+        finally:
+            for s in sessions:
+                await s.close()
+
+    async def test_https_admin_routes(self):
+        r, w = await asyncio.wait_for(asyncio.open_connection('127.0.0.1', self.port, ssl=self.ctx), T)
+        w.write(b'GET /healthz HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n')
+        data = await asyncio.wait_for(r.read(), T)
+        w.close()
+        self.assertTrue(data.startswith(b'HTTP/1.1 200'), data[:100])
+
+    async def test_plaintext_is_refused_and_tls_clients_go_on(self):
+        for first in (bytes([0x7F, 0xF1, 0, 0]), b'GET /ws HTTP/1.1\r\nHost: x\r\n\r\n'):
+            r, w = await asyncio.open_connection('127.0.0.1', self.port)
+            w.write(first)
+            try:
+                data = await asyncio.wait_for(r.read(), T)
+            except ConnectionResetError:  # closed with our bytes unread: a reset
+                data = b''
+            self.assertEqual(data, b'', 'plaintext {!r} was answered'.format(first[:8]))
+            w.close()
+        self.assertIn('plaintext on a TLS port', self.router.output())
+        # A TLS client that never sends its first message is closed after the handshake timeout.
+        r, w = await asyncio.wait_for(asyncio.open_connection('127.0.0.1', self.port, ssl=self.ctx), T)
+        self.assertEqual(await asyncio.wait_for(r.read(), T), b'')
+        w.close()
+        s = await connect('cbor', url='rss://127.0.0.1:{}'.format(self.port), ssl_context=self.ctx)
+        await s.close()

@@ -46,6 +46,8 @@ const char* const usage_text =
     "                            http://HOST:PORT      the HTTP admin routes only\n"
     "                            wss://HOST:PORT/PATH?cert=PEM&key=PEM   WebSocket over TLS\n"
     "                            rss://HOST:PORT?cert=PEM&key=PEM        RawSocket over TLS\n"
+    "                            universal://HOST:PORT/PATH?cert=PEM&key=PEM  both over TLS on\n"
+    "                                                  one port (TLS first; plaintext refused)\n"
     "                          (TLS 1.2/1.3; add &ca=PEM&verify-client=true to require\n"
     "                          client certificates)\n"
     "                          options: ?max-message-size=N&keepalive-interval=MS&\n"
@@ -165,9 +167,10 @@ bool parse_listen_url(const std::string& url, listener_config& out, listen_overr
   }
   std::string authority;
   const bool secure = starts("wss://") || starts("rss://");
-  if (secure != out.tls.enabled()) {
+  // universal:// takes TLS optionally: with cert= every connection starts with TLS.
+  if (secure != out.tls.enabled() && !(starts("universal://") && out.tls.enabled())) {
     error = "--listen " + url + (secure ? ": wss:// and rss:// need ?cert=PEM&key=PEM"
-                                        : ": cert= is for wss:// and rss:// listeners");
+                                        : ": cert= is for wss://, rss:// and universal:// listeners");
     return false;
   }
   if (out.tls.require_client_cert && out.tls.ca_file.empty()) {

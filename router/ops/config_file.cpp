@@ -99,7 +99,8 @@ void walk_listener(reader& r, listener_config& l) {
   // Write mode (--print-config) leaves out the keys this type does not take.
   const bool writing = r.current_mode() == reader::mode::write;
   const bool unix_socket = type == listener_type::unix_socket;
-  const bool secure = type == listener_type::wss || type == listener_type::rss;
+  const bool secure = type == listener_type::wss || type == listener_type::rss ||
+                      (type == listener_type::universal && l.tls.enabled());
   const bool has_path = type == listener_type::ws || type == listener_type::wss ||
                         type == listener_type::universal;
   const bool rawsocket_only = unix_socket || type == listener_type::rs || type == listener_type::rss;
@@ -115,7 +116,9 @@ void walk_listener(reader& r, listener_config& l) {
     r.string("socket", l.unix_path,
              {"path of the Unix domain socket (type unix)", "\"/run/junction/junction.sock\""}, 1);
   if (!writing || secure)
-    r.object("tls", {"TLS 1.2/1.3 for wss and rss (required there)"},
+    r.object("tls", {"TLS 1.2/1.3: required for wss and rss; on a universal port, every connection "
+                     "then starts with TLS and its first plaintext byte picks WebSocket or RawSocket "
+                     "(plaintext is refused)"},
              [&](reader& t) { walk_tls(t, l.tls); });
   r.integer<std::size_t>("max_message_size", l.max_message_size, 64, std::size_t{1} << 32,
                          {"largest incoming WAMP message in bytes; a larger one closes the "
@@ -142,7 +145,7 @@ void walk_listener(reader& r, listener_config& l) {
                       "here (HTTP-capable types: ws, wss, universal, http)",
                       "true"});
   r.when("type", {"wss", "rss"}, {"tls"}, {});
-  r.when("type", {"ws", "rs", "unix", "universal", "http"}, {}, {"tls"});
+  r.when("type", {"ws", "rs", "unix", "http"}, {}, {"tls"});
   r.when("type", {"unix"}, {"socket"}, {"host", "port", "path", "admin"});
   r.when("type", {"ws", "wss", "rs", "rss", "universal", "http"}, {}, {"socket"});
   r.when("type", {"rs", "rss"}, {}, {"path", "admin"});

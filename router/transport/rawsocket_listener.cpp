@@ -313,6 +313,16 @@ void rawsocket_listener::adopt(int native_socket, bool ipv6) {
     impl_->on_accepted(std::move(*s));
 }
 
+void rawsocket_listener::adopt_tls(stream::tls_handover&& h) {
+  using tls_socket = asio::ssl::stream<asio::ip::tcp::socket>;
+  if (!impl_->config_.rawsocket_pings) stream::enable_tcp_keepalive(h.stream.next_layer().native_handle());
+  auto conn = std::make_shared<rs_connection<tls_socket>>(std::move(h.stream), impl_->owner_, impl_->config_,
+                                                          std::move(h.remote), impl_->connections_.full(),
+                                                          impl_->connections_.forgetter(), impl_->connections_.slots());
+  conn->handed_over(std::move(h.initial));
+  impl_->connections_.add(conn);
+}
+
 void rawsocket_listener::stop_accepting() {
   boost::system::error_code ec;
   if (impl_->tcp_) impl_->tcp_->close(ec);

@@ -13,6 +13,9 @@ class io_context;
 }
 
 namespace junction {
+namespace stream {
+struct tls_handover;
+}
 
 class router;
 
@@ -28,6 +31,8 @@ class rawsocket_listener final : public listener {
   void attach();
   // Takes an accepted TCP connection (its descriptor) whose first byte says it is ours.
   void adopt(int native_socket, bool ipv6);
+  // Takes a connection a universal TLS port has taken through TLS (router/transport/stream_connection.hpp).
+  void adopt_tls(stream::tls_handover&& h);
   void stop_accepting() override;
   // Stops accepting, says GOODBYE to established sessions and closes every connection.
   void stop() override;

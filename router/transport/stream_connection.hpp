@@ -76,6 +76,15 @@ class connection : public transport {
 
 using forget_fn = std::function<void(connection*)>;
 
+// A TLS connection a universal port has already taken through its TLS handshake and whose first
+// plaintext bytes it has read (they told it which protocol it speaks): handed to that protocol's
+// listener (adopt_tls), which starts the connection from there.
+struct tls_handover {
+  asio::ssl::stream<asio::ip::tcp::socket> stream;
+  std::string remote;
+  std::string initial;  // plaintext already read, fed to the protocol first
+};
+
 template <class T>
 struct is_tls_stream : std::false_type {};
 template <class S>
@@ -111,6 +120,13 @@ class stream_connection : public connection,
     if constexpr (tls) describe_tls_session(const_cast<Socket&>(socket_).native_handle(), f);
   }
 
+  // For a connection handed over by a universal TLS port: its TLS handshake is done and
+  // `initial` is the plaintext read so far. Call before start().
+  void handed_over(std::string initial) {
+    tls_established_ = true;
+    initial_ = std::move(initial);
+  }
+
   void start() override {
     boost::system::error_code ec;
     socket_.lowest_layer().non_blocking(true, ec);
@@ -124,6 +140,19 @@ class stream_connection : public connection,
       self->terminate({});
     });
     if constexpr (tls) {
+      if (tls_established_) {
+        // The universal port did the TLS handshake and read the first bytes: they come first,
+        // in a handler of their own, as if just read.
+        asio::post(socket_.get_executor(), [self = this->shared_from_this()] {
+          if (self->dead_) return;
+          std::string initial = std::move(self->initial_);
+          keepalive_heard(self->keepalive_);
+          metrics::io().bytes_in.add(initial.size());
+          self->on_bytes(initial.data(), initial.size());
+          if (self->keep_reading()) self->wait_read();
+        });
+        return;
+      }
       socket_.async_handshake(asio::ssl::stream_base::server,
                               [self = this->shared_from_this()](const boost::system::error_code& e) {
                                 if (self->dead_) return;
@@ -322,6 +351,8 @@ class stream_connection : public connection,
   bool writing_ = false;
   bool closing_ = false;  // flush what is queued, then end (or linger)
   bool dead_ = false;
+  bool tls_established_ = false;  // handed over by a universal port (handed_over)
+  std::string initial_;           // its first plaintext bytes, until start() feeds them
 };
 
 // A listener's open connections, for its keepalive sweep and for stop(). Each connection removes

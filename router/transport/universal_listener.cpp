@@ -6,9 +6,12 @@
 
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/ssl/stream.hpp>
 #include <boost/asio/steady_timer.hpp>
 
 #include "router/transport/acceptor.hpp"
+#include "router/transport/stream_connection.hpp"
+#include "router/transport/tls_context.hpp"
 #include "router/ops/log.hpp"
 #include "router/transport/rawsocket.hpp"
 #include "router/transport/rawsocket_listener.hpp"
@@ -30,8 +33,25 @@ struct universal_listener::impl {
   };
   using pending_ptr = std::shared_ptr<pending>;
 
+  // With TLS: a connection through its TLS handshake and its first plaintext bytes, which say
+  // which protocol it speaks. The same race as above (the read, the handshake timeout).
+  struct tls_pending {
+    tls_pending(asio::ip::tcp::socket s, asio::ssl::context& ctx)
+        : stream(std::move(s), ctx), timer(stream.get_executor()) {}
+    asio::ssl::stream<asio::ip::tcp::socket> stream;
+    asio::steady_timer timer;
+    std::string remote;
+    std::array<char, 4096> first{};  // the first plaintext (a WebSocket request head, a RawSocket handshake)
+    bool taken = false;
+  };
+  using tls_pending_ptr = std::shared_ptr<tls_pending>;
+
   impl(asio::io_context& io, router& owner, const listener_config& config)
-      : config_(config), acceptor_(io), websocket_(io, owner, config), rawsocket_(io, owner, config) {}
+      : config_(config),
+        acceptor_(io),
+        websocket_(io, owner, config),
+        rawsocket_(io, owner, config),
+        tls_(config.tls.enabled() ? make_server_tls_context(config.tls) : nullptr) {}
 
   void accept() {
     acceptor_.async_accept([this](const boost::system::error_code& ec, asio::ip::tcp::socket s) {
@@ -87,6 +107,19 @@ struct universal_listener::impl {
       p.socket.close(ignore);
       return;
     }
+    if (tls_) {
+      // TLS first, always: a TLS record starts with 0x16 (handshake). Plaintext on a TLS port
+      // would bypass what TLS promises, so it is refused.
+      if (first != 0x16) {
+        JLOG(info) << "closing a connection: plaintext on a TLS port" << log_field("listener", url())
+                   << log_field("peer", stream::prepare_tcp(p.socket));
+        metrics::io().refuse(metrics::refusal::tls);
+        p.socket.close(ignore);
+        return;
+      }
+      start_tls(std::move(p.socket));
+      return;
+    }
     const bool ipv6 = p.socket.local_endpoint(ignore).address().is_v6();
     const int fd = p.socket.release(ignore);
     if (ignore) return;
@@ -95,6 +128,58 @@ struct universal_listener::impl {
     } else {
       websocket_.adopt(fd, ipv6);
     }
+  }
+
+  void start_tls(asio::ip::tcp::socket socket) {
+    auto t = std::make_shared<tls_pending>(std::move(socket), *tls_);
+    t->remote = stream::prepare_tcp(t->stream.next_layer());
+    tls_pending_.emplace(t.get(), t);
+    // One deadline for the whole classification (the first byte already came in time).
+    t->timer.expires_after(config_.handshake_timeout);
+    t->timer.async_wait([this, t](const boost::system::error_code& ec) {
+      if (ec || !take_tls(*t)) return;
+      JLOG(info) << "closing a connection: TLS handshake and first message not done within "
+                 << config_.handshake_timeout.count() << " ms" << log_field("listener", url())
+                 << log_field("peer", t->remote);
+      metrics::io().refuse(metrics::refusal::timeout);
+      boost::system::error_code ignore;
+      t->stream.lowest_layer().close(ignore);
+    });
+    t->stream.async_handshake(asio::ssl::stream_base::server, [this, t](const boost::system::error_code& ec) {
+      if (t->taken) return;
+      if (ec) {
+        if (!take_tls(*t)) return;
+        JLOG(info) << "TLS handshake failed: " << ec.message() << log_field("listener", url())
+                   << log_field("peer", t->remote);
+        metrics::io().refuse(metrics::refusal::tls);
+        boost::system::error_code ignore;
+        t->stream.lowest_layer().close(ignore);
+        return;
+      }
+      t->stream.async_read_some(asio::buffer(t->first), [this, t](const boost::system::error_code& rec, std::size_t n) {
+        if (!take_tls(*t)) return;
+        boost::system::error_code ignore;
+        if (rec || n == 0) {  // closed after the handshake, before saying anything
+          t->stream.lowest_layer().close(ignore);
+          return;
+        }
+        stream::tls_handover h{std::move(t->stream), std::move(t->remote), std::string(t->first.data(), n)};
+        if (static_cast<unsigned char>(h.initial[0]) == rawsocket::magic) {
+          rawsocket_.adopt_tls(std::move(h));
+        } else {
+          websocket_.adopt_tls(std::move(h));
+        }
+      });
+    });
+  }
+
+  bool take_tls(tls_pending& t) {
+    if (t.taken) return false;
+    t.taken = true;
+    boost::system::error_code ignore;
+    t.timer.cancel(ignore);
+    tls_pending_.erase(&t);
+    return true;
   }
 
   // Stops waiting for every first byte: the handlers still queued find their entries taken.
@@ -107,6 +192,14 @@ struct universal_listener::impl {
       p->timer.cancel(ignore);
       p->socket.close(ignore);
     }
+    auto handshaking = std::move(tls_pending_);
+    tls_pending_.clear();
+    for (auto& [raw, t] : handshaking) {
+      t->taken = true;
+      boost::system::error_code ignore;
+      t->timer.cancel(ignore);
+      t->stream.lowest_layer().close(ignore);
+    }
   }
 
   std::string url() const { return bound_url(config_, acceptor_); }
@@ -115,7 +208,9 @@ struct universal_listener::impl {
   asio::ip::tcp::acceptor acceptor_;
   websocket_listener websocket_;
   rawsocket_listener rawsocket_;
+  std::shared_ptr<asio::ssl::context> tls_;            // TLS first on this port (tls section)
   std::unordered_map<pending*, pending_ptr> pending_;  // waiting for their first byte
+  std::unordered_map<tls_pending*, tls_pending_ptr> tls_pending_;  // in TLS, before their first message
 };
 
 universal_listener::universal_listener(asio::io_context& io, router& owner,
@@ -130,7 +225,7 @@ void universal_listener::start() {
   impl_->websocket_.attach();
   impl_->rawsocket_.attach();
   impl_->accept();
-  JLOG(info) << "listening on " << impl_->url();
+  JLOG(info) << "listening on " << impl_->url() << (c.tls.enabled() ? " (TLS: WebSocket and RawSocket over TLS)" : "");
 }
 
 void universal_listener::stop_accepting() {
@@ -146,8 +241,10 @@ void universal_listener::stop() {
 }
 
 void universal_listener::reconfigure(const listener_config& config) {
+  auto tls = config.tls.enabled() ? make_server_tls_context(config.tls) : nullptr;  // may throw
   impl_->websocket_.reconfigure(config);  // may throw: nothing changed yet
   impl_->rawsocket_.reconfigure(config);
+  impl_->tls_ = std::move(tls);
   boost::system::error_code ec;
   const auto ep = impl_->acceptor_.local_endpoint(ec);
   impl_->config_ = config;
@@ -159,7 +256,7 @@ std::string universal_listener::url() const { return impl_->url(); }
 metrics::listener_view universal_listener::view() const {
   const auto ws = impl_->websocket_.view();
   const auto rs = impl_->rawsocket_.view();
-  return {metrics::listener_kind::universal, ws.open + rs.open + impl_->pending_.size(),
+  return {metrics::listener_kind::universal, ws.open + rs.open + impl_->pending_.size() + impl_->tls_pending_.size(),
           ws.queued_bytes + rs.queued_bytes};
 }
 

@@ -448,6 +448,15 @@ void websocket_listener::adopt(int native_socket, bool ipv6) {
     impl_->on_accepted(std::move(*s));
 }
 
+void websocket_listener::adopt_tls(stream::tls_handover&& h) {
+  using tls_socket = asio::ssl::stream<asio::ip::tcp::socket>;
+  auto conn = std::make_shared<ws_connection<tls_socket>>(std::move(h.stream), impl_->owner_, impl_->config_,
+                                                          std::move(h.remote), impl_->connections_.full(),
+                                                          impl_->connections_.forgetter(), impl_->connections_.slots());
+  conn->handed_over(std::move(h.initial));
+  impl_->connections_.add(conn);
+}
+
 void websocket_listener::stop() {
   boost::system::error_code ec;
   impl_->acceptor_.close(ec);

@@ -12,6 +12,9 @@ class io_context;
 }
 
 namespace junction {
+namespace stream {
+struct tls_handover;
+}
 
 class router;
 
@@ -27,6 +30,8 @@ class websocket_listener final : public listener {
   void attach();
   // Takes an accepted TCP connection (its descriptor) whose first byte says it is ours.
   void adopt(int native_socket, bool ipv6);
+  // Takes a connection a universal TLS port has taken through TLS (router/transport/stream_connection.hpp).
+  void adopt_tls(stream::tls_handover&& h);
   void stop_accepting() override;
   // Stops accepting and closes every connection (going away).
   void stop() override;

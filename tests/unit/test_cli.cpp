@@ -123,6 +123,9 @@ TEST_CASE("cli: TLS listeners need a certificate, and client verification needs 
   CHECK(parse({"--listen", "wss://127.0.0.1:1/ws"}).error.find("need ?cert") != std::string::npos);
   CHECK(parse({"--listen", "ws://127.0.0.1:1/ws?cert=/c.pem"}).error.find("cert= is for") !=
         std::string::npos);
+  // A universal port takes TLS optionally.
+  CHECK(parse({"--listen", "universal://127.0.0.1:1/ws?cert=/c.pem&key=/k.pem"}).error.empty());
+  CHECK(parse({"--listen", "universal://127.0.0.1:1/ws?cert=/c.pem&key=/k.pem"}).config.listeners.at(0).tls.enabled());
   CHECK(parse({"--listen", "rss://127.0.0.1:1?cert=/c.pem&verify-client=true"})
             .error.find("needs ca=") != std::string::npos);
 }

@@ -609,6 +609,9 @@ TEST_CASE("codecs: CBOR decodes what RFC 8949 encoders write") {
       {"83018202039f0405ff", array{1, array{2, 3}, array{4, 5}}},
       {"bf61610161629f0203ffff", object{{"a", 1}, {"b", array{2, 3}}}},
       {"bf6346756ef563416d7421ff", object{{"Fun", true}, {"Amt", -2}}},
+      // Tag 64 (RFC 8746, a uint8 typed array): how cbor-x writes a JavaScript Uint8Array.
+      {"d8404400" "01fe" "ff", binary{std::string("\x00\x01\xfe\xff", 4)}},
+      {"81d8405f4100410" "1ff", array{binary{std::string("\x00\x01", 2)}}},
   };
   for (const auto& [hex, expected] : examples) {
     CAPTURE(hex);
@@ -632,6 +635,8 @@ TEST_CASE("codecs: CBOR undefined is absent; what the model cannot hold is refus
       {"c074323031332d30332d32315432303a30343a30305a", "CBOR tag 0 is not supported"},
       {"c249010000000000000000", "CBOR tag 2 is not supported"},
       {"d9d9f780", "CBOR tag 55799 is not supported"},
+      {"d8406161", "tag 64 (a uint8 array) must hold a byte string"},
+      {"d84101", "CBOR tag 65 is not supported"},
       {"3bffffffffffffffff", "negative integer below -2^63"},
       {"3b8000000000000000", "negative integer below -2^63"},
       {"f0", "simple value 16"},

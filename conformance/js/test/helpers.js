@@ -60,6 +60,11 @@ const SERIALIZERS = [
     protocol: 'wamp.2.msgpack',
     make: () => new autobahn.serializer.MsgpackSerializer(),
   },
+  {
+    name: 'cbor',
+    protocol: 'wamp.2.cbor',
+    make: () => new autobahn.serializer.CBORSerializer(),
+  },
 ];
 const SER = Object.fromEntries(SERIALIZERS.map((s) => [s.name, s]));
 

@@ -1,13 +1,14 @@
-"""Batched WebSocket subprotocols: wamp.2.json.batched (0x1E, and Autobahn|Python's 0x18) and
-wamp.2.msgpack.batched (4-byte length prefixes), with Autobahn|Python's own batched serializers
-and with hand-built batches."""
+"""Batched WebSocket subprotocols: wamp.2.json.batched (0x1E, and Autobahn|Python's 0x18),
+wamp.2.msgpack.batched and wamp.2.cbor.batched (4-byte length prefixes), with Autobahn|Python's
+own batched serializers and with hand-built batches."""
 
 import asyncio
 import json
 import struct
 
+import cbor2
 import msgpack
-from autobahn.wamp.serializer import JsonSerializer, MsgPackSerializer
+from autobahn.wamp.serializer import CBORSerializer, JsonSerializer, MsgPackSerializer
 from autobahn.wamp.types import PublishOptions
 
 from harness import T, RawWebSocket, WampCases, connect, single, uri
@@ -16,14 +17,15 @@ HELLO = [1, 'realm1', {'roles': {'subscriber': {}, 'publisher': {}}}]
 
 
 def batched(name):
-    return JsonSerializer(batched=True) if name == 'json' else MsgPackSerializer(batched=True)
+    return {'json': JsonSerializer, 'msgpack': MsgPackSerializer, 'cbor': CBORSerializer}[name](batched=True)
 
 
 @single
 class BatchedTests(WampCases):
 
     async def test_autobahn_batched_clients_route_rpc_and_events(self):
-        for a, b in (('json', 'json'), ('msgpack', 'msgpack'), ('json', 'msgpack')):
+        for a, b in (('json', 'json'), ('msgpack', 'msgpack'), ('cbor', 'cbor'), ('json', 'msgpack'),
+                     ('cbor', 'json'), ('msgpack', 'cbor')):
             callee = await connect(serializers=[batched(a)])
             caller = await connect(serializers=[batched(b)])
             try:
@@ -69,6 +71,25 @@ class BatchedTests(WampCases):
                 while payload:
                     (n,) = struct.unpack('>I', payload[:4])
                     seen.append(msgpack.unpackb(payload[4:4 + n]))
+                    payload = payload[4 + n:]
+            self.assertEqual([m[0] for m in seen], [2, 33])
+        finally:
+            await ws.close()
+
+    async def test_cbor_batch_in_one_frame(self):
+        ws = await RawWebSocket.open(protocols=('wamp.2.cbor.batched',))
+        try:
+            self.assertEqual(ws.protocol_in_use, 'wamp.2.cbor.batched')
+            msgs = [HELLO, [32, 1, {}, uri()]]
+            frame = b''.join(struct.pack('>I', len(p)) + p for p in map(cbor2.dumps, msgs))
+            ws.send(frame, True)
+            seen = []
+            while len(seen) < 2:
+                payload, binary = await ws.recv()
+                self.assertTrue(binary)
+                while payload:
+                    (n,) = struct.unpack('>I', payload[:4])
+                    seen.append(cbor2.loads(payload[4:4 + n]))
                     payload = payload[4 + n:]
             self.assertEqual([m[0] for m in seen], [2, 33])
         finally:

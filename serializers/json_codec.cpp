@@ -9,7 +9,9 @@
 #include <rapidjson/reader.h>
 #include <rapidjson/writer.h>
 
+#include <charconv>
 #include <cmath>
+#include <cstdlib>
 #include <cstring>
 #include <iterator>
 #include <string>
@@ -24,9 +26,29 @@ namespace {
 
 // RFC 8259 strictly: valid UTF-8, no NaN/Infinity, no comments, no trailing commas, one root
 // value (RapidJSON reports anything after it as an error, since kParseStopWhenDoneFlag is unset).
-// Full precision so that doubles round-trip.
-constexpr unsigned parse_flags =
-    rapidjson::kParseValidateEncodingFlag | rapidjson::kParseFullPrecisionFlag;
+// Not kParseFullPrecisionFlag: RapidJSON 1.1's full-precision path reads a zero significand with
+// a large exponent wrongly ("0E113" became 1.6e296, "0.0e300" -1.1e-280; found by fuzz_json: its
+// DiyFp calls clz(0)). Fractions and exponents are re-read exactly instead (exact_double).
+constexpr unsigned parse_flags = rapidjson::kParseValidateEncodingFlag;
+
+// The number that ends at `end` (RapidJSON has just read it, so it is valid JSON), read with
+// correct rounding: std::from_chars, or strtod where from_chars reports under- or overflow
+// (strtod gives 0 or a denormal for the former; the latter RapidJSON has already refused).
+double exact_double(const char* text, const char* end, double fallback) noexcept {
+  const char* begin = end;
+  while (begin > text && begin[-1] != '\0' && std::strchr("0123456789+-.eE", begin[-1]) != nullptr) --begin;
+  double d = 0;
+  const auto [stop, ec] = std::from_chars(begin, end, d);
+  if (ec == std::errc{} && stop == end) return d;
+  if (ec == std::errc::result_out_of_range && end - begin < 1024) {
+    char copy[1024];
+    std::memcpy(copy, begin, static_cast<std::size_t>(end - begin));
+    copy[end - begin] = '\0';
+    d = std::strtod(copy, nullptr);  // the C locale: Junction never calls setlocale
+    if (std::isfinite(d)) return d;
+  }
+  return fallback;
+}
 
 // RapidJSON 1.1 validates raw UTF-8 but lets an escaped lone low surrogate ("\udc00") through as
 // the bytes ED B0 80, which are not UTF-8. Raw ED A0..BF cannot get past the validation, so such
@@ -47,7 +69,9 @@ bool has_lone_surrogate(const char* s, std::size_t n) noexcept {
 // The stack is the caller's, reused from message to message (no heap churn per message).
 class value_builder {
  public:
-  explicit value_builder(std::vector<value>& stack) noexcept : stack_{stack} {}
+  // `text` and `in`: the input and the stream over it, to re-read fractions (exact_double).
+  value_builder(std::vector<value>& stack, const char* text, const rapidjson::MemoryStream& in) noexcept
+      : stack_{stack}, text_{text}, in_{in} {}
 
   bool Null() { return push(value{}); }
   bool Bool(bool b) { return push(value{b}); }
@@ -59,7 +83,7 @@ class value_builder {
     return i < 0 ? push(value{i}) : push(value{static_cast<std::uint64_t>(i)});
   }
   bool Uint64(std::uint64_t u) { return push(value{u}); }
-  bool Double(double d) { return push(value{d}); }
+  bool Double(double d) { return push(value{exact_double(text_, text_ + in_.Tell(), d)}); }
   bool RawNumber(const char*, rapidjson::SizeType, bool) { return false; }  // flag not set
 
   bool String(const char* s, rapidjson::SizeType n, bool) {
@@ -119,6 +143,8 @@ class value_builder {
   }
 
   std::vector<value>& stack_;
+  const char* text_;
+  const rapidjson::MemoryStream& in_;
   std::size_t depth_ = 0;
   std::string error_;
 };
@@ -146,7 +172,7 @@ result<value> decode_json(std::string_view bytes) {
     ~reset_on_exit() { s.reset(); }
   } guard{state};
   rapidjson::MemoryStream in(bytes.data(), bytes.size());
-  value_builder builder(state.stack);
+  value_builder builder(state.stack, bytes.data(), in);
   const rapidjson::ParseResult ok = state.reader.Parse<parse_flags>(in, builder);
   if (!ok) {
     if (!builder.error().empty()) return fail(builder.error());

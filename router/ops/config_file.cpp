@@ -354,6 +354,7 @@ void walk_role_config(reader& r, auth::role_config& role) {
            {"the realm where the authorizer is registered (default: this realm)", "\"auth\""}, 1);
   if (r.loading() && r.has("permissions") && r.has("authorizer"))
     r.fail_at("authorizer", "not allowed with permissions (a role is static or dynamic)");
+  r.drop_empty_alternative("permissions", "authorizer");
   if (r.loading()) {
     std::map<std::pair<std::string, int>, std::size_t> seen;
     for (std::size_t i = 0; i < role.permissions.size(); ++i) {

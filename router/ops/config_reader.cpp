@@ -329,6 +329,8 @@ void reader::string(const char* key, std::string& member, doc d, std::size_t min
       break;
     }
     case mode::write:
+      // An optional string left unset is not written: "" would be refused when read back.
+      if (member.size() < min_length && !d.required) break;
       object_->AddMember(Value(key, *allocator_), Value(member.c_str(), *allocator_), *allocator_);
       break;
   }
@@ -690,11 +692,31 @@ void reader::when_present(const char* key, std::initializer_list<const char*> re
   add_rule(std::move(rule));
 }
 
+namespace {
+bool empty_value(const Value& v) {
+  return (v.IsString() && v.GetStringLength() == 0) || (v.IsArray() && v.Empty()) ||
+         (v.IsObject() && v.ObjectEmpty());
+}
+}  // namespace
+
+void reader::drop_empty_alternative(const char* first, const char* second) {
+  if (mode_ != mode::write) return;
+  auto a = object_->FindMember(first), b = object_->FindMember(second);
+  if (a == object_->MemberEnd() || b == object_->MemberEnd()) return;
+  // Both written: the one left at its empty default is the alternative not chosen.
+  if (empty_value(a->value)) object_->RemoveMember(first);
+  else if (empty_value(b->value)) object_->RemoveMember(second);
+}
+
 void reader::exactly_one(const char* first, const char* second) {
   if (mode_ == mode::load) {
     const bool x = has(first), y = has(second);
     if (x && y) fail_at(second, "not allowed with " + std::string(first) + " (one or the other)");
     if (!x && !y) fail("missing: " + std::string(first) + " or " + second);
+    return;
+  }
+  if (mode_ == mode::write) {
+    drop_empty_alternative(first, second);
     return;
   }
   if (mode_ != mode::describe) return;

@@ -165,6 +165,9 @@ class reader {
   void when_present(const char* key, std::initializer_list<const char*> required);
   // Exactly one of two keys is present.
   void exactly_one(const char* a, const char* b);
+  // Writing: when both a and b were written and one is empty ("", [], {}), leave that one out
+  // (for pairs of which a file may hold only one).
+  void drop_empty_alternative(const char* a, const char* b);
   // At least one of `keys` is present.
   void at_least_one(std::initializer_list<const char*> keys);
 

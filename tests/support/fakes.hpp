@@ -9,26 +9,12 @@
 #include "realm/peer.hpp"
 #include "realm/replies.hpp"
 #include "realm/timer_queue.hpp"
+#include "support/loop_fakes.hpp"
 #include "router/router.hpp"
 #include "router/transport/transport.hpp"
 #include "serializers/codec.hpp"
 
 namespace junction::test {
-
-// A timer_queue on a clock that moves only when the test says so: timeouts without sleeping.
-struct manual_timers final : timer_queue {
-  deadline_queue queue;
-  deadline_queue::clock::time_point now{};
-
-  handle schedule(duration after, callback fn) override { return queue.add(now + after, std::move(fn)); }
-  void cancel(handle h) noexcept override { queue.remove(h); }
-  // Moves the clock forward and runs whatever fell due; returns how many timers fired.
-  std::size_t advance(duration by) {
-    now += by;
-    return queue.run_due(now);
-  }
-  [[nodiscard]] std::size_t pending() const noexcept { return queue.size(); }
-};
 
 // A session as the realm sees it: records every message sent to it. `on_send`, when set, runs
 // after each message is recorded, inside the realm's send — where a real transport that gives up
@@ -94,24 +80,6 @@ struct fake_peer final : peer {
 
 // The router's executor as a queue the test drains: what the server would run later on the loop
 // (post) or on its worker (offload) runs when the test says so.
-struct queue_executor final : executor {
-  std::vector<std::function<void()>> queue;
-  void post(std::function<void()> fn) override { queue.push_back(std::move(fn)); }
-  void offload(std::function<bool()> work, std::function<void(bool)> done) override {
-    queue.push_back([work = std::move(work), done = std::move(done)] { done(work()); });
-  }
-  // Runs everything queued, including what that queues; returns how many ran.
-  std::size_t drain() {
-    std::size_t n = 0;
-    while (!queue.empty()) {
-      auto batch = std::move(queue);
-      queue.clear();
-      for (auto& fn : batch) fn();
-      n += batch.size();
-    }
-    return n;
-  }
-};
 
 // A connection as a session sees it: records frames (decoded back with the same codec).
 struct fake_transport final : transport {

@@ -346,6 +346,23 @@ TEST_CASE("codecs: payload numbers are preserved exactly") {
   CHECK(std::holds_alternative<std::uint64_t>(v->as_array()[1].get()));
   CHECK(std::holds_alternative<std::uint64_t>(v->as_array()[2].get()));  // -0 is zero
   CHECK(std::holds_alternative<std::uint64_t>(v->as_array()[3].get()));
+  // A zero significand with a large exponent is zero (RapidJSON 1.1's full-precision reader made
+  // "0E113" 1.6e296; found by fuzz_json), and fractions are read with correct rounding.
+  for (const char* zero : {"0E113", "[0E113]", "0.0e300", "-0E113", "[1,0.000E300]", "1e-400"}) {
+    const std::string text = zero;
+    CAPTURE(text);
+    const auto v = json.decode_value(zero);
+    REQUIRE(v);
+    const value& x = v->is_array() ? v->as_array().back() : *v;
+    REQUIRE(x.is_double());
+    CHECK(std::get<double>(x.get()) == 0.0);
+  }
+  CHECK(std::get<double>(json.decode_value("0.1")->get()) == 0.1);
+  CHECK(std::get<double>(json.decode_value("[2.2250738585072014e-308]")->as_array()[0].get()) ==
+        2.2250738585072014e-308);
+  CHECK(std::get<double>(json.decode_value("1.7976931348623157e308")->get()) == 1.7976931348623157e308);
+  CHECK(std::get<double>(json.decode_value("123456789012345678901234567890")->get()) == 123456789012345678901234567890.0);
+  CHECK(std::get<double>(json.decode_value("4.9406564584124654e-324")->get()) == 4.9406564584124654e-324);
   // Beyond 64 bits JSON numbers become doubles rather than failing or wrapping.
   CHECK(json.decode_value("18446744073709551616")->is_double());
   // MessagePack float32 widens to double.

@@ -4,6 +4,7 @@
 
 #include <cstdio>
 #include <fstream>
+#include <iterator>
 #include <unistd.h>
 
 #include <rapidjson/document.h>
@@ -258,6 +259,23 @@ TEST_CASE("config: --print-config writes what loads back to the same settings") 
   CHECK(config::to_json(back.settings) == text);
   CHECK(back.settings.listeners[1].tls.require_client_cert);
   CHECK(back.settings.realms[0].uri_check == uri_policy::strict);
+}
+
+TEST_CASE("config: every shipped config file prints and loads back unchanged") {
+  // Found by fuzz_config: optional strings left unset were printed as "" and the unused one of
+  // principals/authenticator, permissions/authorizer as {} / [], which a reload refused.
+  for (const char* name : {"config/junction.json", "config/container.json"}) {
+    CAPTURE(name);
+    std::ifstream in(std::string(JUNCTION_SOURCE_ROOT) + "/" + name);
+    REQUIRE(in);
+    const std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+    const auto first = config::load_text(text);
+    REQUIRE_MESSAGE(first.ok(), config::format_problems(name, first.problems));
+    const std::string printed = config::to_json(first.settings);
+    const auto back = config::load_text(printed);
+    REQUIRE_MESSAGE(back.ok(), config::format_problems("printed", back.problems) << printed);
+    CHECK(config::to_json(back.settings) == printed);
+  }
 }
 
 TEST_CASE("config: the schema is valid JSON and documents every key it takes") {

@@ -1,0 +1,6 @@
+// Fuzz target: the msgpack decoder into the message model (tests/fuzz/fuzz_codec.hpp).
+#include "tests/fuzz/fuzz_codec.hpp"
+
+extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
+  return junction::fuzz::decode_one(junction::msgpack_codec(), data, size);
+}

@@ -151,6 +151,19 @@ void broker::on_subscribe(session_record& s, subscribe&& m) {
                   "invalid topic URI '" + m.topic + "' for match " + std::string(to_string(match)));
 
   const id session = s.info.session;
+  if (const std::size_t cap = config_.limits.subscriptions; cap != 0) {
+    auto mine = by_session_.find(session);
+    if (mine != by_session_.end() && mine->second.size() >= cap &&
+        std::none_of(mine->second.begin(), mine->second.end(), [&](id sid) {
+          const subscription& x = subscriptions_.at(sid);
+          return x.match == match && x.topic == m.topic;  // a repeat is answered as always
+        })) {
+      stats_.limit_refusals[static_cast<std::size_t>(session_limit::subscriptions)].add();
+      return reject(errc::limit_exceeded, "this session has " + std::to_string(cap) +
+                                              " subscriptions, the most its realm allows "
+                                              "(session_limits.subscriptions)");
+    }
+  }
   auto [slot, created] = topics_.insert(m.topic, match, 0);
   if (created) {
     *slot = ++next_subscription_id_;
@@ -217,8 +230,9 @@ void broker::send_retained(session_record& subscriber, id subscription_id, std::
   }
   for (event& e : events) {
     // Retained events go out as themselves; one too big for this subscriber is skipped (counted).
-    if (subscriber.link->send(std::make_shared<const shared_message>(std::move(e))) == junction::delivery::too_big)
-      stats_.events_too_big.add();
+    const auto how = subscriber.link->send(std::make_shared<const shared_message>(std::move(e)));
+    if (how == junction::delivery::too_big) stats_.events_too_big.add();
+    if (how == junction::delivery::dropped) stats_.events_dropped.add();
   }
 }
 
@@ -445,11 +459,16 @@ void broker::deliver(id publication, id publisher, const std::string& authid,
     e.args = last ? std::move(args) : args;
     e.kwargs = last ? std::move(kwargs) : kwargs;
     const auto frame = std::make_shared<const shared_message>(std::move(e));
-    std::size_t skipped = 0;
-    for (std::size_t t = d.first; t < d.last; ++t)
-      if (targets[t]->send(frame) == junction::delivery::too_big) ++skipped;  // larger than it accepts
-    stats_.events.add(d.last - d.first - skipped);
-    if (skipped != 0) stats_.events_too_big.add(skipped);
+    std::size_t too_big = 0, dropped = 0;
+    for (std::size_t t = d.first; t < d.last; ++t) {
+      const auto how = targets[t]->send(frame);
+      if (how == junction::delivery::sent) continue;
+      if (how == junction::delivery::too_big) ++too_big;  // larger than it accepts
+      if (how == junction::delivery::dropped) ++dropped;  // congested, drop-events policy
+    }
+    stats_.events.add(d.last - d.first - too_big - dropped);
+    if (too_big != 0) stats_.events_too_big.add(too_big);
+    if (dropped != 0) stats_.events_dropped.add(dropped);
   }
   if (deliveries.capacity() <= scratch_keep) deliveries_scratch_ = std::move(deliveries);
   if (targets.capacity() <= scratch_keep) targets_scratch_ = std::move(targets);

@@ -116,6 +116,15 @@ void dealer::on_register(session_record& s, register_&& m) {
                                          std::string(to_string(*match)));
 
   const id session = s.info.session;
+  if (const std::size_t cap = config_.limits.registrations; cap != 0) {
+    auto mine = parties_.find(session);
+    if (mine != parties_.end() && mine->second.registrations.size() >= cap) {
+      stats_.limit_refusals[static_cast<std::size_t>(session_limit::registrations)].add();
+      return reject(errc::limit_exceeded, "this session has " + std::to_string(cap) +
+                                              " registrations, the most its realm allows "
+                                              "(session_limits.registrations)");
+    }
+  }
   auto [slot, created] = procedures_.insert(m.procedure, *match, 0);
   if (!created) {
     registration& reg = registrations_.at(*slot);
@@ -305,6 +314,13 @@ std::optional<failure> dealer::start_call(session_record& s, party& caller, call
   auto timeout = timeout_option(m.options);
   if (!timeout) {
     refuse_call(caller_id, m.request, errc::invalid_argument, timeout.error().message);
+    return std::nullopt;
+  }
+  if (const std::size_t cap = config_.limits.calls_in_flight; cap != 0 && caller.calls.size() >= cap) {
+    stats_.limit_refusals[static_cast<std::size_t>(session_limit::calls_in_flight)].add();
+    refuse_call(caller_id, m.request, errc::limit_exceeded,
+                "this session has " + std::to_string(cap) +
+                    " calls in flight, the most its realm allows (session_limits.calls_in_flight)");
     return std::nullopt;
   }
 

@@ -24,8 +24,10 @@ namespace junction {
 //             realm/replies.hpp: instead_of_too_big), so a CALL still ends in exactly one answer;
 //   too_big   an INVOCATION, an EVENT or a progressive RESULT: nothing was sent, the sender acts
 //             (the dealer answers the caller and ends the call, the broker counts the EVENT).
+// An EVENT may also be `dropped`: its subscriber's connection is congested and its realm's
+// slow_consumer policy is drop-events (realm/realm_config.hpp); the broker counts it.
 // A connection that is closing counts as `sent`: its session is about to leave.
-enum class delivery : std::uint8_t { sent, replaced, too_big };
+enum class delivery : std::uint8_t { sent, replaced, too_big, dropped };
 
 class peer {
  public:

@@ -17,6 +17,23 @@ namespace junction {
 //   never:      never; a CALL/PUBLISH asking for it gets wamp.error.option_disallowed.disclose_me.
 enum class disclosure { on_request, always, never };
 
+// What happens to a subscriber whose connection is congested (more than half of the router's
+// max_outbound_bytes waiting to be written; docs/OPERATIONS.md "Slow consumers and floods"):
+//   disconnect   its publishers wait while it is congested; a subscriber that takes nothing for
+//                slow_consumer_timeout_ms, or passes max_outbound_bytes, is closed (the default:
+//                the client learns it fell behind, and reconnects).
+//   drop_events  EVENTs to it are skipped while more than event_backlog_bytes wait (counted,
+//                logged when it catches up); RESULT, ERROR and INVOCATION are never skipped, so
+//                past max_outbound_bytes it is still closed.
+enum class slow_consumer_policy { disconnect, drop_events };
+
+// Per-session caps; a request beyond one is answered wamp.error.limit_exceeded. 0: no cap.
+struct session_limits {
+  std::size_t calls_in_flight = 1000;  // CALLs of one caller not yet answered
+  std::size_t registrations = 1000;    // procedures one session has registered
+  std::size_t subscriptions = 10000;   // topics one session has subscribed to
+};
+
 struct realm_config {
   std::string name;
   // How strictly procedure/topic URIs are checked (Crossbar `uri_check`, Nexus `strict_uri`).
@@ -33,6 +50,8 @@ struct realm_config {
   // evicted. Payload size is not bounded here (the transports' message size limit is). 0 turns
   // retention off: retain is then ignored, which the spec allows.
   std::size_t max_retained_events = 10000;
+  slow_consumer_policy slow_consumer = slow_consumer_policy::disconnect;
+  session_limits limits;
 };
 
 }  // namespace junction

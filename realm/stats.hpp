@@ -75,6 +75,10 @@ enum class call_outcome : std::uint8_t {
 inline constexpr const char* call_outcome_names[] = {"result", "error", "wamp_error", "timeout",
                                                      "canceled", "payload_size_exceeded"};
 
+// Per-session limits of a realm (realm_config: session_limits), for limit_exceeded refusals.
+enum class session_limit : std::uint8_t { calls_in_flight, registrations, subscriptions, count_ };
+inline constexpr const char* session_limit_names[] = {"calls_in_flight", "registrations", "subscriptions"};
+
 struct realm_stats {
   counter calls_routed;   // CALLs that reached a callee (INVOCATION sent)
   counter calls_refused;  // CALLs the router answered with ERROR before any callee saw them
@@ -84,6 +88,8 @@ struct realm_stats {
   counter publications_refused;      // PUBLISH refused (invalid URI, options, disclosure)
   counter events;                    // EVENTs sent (one per receiver)
   counter events_too_big;            // EVENTs skipped for a receiver that does not accept their size
+  counter events_dropped;            // EVENTs skipped for a congested receiver (slow_consumer drop-events)
+  std::array<counter, static_cast<std::size_t>(session_limit::count_)> limit_refusals;
 };
 
 }  // namespace junction

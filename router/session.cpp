@@ -717,6 +717,7 @@ delivery session::send(message&& m) {
   const auto type = static_cast<unsigned>(type_of(m));
   if (link_->send(m, codec_)) {
     metrics::io().message_out(type);
+    if (type == static_cast<unsigned>(message_type::invocation)) link_->throttle_sender();
     return delivery::sent;
   }
   // Larger than the connection accepts (the transport logged it): say something else.
@@ -741,8 +742,22 @@ delivery session::send(message&& m) {
 
 delivery session::send(const std::shared_ptr<const shared_message>& m) {
   if (link_ == nullptr) return delivery::sent;
+  const bool drop_events = realm_ != nullptr && realm_->config().slow_consumer == slow_consumer_policy::drop_events;
+  if (drop_events) {
+    if (link_->backlogged()) {  // the broker counts it
+      ++events_dropped_;
+      return delivery::dropped;
+    }
+    if (events_dropped_ != 0) {  // caught up: say what it missed (WAMP has no way to tell the client)
+      JLOG(info) << "a slow subscriber caught up after missing " << events_dropped_
+                 << " events (slow_consumer: drop-events)" << log_field("session", info_.session)
+                 << log_field("peer", link_->remote());
+      events_dropped_ = 0;
+    }
+  }
   if (!link_->send_shared(*m, codec_)) return delivery::too_big;  // the broker skips it for us
   metrics::io().message_out(static_cast<unsigned>(message_type::event));
+  if (!drop_events) link_->throttle_sender();  // the publisher waits for a congested subscriber
   return delivery::sent;
 }
 

@@ -125,6 +125,7 @@ class session final : public peer, public std::enable_shared_from_this<session> 
   bool waiting_authz_ = false;
   std::uint64_t authz_wait_ = 0;  // invalidates the answer of a wait that was abandoned
   bool closing_too_big_ = false;  // a message the connection cannot carry is ending it
+  std::uint64_t events_dropped_ = 0;  // EVENTs skipped while congested (drop-events), since the last one sent
 };
 
 }  // namespace junction

@@ -55,7 +55,8 @@ class LimitTests(WampCases):
 
 @single
 class SlowConsumerTests(WampCases):
-    """A subscriber that stops reading is closed once 64 MiB wait for it; the router keeps serving."""
+    """A subscriber that stops reading is closed as a slow consumer (limits.max_outbound_bytes, 1 MiB by
+    default, or limits.slow_consumer_timeout_ms without progress); the router keeps serving."""
 
     async def asyncSetUp(self):
         self.router = RouterProcess(listen=['ws://127.0.0.1:0/ws', 'rs://127.0.0.1:0']).start()

@@ -94,8 +94,20 @@ struct router_config {
   std::chrono::milliseconds stall_threshold{2000};
   // POST /admin/reload on admin listeners (from loopback peers only) re-reads the config file.
   bool reload_endpoint = true;
-  // Bytes queued for a client that does not read before it is closed as a slow consumer.
-  std::size_t max_outbound_bytes = std::size_t{64} << 20;
+  // Bytes queued for a client that does not read before it is closed as a slow consumer; half of
+  // it makes the client congested (flow control, router/transport/stream_connection.hpp). 1 MiB:
+  // the kernel's send buffer (up to 4 MiB with autotuning) absorbs a healthy client's bursts
+  // before anything queues here, a stalled client is found within 1 MiB of traffic, and 1,000
+  // stalled clients cost 1 GiB at most. A single message larger than this still goes out.
+  std::size_t max_outbound_bytes = std::size_t{1} << 20;
+  // A congested client (over half of max_outbound_bytes) that has taken no bytes for this long
+  // is stalled: closed as a slow consumer. Long enough for a reading client on a slow link to
+  // complete one write, short enough that a stalled one holds its senders back only briefly.
+  std::chrono::milliseconds slow_consumer_timeout{2000};
+  // In realms with slow_consumer "drop-events": EVENTs to a client with more than this waiting
+  // are skipped (64 KiB, µWebSockets' default backpressure limit: 1,000 slow subscribers hold
+  // 64 MiB at most).
+  std::size_t event_backlog_bytes = 65536;
   // Failed authentications per peer address (auth/throttle.hpp).
   auth::throttle_config auth_throttle;
 };

@@ -403,6 +403,25 @@ void walk_realm(reader& r, realm_settings& c) {
                          {"ended progressive calls remembered per caller, so that its late "
                           "continuations are dropped quietly",
                           "64"});
+  r.choice("slow_consumer", c.slow_consumer,
+           {{"disconnect", slow_consumer_policy::disconnect}, {"drop-events", slow_consumer_policy::drop_events}},
+           {"a subscriber that reads too slowly: disconnect (its publishers wait while more than half "
+            "of limits.max_outbound_bytes is queued for it; if it takes nothing for "
+            "limits.slow_consumer_timeout_ms, or passes max_outbound_bytes, it is closed) or "
+            "drop-events (EVENTs to it are skipped while more than limits.event_backlog_bytes wait, "
+            "counted in junction_events_dropped_total; RESULT, ERROR and INVOCATION never are)",
+            "\"drop-events\""});
+  r.object("session_limits",
+           {"what one session may hold at once; a request beyond a limit gets wamp.error.limit_exceeded "
+            "(0: no limit)"},
+           [&](reader& l) {
+             l.integer<std::size_t>("calls_in_flight", c.limits.calls_in_flight, 0, 100'000'000,
+                                    {"CALLs of one caller not yet answered", "100"});
+             l.integer<std::size_t>("registrations", c.limits.registrations, 0, 100'000'000,
+                                    {"procedures one session has registered", "100"});
+             l.integer<std::size_t>("subscriptions", c.limits.subscriptions, 0, 100'000'000,
+                                    {"topics one session has subscribed to", "1000"});
+           });
   if (r.current_mode() != reader::mode::write || c.auth.configured)
     r.object("auth", {"how the realm authenticates (docs/AUTH.md); without it: anonymous only"},
              [&](reader& a) { walk_auth(a, c.auth); });
@@ -456,9 +475,19 @@ void walk_router(reader& r, router_config& c) {
              "clients do not send them in order)"});
   r.object("limits", {"router-wide limits"}, [&](reader& l) {
     l.integer<std::size_t>("max_outbound_bytes", c.max_outbound_bytes, 65536, std::size_t{1} << 40,
-                           {"bytes queued for a client that stopped reading before it is closed "
-                            "as a slow consumer (logged, counted)",
-                            "8388608"});
+                           {"bytes queued for a client that does not read before it is closed as a "
+                            "slow consumer (logged, counted); from half of it the client counts as "
+                            "congested: the router stops reading from it and, in drop-events realms, "
+                            "skips EVENTs to it (docs/OPERATIONS.md, \"Slow consumers and floods\")",
+                            "4194304"});
+    l.integer<std::size_t>("event_backlog_bytes", c.event_backlog_bytes, 4096, std::size_t{1} << 40,
+                           {"in realms with slow_consumer \"drop-events\": EVENTs to a client with more "
+                            "than this waiting to be written are skipped (counted)",
+                            "262144"});
+    l.milliseconds("slow_consumer_timeout_ms", c.slow_consumer_timeout, 100, 600'000,
+                   {"a congested client that takes no bytes for this long is closed as a slow consumer "
+                    "(meanwhile, who sends to it waits)",
+                    "5000"});
   });
   r.object("auth_throttle",
            {"failed authentications per peer address: after `failures` within `window_ms`, that "

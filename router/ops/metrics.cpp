@@ -149,6 +149,7 @@ std::string render(const router& r, const std::vector<listener_view>& listeners,
       total.auth_lockouts.add(t->auth_lockouts.get());
       total.http_requests.add(t->http_requests.get());
       total.too_big_out.add(t->too_big_out.get());
+      total.reads_paused.add(t->reads_paused.get());
     }
   }
 
@@ -296,6 +297,25 @@ std::string render(const router& r, const std::vector<listener_view>& listeners,
            "Outgoing messages not sent because the client does not accept their size (its RawSocket "
            "limit, the listener's max_message_size); the router sent an ERROR instead or skipped the EVENT.");
   e.sample("junction_messages_too_big_total", "", total.too_big_out.get());
+  e.family("junction_events_dropped_total", "counter",
+           "EVENTs not delivered to a subscriber whose connection was congested (more than half of "
+           "max_outbound_bytes waiting), in realms with slow_consumer \"drop-events\", by realm.");
+  r.for_each_realm([&](const realm& rl) {
+    e.sample("junction_events_dropped_total", realm_label(rl.name()), rl.stats().events_dropped.get());
+  });
+  e.family("junction_session_limit_refusals_total", "counter",
+           "Requests refused with wamp.error.limit_exceeded because the session reached one of its "
+           "realm's session_limits (calls_in_flight, registrations, subscriptions), by realm and limit.");
+  r.for_each_realm([&](const realm& rl) {
+    for (std::size_t k = 0; k < rl.stats().limit_refusals.size(); ++k)
+      e.sample("junction_session_limit_refusals_total",
+               realm_label(rl.name()) + ",limit=\"" + session_limit_names[k] + "\"",
+               rl.stats().limit_refusals[k].get());
+  });
+  e.family("junction_reads_paused_total", "counter",
+           "Times the router stopped reading from a connection (flow control): its client did not "
+           "read its answers, or it called a callee whose connection was congested.");
+  e.sample("junction_reads_paused_total", "", total.reads_paused.get());
 
   // Transports.
   e.family("junction_received_bytes_total", "counter", "Bytes read from clients.");

@@ -42,7 +42,8 @@ inline constexpr const char* refusal_names[] = {"limit", "handshake", "timeout",
 // Why the router closed an established connection.
 enum class close_reason : std::uint8_t {
   protocol_violation,  // ABORT wamp.error.protocol_violation
-  slow_consumer,       // the outbound queue passed max_outbound_bytes
+  slow_consumer,       // the outbound queue passed max_outbound_bytes (or an INVOCATION/RESULT
+                       // could not be queued to a congested client: see realm slow_consumer)
   message_too_big,     // an incoming message over max_message_size
   keepalive,           // no answer to the keepalive ping
   count_,
@@ -64,6 +65,7 @@ struct io_counters {
   counter auth_lockouts;    // peer addresses locked out after repeated authentication failures
   counter http_requests;    // plain HTTP requests answered (admin routes, 404, 426)
   counter too_big_out;      // outgoing messages larger than the client accepts: not sent
+  counter reads_paused;     // flow control: a connection stopped being read (stream_connection.hpp)
 
   void message_in(unsigned code) noexcept {
     if (code < message_codes) messages_in[code].add();

@@ -38,7 +38,8 @@ class rs_connection final : public stream::stream_connection<Socket> {
   rs_connection(Socket socket, router& owner, const listener_config& config, std::string remote,
                 bool over_limit, stream::forget_fn forget, auth_slots* slots)
       : base(std::move(socket), std::move(remote), std::move(forget), "RawSocket",
-             config.handshake_timeout, owner.config().max_outbound_bytes, slots),
+             config.handshake_timeout, owner.config().max_outbound_bytes, slots,
+             owner.config().slow_consumer_timeout, owner.config().event_backlog_bytes),
         owner_(owner),
         limit_(std::min(config.max_message_size, rawsocket_ceiling)),
         over_limit_(over_limit) {}
@@ -70,7 +71,7 @@ class rs_connection final : public stream::stream_connection<Socket> {
       out.resize(start);
       return too_big(length);
     }
-    if (out.size() > this->max_outbound()) {
+    if (this->over_outbound(this->queued_before(start), length)) {
       out.resize(start);
       this->queue_ok(length);  // says why and ends the connection (a slow consumer)
       return true;

@@ -58,9 +58,32 @@ inline void enable_tcp_keepalive(int fd) {
   ::setsockopt(fd, IPPROTO_TCP, TCP_KEEPCNT, &count, sizeof count);
 }
 
+// Flow control (docs/OPERATIONS.md, "Slow consumers and floods"). A connection is congested when
+// more than half of max_outbound_bytes waits to be written, and drained again at a quarter:
+//   - reading from a congested connection pauses (its client sends requests but does not read
+//     the answers) until it drains;
+//   - the connection whose message put an INVOCATION (or, in a disconnect realm, an EVENT) into
+//     a congested connection's queue pauses too (throttle_sender), until that one drains or ends:
+//     a caller or publisher goes at the pace of its slowest reading receiver instead of piling
+//     messages up in the router;
+//   - a congested connection that has not completed a write for slow_consumer_timeout_ms is
+//     stalled: closed as a slow consumer (and whoever waited on it reads again);
+//   - past max_outbound_bytes a connection is closed as a slow consumer at once (one message
+//     larger than the limit still goes to a connection with nothing queued).
+// In a drop-events realm EVENTs to a congested subscriber are skipped instead (router/session.cpp).
+class connection;
+// The connection whose bytes this thread is handling (set around on_bytes).
+inline thread_local connection* reading_now = nullptr;
+
 // What a listener needs from a connection of any protocol and socket family.
 class connection : public transport {
  public:
+  // Flow control: stop reading after the bytes in hand, until resume_reading().
+  virtual void pause_reading() = 0;
+  virtual void resume_reading() = 0;
+  [[nodiscard]] virtual bool read_paused() const noexcept = 0;
+  [[nodiscard]] virtual std::weak_ptr<connection> weak_self() = 0;
+
   virtual void start() = 0;
   virtual void shutdown() = 0;  // router stopping: GOODBYE to the session, then close
   // The listener's keepalive sweep: ping the idle, end the silent.
@@ -106,14 +129,32 @@ class stream_connection : public connection,
   // `slots`: the listener's authentication slots (they outlive the connection, as its set).
   stream_connection(Socket socket, std::string remote, forget_fn forget, const char* kind,
                     std::chrono::milliseconds handshake_timeout, std::size_t max_outbound,
-                    auth_slots* slots)
+                    auth_slots* slots, std::chrono::milliseconds stall_timeout = std::chrono::milliseconds{2000},
+                    std::size_t event_backlog = 65536)
       : socket_(std::move(socket)), remote_(std::move(remote)), forget_(std::move(forget)),
         kind_(kind), handshake_timeout_(handshake_timeout), max_outbound_(max_outbound),
-        slots_(slots) {}
+        slots_(slots), stall_timeout_(stall_timeout), event_backlog_(event_backlog) {}
 
   auth_slots* authenticating() noexcept override { return slots_; }
 
   [[nodiscard]] std::size_t queued() const noexcept override { return out_.size() + in_flight_.size(); }
+  [[nodiscard]] bool congested() const noexcept override { return queued() > max_outbound_ / 2; }
+  [[nodiscard]] bool backlogged() const noexcept override { return queued() > event_backlog_; }
+
+  void pause_reading() override {
+    if (paused_ || dead_) return;
+    paused_ = true;
+    metrics::io().reads_paused.add();
+  }
+  void resume_reading() override {
+    if (!paused_ || dead_ || queued() > max_outbound_ / 4) return;  // its own drain resumes it
+    paused_ = false;
+    if (!read_armed_ && keep_reading()) wait_read();
+  }
+  [[nodiscard]] bool read_paused() const noexcept override { return paused_; }
+  [[nodiscard]] std::weak_ptr<connection> weak_self() override {
+    return std::weak_ptr<connection>(this->shared_from_this());
+  }
 
   // TLS channel bindings and the verified client certificate (auth/authenticator.hpp).
   void describe_tls(auth::client_facts& f) const override {
@@ -190,7 +231,7 @@ class stream_connection : public connection,
   // slow-consumer cap (which ends the connection with a log line).
   bool queue_ok(std::size_t length) {
     if (dead_ || closing_) return false;
-    if (out_.size() + length > max_outbound_) {
+    if (over_outbound(queued(), length)) {
       JLOG(warn) << "closing " << kind_ << " connection: slow consumer (more than " << max_outbound_
                  << " bytes queued)" << log_field("peer", remote_);
       metrics::io().close(metrics::close_reason::slow_consumer);
@@ -198,6 +239,25 @@ class stream_connection : public connection,
       return false;
     }
     return true;
+  }
+
+  // Whether a message of `length` bytes on top of `already` queued ones passes max_outbound
+  // (a message larger than the limit still goes to a connection with nothing queued).
+  [[nodiscard]] bool over_outbound(std::size_t already, std::size_t length) const noexcept {
+    return already > 0 && already + length > max_outbound_;
+  }
+  // Bytes queued before `out_` grew to `start` (for protocols that encode in place).
+  [[nodiscard]] std::size_t queued_before(std::size_t start) const noexcept { return in_flight_.size() + start; }
+
+  // A message was queued here for the connection being read: if this one is congested, that
+  // one stops reading until this one drains or ends (and this one's stall clock runs).
+  void throttle_sender() override {
+    if (!congested()) return;
+    watch_stall();
+    connection* from = reading_now;
+    if (from == nullptr || from == this || from->read_paused()) return;
+    from->pause_reading();
+    waiters_.push_back(from->weak_self());
   }
 
   // Bytes queued during this turn of the event loop leave together in one write.
@@ -230,9 +290,11 @@ class stream_connection : public connection,
     auto self = this->shared_from_this();
     handshake_timer_.reset();
     linger_timer_.reset();
+    if (stall_timer_) stall_timer_->cancel();
     boost::system::error_code ec;
     socket_.lowest_layer().shutdown(asio::socket_base::shutdown_both, ec);
     socket_.lowest_layer().close(ec);
+    release_waiters();
     forget_(this);
     asio::post(socket_.get_executor(), [self] { self->on_end(); });
   }
@@ -244,7 +306,55 @@ class stream_connection : public connection,
   std::string out_;  // bytes waiting for the next write
 
  private:
+  // Callers paused on this connection (invocation_queued) read again.
+  void release_waiters() {
+    if (waiters_.empty()) return;
+    auto waiting = std::move(waiters_);
+    waiters_.clear();
+    for (auto& w : waiting)
+      if (auto c = w.lock()) c->resume_reading();
+  }
+
+  // Whether reading should pause after the bytes just handled: this connection's own queue is
+  // congested (its client is not reading), or a callee it called is (invocation_queued).
+  bool pause_after_bytes() {
+    if (!paused_ && congested()) {
+      pause_reading();
+      watch_stall();
+    }
+    return paused_;
+  }
+
+  // From congestion until drained (a quarter of max_outbound): a connection that completes no
+  // write within the stall timeout is closed, and whoever waited on it reads again.
+  void watch_stall() {
+    if (stall_watch_ || dead_ || stall_timeout_.count() <= 0) return;
+    if (!stall_timer_) stall_timer_ = std::make_unique<asio::steady_timer>(socket_.get_executor());
+    stall_watch_ = true;
+    const std::uint64_t writes = writes_done_;
+    stall_timer_->expires_after(stall_timeout_);
+    stall_timer_->async_wait([self = this->shared_from_this(), writes](const boost::system::error_code& e) {
+      self->stall_watch_ = false;
+      if (e || self->dead_ || self->queued() <= self->max_outbound_ / 4) return;
+      if (self->writes_done_ != writes) return self->watch_stall();  // slow, but reading
+      JLOG(warn) << "closing " << self->kind_ << " connection: slow consumer (" << self->queued()
+                 << " bytes queued and nothing written for " << self->stall_timeout_.count() << " ms)"
+                 << log_field("peer", self->remote_);
+      metrics::io().close(metrics::close_reason::slow_consumer);
+      self->terminate("slow consumer (stalled)");
+    });
+  }
+
+  // Hands bytes to the protocol with reading_now set (flow control).
+  void handle_bytes(char* data, std::size_t n) {
+    connection* outer = reading_now;
+    reading_now = this;
+    on_bytes(data, n);
+    reading_now = outer;
+  }
+
   void wait_read() {
+    read_armed_ = true;
     if constexpr (tls) {
       // Readable bytes on the socket are not readable plaintext: read through the TLS stream,
       // into a buffer of this connection's own (allocated once, for TLS connections only).
@@ -265,16 +375,18 @@ class stream_connection : public connection,
   bool keep_reading() const noexcept { return !dead_ && (!closing_ || linger_.count() > 0); }
 
   void on_read(const boost::system::error_code& ec, std::size_t n) {
+    read_armed_ = false;
     if (dead_) return;
     if (ec) return terminate(ec == asio::error::eof ? "closed by the peer" : ec.message());
     keepalive_heard(keepalive_);
     metrics::io().bytes_in.add(n);
-    on_bytes(tls_buffer_.get(), n);
-    if (keep_reading()) wait_read();
+    handle_bytes(tls_buffer_.get(), n);
+    if (keep_reading() && !pause_after_bytes()) wait_read();
   }
 
   void on_readable(const boost::system::error_code& ec) {
     if constexpr (!tls) {
+      read_armed_ = false;
       if (dead_) return;
       if (ec) return terminate(ec == asio::error::operation_aborted ? "" : ec.message());
       char* buffer = shared_read_buffer();
@@ -288,10 +400,11 @@ class stream_connection : public connection,
         if (rec) return terminate(rec == asio::error::eof ? "closed by the peer" : rec.message());
         keepalive_heard(keepalive_);
         metrics::io().bytes_in.add(n);
-        on_bytes(buffer, n);
-        if (!keep_reading()) return;
+        handle_bytes(buffer, n);
+        if (!keep_reading() || pause_after_bytes()) return;
         if (n < shared_read_buffer_size) return wait_read();
       }
+      read_armed_ = true;
       asio::post(socket_.get_executor(), [self = this->shared_from_this()] {
         self->on_readable({});
       });
@@ -320,6 +433,11 @@ class stream_connection : public connection,
     if (out_.capacity() > 64 * 1024 && out_.empty()) std::string().swap(out_);
     if (dead_) return;
     if (ec) return terminate(ec.message());
+    ++writes_done_;
+    if (queued() <= max_outbound_ / 4) {  // drained: flow control lets go
+      if (paused_) resume_reading();
+      release_waiters();
+    }
     do_write();
   }
 
@@ -352,6 +470,14 @@ class stream_connection : public connection,
   bool closing_ = false;  // flush what is queued, then end (or linger)
   bool dead_ = false;
   bool tls_established_ = false;  // handed over by a universal port (handed_over)
+  bool paused_ = false;      // flow control: not reading (pause_reading)
+  bool read_armed_ = false;  // a read wait (or a posted read) is outstanding
+  std::vector<std::weak_ptr<connection>> waiters_;  // senders paused until this drains
+  std::unique_ptr<asio::steady_timer> stall_timer_;  // watch_stall
+  bool stall_watch_ = false;
+  std::uint64_t writes_done_ = 0;
+  std::chrono::milliseconds stall_timeout_;
+  std::size_t event_backlog_;  // drop-events realms skip EVENTs above this (backlogged)
   std::string initial_;           // its first plaintext bytes, until start() feeds them
 };
 

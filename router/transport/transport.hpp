@@ -47,6 +47,15 @@ class transport {
   virtual void describe_tls(auth::client_facts&) const {}
   // The listener's authentication slots; nullptr: unbounded (in-process transports).
   virtual auth_slots* authenticating() noexcept { return nullptr; }
+  // Whether the client reads too slowly: more than half of max_outbound_bytes is waiting to be
+  // written (flow control: router/transport/stream_connection.hpp).
+  [[nodiscard]] virtual bool congested() const noexcept { return false; }
+  // Whether more than limits.event_backlog_bytes waits: a drop-events realm skips EVENTs to it.
+  [[nodiscard]] virtual bool backlogged() const noexcept { return false; }
+  // Flow control, after a message was sent here on behalf of the connection being read (an
+  // INVOCATION for its CALL, an EVENT for its PUBLISH in a disconnect realm): if this connection
+  // is congested, that one stops being read until this one drains, or is closed as stalled.
+  virtual void throttle_sender() {}
 };
 
 }  // namespace junction

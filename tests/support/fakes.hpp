@@ -26,6 +26,8 @@ struct fake_peer final : peer {
   // The largest message (JSON-encoded) its "connection" accepts; 0: any. A larger one is treated
   // as the router's session treats it (realm/peer.hpp: delivery).
   std::size_t max_bytes = 0;
+  // A congested connection in a drop-events realm: fan-out EVENTs are dropped (router/session.cpp).
+  bool dropping_events = false;
 
   delivery send(message&& m) override {
     if (too_big(m)) {
@@ -41,6 +43,7 @@ struct fake_peer final : peer {
   }
   delivery send(const std::shared_ptr<const shared_message>& m) override {
     if (too_big(m->get())) return delivery::too_big;
+    if (dropping_events) return delivery::dropped;
     shared.push_back(m);
     inbox.push_back(m->get());
     if (on_send) on_send(inbox.back());
@@ -107,6 +110,9 @@ struct fake_transport final : transport {
   [[nodiscard]] std::string_view protocol() const noexcept override { return wire.subprotocol(); }
   auth_slots* authenticating() noexcept override { return slots; }
   auth_slots* slots = nullptr;  // the listener's, when a test gives one
+  bool is_congested = false;    // the client reads too slowly (flow control)
+  [[nodiscard]] bool congested() const noexcept override { return is_congested; }
+  [[nodiscard]] bool backlogged() const noexcept override { return is_congested; }
 
   template <class T>
   T take() {

@@ -940,3 +940,44 @@ TEST_CASE_FIXTURE(broker_fixture, "broker: an EVENT too big for one subscriber i
   CHECK(a->take<event>().args == array{value("small")});
   CHECK(b->take<event>().args == array{value("small")});
 }
+
+TEST_CASE("broker: a session's subscriptions are capped (session_limits.subscriptions)") {
+  test::manual_timers timers;
+  realm_config cfg{"realm1"};
+  cfg.limits.subscriptions = 2;
+  realm r{cfg, timers};
+  auto a = std::make_shared<fake_peer>();
+  auto b = std::make_shared<fake_peer>();
+  r.join(session_info{1, "a", "anonymous", "anonymous", "", {}}, a);
+  r.join(session_info{2, "b", "anonymous", "anonymous", "", {}}, b);
+  CHECK_FALSE(r.handle(1, subscribe{1, {}, "com.t1"}));
+  CHECK_FALSE(r.handle(1, subscribe{2, {}, "com.t2"}));
+  const id first = a->take<subscribed>().subscription;
+  a->take<subscribed>();
+  CHECK_FALSE(r.handle(1, subscribe{3, {}, "com.t3"}));
+  const auto refused = a->take<error>();
+  CHECK(refused.request == 3);
+  CHECK(refused.error_uri == "wamp.error.limit_exceeded");
+  CHECK(r.stats().limit_refusals[static_cast<std::size_t>(session_limit::subscriptions)].get() == 1);
+  // A repeat of one it has is answered as always; another session has its own count.
+  CHECK_FALSE(r.handle(1, subscribe{4, {}, "com.t1"}));
+  CHECK(a->take<subscribed>().subscription == first);
+  CHECK_FALSE(r.handle(2, subscribe{1, {}, "com.t3"}));
+  b->take<subscribed>();
+  // After an UNSUBSCRIBE there is room again.
+  CHECK_FALSE(r.handle(1, unsubscribe{5, first}));
+  a->take<unsubscribed>();
+  CHECK_FALSE(r.handle(1, subscribe{6, {}, "com.t3"}));
+  a->take<subscribed>();
+}
+
+TEST_CASE_FIXTURE(broker_fixture, "broker: EVENTs a congested subscriber drops are counted, others still get them") {
+  sub(101, *a, "com.example.t");
+  sub(102, *b, "com.example.t");
+  b->dropping_events = true;
+  for (id i = 1; i <= 3; ++i) CHECK_FALSE(r.handle(103, publish{i, {}, "com.example.t", {value(1)}, {}}));
+  CHECK(a->shared.size() == 3);
+  CHECK(b->shared.empty());
+  CHECK(r.stats().events_dropped.get() == 3);
+  CHECK(r.stats().events.get() == 3);
+}

@@ -770,3 +770,37 @@ TEST_CASE_FIXTURE(advanced_fixture, "dealer: a progressive INVOCATION too big fo
   CHECK(callee->inbox.empty());
   CHECK(caller->inbox.empty());
 }
+
+TEST_CASE("dealer: calls in flight and registrations per session are capped (session_limits)") {
+  test::manual_timers timers;
+  realm_config cfg{"realm1"};
+  cfg.limits.calls_in_flight = 2;
+  cfg.limits.registrations = 1;
+  realm r{cfg, timers};
+  auto callee = std::make_shared<fake_peer>();
+  auto caller = std::make_shared<fake_peer>();
+  r.join(session_info{1, "callee", "anonymous", "anonymous", "", {}}, callee);
+  r.join(session_info{2, "caller", "anonymous", "anonymous", "", {}}, caller);
+  CHECK_FALSE(r.handle(1, register_{1, {}, "com.p"}));
+  callee->take<registered>();
+  CHECK_FALSE(r.handle(1, register_{2, {}, "com.q"}));
+  const auto no_reg = callee->take<error>();
+  CHECK(no_reg.request == 2);
+  CHECK(no_reg.error_uri == "wamp.error.limit_exceeded");
+  CHECK(r.stats().limit_refusals[static_cast<std::size_t>(session_limit::registrations)].get() == 1);
+
+  CHECK_FALSE(r.handle(2, call{1, {}, "com.p", {}, {}}));
+  CHECK_FALSE(r.handle(2, call{2, {}, "com.p", {}, {}}));
+  CHECK_FALSE(r.handle(2, call{3, {}, "com.p", {}, {}}));  // a third in flight: refused
+  const auto refused = caller->take<error>();
+  CHECK(refused.request == 3);
+  CHECK(refused.error_uri == "wamp.error.limit_exceeded");
+  CHECK(r.get_dealer().in_flight() == 2);
+  CHECK(r.stats().limit_refusals[static_cast<std::size_t>(session_limit::calls_in_flight)].get() == 1);
+  // An answer makes room.
+  const auto inv = callee->take<invocation>();
+  CHECK_FALSE(r.handle(1, yield{inv.request, {}, {}, {}}));
+  caller->take<result_>();
+  CHECK_FALSE(r.handle(2, call{4, {}, "com.p", {}, {}}));
+  CHECK(r.get_dealer().in_flight() == 2);
+}

@@ -314,3 +314,36 @@ TEST_CASE("session: a message that cannot be made smaller ends the connection, o
   CHECK(c.wire.sent.empty());  // not even the ABORT fits
   CHECK(r.find_realm("realm1")->session_count() == 0);
 }
+
+TEST_CASE("session: a congested subscriber misses EVENTs in a drop-events realm, and only EVENTs") {
+  test::manual_timers timers;
+  router_config cfg = two_realms();
+  cfg.realms[1].slow_consumer = slow_consumer_policy::drop_events;  // realm2; realm1 disconnects
+  router r(cfg, timers);
+  for (const char* realm : {"realm1", "realm2"}) {
+    CAPTURE(realm);
+    const bool drops = std::string(realm) == "realm2";
+    connection sub(r), pub(r);
+    sub.join(realm);
+    pub.join(realm);
+    sub.send(R"([32,1,{},"com.t"])");
+    sub.wire.take<subscribed>();
+    sub.send(R"([64,2,{},"com.p"])");
+    sub.wire.take<registered>();
+    sub.wire.is_congested = true;
+    pub.send(R"([16,1,{},"com.t",[1]])");
+    pub.send(R"([16,2,{},"com.t",[2]])");
+    pub.send(R"([48,3,{},"com.p",[]])");  // an INVOCATION is never dropped
+    if (drops) {
+      CHECK(r.find_realm(realm)->stats().events_dropped.get() == 2);
+    } else {
+      CHECK(sub.wire.take<event>().args == array{value(1)});
+      CHECK(sub.wire.take<event>().args == array{value(2)});
+    }
+    CHECK(sub.wire.take<invocation>().registration != 0);
+    sub.wire.is_congested = false;  // caught up
+    pub.send(R"([16,4,{},"com.t",[4]])");
+    CHECK(sub.wire.take<event>().args == array{value(4)});
+    CHECK(sub.wire.sent.empty());
+  }
+}

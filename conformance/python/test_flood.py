@@ -21,7 +21,7 @@ import json
 import socket
 import time
 
-from harness import (T, RouterProcess, WampCases, connect, http_get, single, split_url, uri, ws_frame, ws_read)
+from harness import (SANITIZED, T, RouterProcess, WampCases, connect, http_get, single, split_url, uri, ws_frame, ws_read)
 
 HELLO = [1, 'realm1', {'roles': {'subscriber': {}, 'publisher': {}, 'caller': {}, 'callee': {}}}]
 
@@ -308,13 +308,15 @@ class StalledSubscribers(FloodBase):
             # Logged (repeated warnings are rate-limited: the first few, then a summary).
             self.assertIn('closing WebSocket connection: slow consumer', log)
             peak = self.peak_rss_mb()
-            self.assertLess(peak, 300, 'peak RSS %.0f MB' % peak)
+            if not SANITIZED:  # ASan's shadow memory and quarantine are not the router's
+                self.assertLess(peak, 300, 'peak RSS %.0f MB' % peak)
             self.assertGreater(received, 4096 * 100, 'and got events')
             self.assertLess(worst, 2.0, 'calls kept answering during the flood (slowest %.3f s)' % worst)
             print('\n    flood: %d PUBLISH in 8 s, peak RSS %.0f MB, slowest call %.1f ms, reader got %.0f MB'
                   % (sent, peak, worst * 1000, received / 1e6))
             # A stalled subscriber's connection is really gone: its socket reads to the end.
             r0, w0 = stalled[0]
+            w0.transport.resume_reading()
             with self.assertRaises((asyncio.IncompleteReadError, ConnectionError)):
                 while True:
                     await asyncio.wait_for(ws_read(r0), T)
@@ -369,7 +371,8 @@ class DropEventsRealm(FloodBase):
             self.assertGreater(metric(body, 'junction_events_dropped_total'), 0)
             self.assertTrue(all(not t.done() for t in readers), 'every reading subscriber is connected')
             self.assertTrue(all(c[0] > 0 for c in counts), 'and got events')
-            self.assertLess(peak, 300, 'peak RSS %.0f MB' % peak)
+            if not SANITIZED:  # ASan's shadow memory and quarantine are not the router's
+                self.assertLess(peak, 300, 'peak RSS %.0f MB' % peak)
             self.assertLess(worst, 2.0, 'calls kept answering during the flood (slowest %.3f s)' % worst)
             # A stalled subscriber that reads again catches up: the router logs what it missed.
             r0, w0 = stalled[0]
@@ -435,7 +438,8 @@ class ClientsThatNeverRead(FloodBase):
                   'slowest call %.1f ms' % (peak, paused, in_flight, worst * 1000))
             self.assertGreaterEqual(paused, 4, 'every flooding sender was paused')
             self.assertLessEqual(in_flight, 2 * 1000, 'calls in flight stay under the per-session cap')
-            self.assertLess(peak, 200, 'peak RSS %.0f MB' % peak)
+            if not SANITIZED:  # ASan's shadow memory and quarantine are not the router's
+                self.assertLess(peak, 200, 'peak RSS %.0f MB' % peak)
             self.assertLess(worst, 2.0, 'others kept being served (slowest call %.3f s)' % worst)
             # Paused, they took nothing for slow_consumer_timeout_ms: closed as stalled consumers, the
             # callee among them; the router absorbed a bounded part of each flood.

@@ -42,6 +42,10 @@ struct listener_config {
   std::size_t max_message_size = 16 * 1024 * 1024;  // bytes per incoming WAMP message
   keepalive_settings keepalive;  // router pings (WebSocket ping / RawSocket PING)
   bool rawsocket_pings = false;  // RawSocket PINGs too (opt-in: see --keepalive-interval)
+  // bench-echo-junction only (not a config-file key): a WebSocket listener that accepts an
+  // upgrade on any path, with or without a subprotocol, and echoes every message back (text as
+  // text, binary as binary) instead of carrying WAMP.
+  bool echo = false;
   std::size_t max_connections = 0;  // 0: bounded only by the open-file limit
   // A connection's first byte (universal port), TLS handshake and WebSocket/RawSocket handshake
   // must all be done within this, or it is closed (slowloris).

@@ -237,6 +237,14 @@ class ws_connection final : public stream::stream_connection<Socket>, private ws
              no->status == 426 ? "Sec-WebSocket-Version: 13\r\n" : std::string_view{});
       return false;
     }
+    if (config_.echo) {  // bench-echo-junction: the WebSocket layer alone
+      this->out_ += ws::switching_protocols(req.key, {});
+      this->schedule_write();
+      this->handshake_done();
+      phase_ = phase::open;
+      reader_.emplace(config_.max_message_size);
+      return true;
+    }
     if (!our_path) {
       metrics::io().refuse(metrics::refusal::handshake);
       refuse(404, wamp ? "no WAMP endpoint at this path\n" : "this port serves no WAMP endpoint\n");
@@ -288,8 +296,15 @@ class ws_connection final : public stream::stream_connection<Socket>, private ws
   // ---- frames in --------------------------------------------------------------------------------
 
   // One incoming WebSocket message: one WAMP message, or several in a batched subprotocol.
-  void on_message(ws::opcode, std::string_view payload) override {
+  void on_message(ws::opcode op, std::string_view payload) override {
     if (phase_ != phase::open) return;
+    if (config_.echo) {  // bench-echo-junction
+      if (!this->queue_ok(payload.size() + ws::max_header_size)) return;
+      ws::append_header(this->out_, op, payload.size());
+      this->out_.append(payload);
+      this->schedule_write();
+      return;
+    }
     if (proto_.batch == batching::mode::json && separator_ == batching::json_separator) {
       // Answer in the separator the client speaks (spec 0x1E unless it shows 0x18).
       if (batching::separator_of(payload) == batching::json_separator_autobahn)

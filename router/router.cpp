@@ -77,6 +77,11 @@ std::string realm_changes(const realm_config& a, const realm_config& b) {
   item("max_retained_events", std::to_string(a.max_retained_events), std::to_string(b.max_retained_events));
   item("progressive_call_memory", std::to_string(a.progressive_call_memory),
        std::to_string(b.progressive_call_memory));
+  auto policy = [](slow_consumer_policy p) { return p == slow_consumer_policy::drop_events ? "drop-events" : "disconnect"; };
+  item("slow_consumer", policy(a.slow_consumer), policy(b.slow_consumer));
+  item("session_limits.calls_in_flight", std::to_string(a.limits.calls_in_flight), std::to_string(b.limits.calls_in_flight));
+  item("session_limits.registrations", std::to_string(a.limits.registrations), std::to_string(b.limits.registrations));
+  item("session_limits.subscriptions", std::to_string(a.limits.subscriptions), std::to_string(b.limits.subscriptions));
   return out;
 }
 }  // namespace

@@ -324,6 +324,10 @@ struct server::impl final : http_routes, executor {
     changed("strict_request_ids", next.strict_request_ids != settings_.strict_request_ids);
     changed("limits.max_outbound_bytes (for new connections)",
             next.max_outbound_bytes != settings_.max_outbound_bytes);
+    changed("limits.slow_consumer_timeout_ms (for new connections)",
+            next.slow_consumer_timeout != settings_.slow_consumer_timeout);
+    changed("limits.event_backlog_bytes (for new connections)",
+            next.event_backlog_bytes != settings_.event_backlog_bytes);
     changed("shutdown.drain_timeout_ms", next.drain_timeout != settings_.drain_timeout);
     changed("admin.stall_threshold_ms", next.stall_threshold != settings_.stall_threshold);
     changed("admin.reload_endpoint", next.reload_endpoint != settings_.reload_endpoint);

@@ -464,3 +464,56 @@ class ClientsThatNeverRead(FloodBase):
         for start in range(1, count + 1, 100):
             w.write(b''.join(make(n) for n in range(start, start + 100)))
             await w.drain()
+
+
+@single
+class SessionLimits(FloodBase):
+    """session_limits with Autobahn|Python: past a cap, wamp.error.limit_exceeded; a reload changes the cap."""
+
+    async def asyncSetUp(self):
+        self.router = RouterProcess(config={
+            'listeners': [{'type': 'ws', 'port': 0, 'path': '/ws'}],
+            'realms': [{'name': 'realm1',
+                        'session_limits': {'calls_in_flight': 2, 'registrations': 1, 'subscriptions': 2}}],
+        }).start()
+
+    async def test_caps_answer_limit_exceeded_and_follow_a_reload(self):
+        from autobahn.wamp.exception import ApplicationError
+        s = await connect('json', url=self.router.url)
+        other = await connect('msgpack', url=self.router.url)
+        try:
+            slow = uri()
+            release = asyncio.get_running_loop().create_future()
+
+            async def wait():
+                await release
+                return 'done'
+            await other.register(wait, slow)
+            await s.register(lambda: 1, uri())
+            with self.assertRaises(ApplicationError) as e:
+                await s.register(lambda: 2, uri())
+            self.assertEqual(e.exception.error, 'wamp.error.limit_exceeded')
+            await s.subscribe(lambda *a: None, uri())
+            await s.subscribe(lambda *a: None, uri())
+            with self.assertRaises(ApplicationError) as e:
+                await s.subscribe(lambda *a: None, uri())
+            self.assertEqual(e.exception.error, 'wamp.error.limit_exceeded')
+            first = [asyncio.ensure_future(s.call(slow)) for _ in range(2)]
+            await asyncio.sleep(0.2)
+            with self.assertRaises(ApplicationError) as e:
+                await s.call(slow)
+            self.assertEqual(e.exception.error, 'wamp.error.limit_exceeded')
+            release.set_result(None)
+            self.assertEqual(await asyncio.gather(*first), ['done', 'done'])
+            body = await self.metrics()
+            for limit in ('calls_in_flight', 'registrations', 'subscriptions'):
+                self.assertEqual(metric(body, 'junction_session_limit_refusals_total', 'limit="%s"' % limit), 1, limit)
+            # A reload raises the registration cap: the same session may now register a second one.
+            config = self.router.config
+            config['realms'][0]['session_limits']['registrations'] = 2
+            self.router.reload(config)
+            await asyncio.get_running_loop().run_in_executor(None, self.router.wait_for_log, 'session_limits.registrations 1 → 2')
+            await s.register(lambda: 2, uri())
+        finally:
+            await s.close()
+            await other.close()

@@ -9,9 +9,18 @@ import asyncio
 import os
 import struct
 
-from harness import BIN, T, RouterProcess, WampCases, single, split_url, ws_frame, ws_open, ws_read
+from harness import BIN, REPO_ROOT, T, RouterProcess, WampCases, single, split_url, ws_frame, ws_open, ws_read
 
-ECHO_BIN = os.path.join(os.path.dirname(os.path.dirname(BIN)), 'bench', 'bench-echo-junction')
+
+def echo_binary():
+    """JUNCTION_ECHO_BIN (conformance/run sets it), else the one next to the router's build, else build/'s."""
+    if os.environ.get('JUNCTION_ECHO_BIN'):
+        return os.environ['JUNCTION_ECHO_BIN']
+    beside = os.path.join(os.path.dirname(os.path.dirname(BIN)), 'bench', 'bench-echo-junction')
+    return beside if os.path.exists(beside) else os.path.join(REPO_ROOT, 'build', 'bench', 'bench-echo-junction')
+
+
+ECHO_BIN = echo_binary()
 TEXT, BINARY, CLOSE, PING, PONG, CONT = 1, 2, 8, 9, 10, 0
 
 

@@ -517,3 +517,44 @@ class SessionLimits(FloodBase):
         finally:
             await s.close()
             await other.close()
+
+
+@single
+class PausedIsNotDead(FloodBase):
+    """A caller the router stopped reading (its callee is congested) is not ended by keepalive: the router
+    cannot hear it while it does not read it. The stalled callee is closed by the stall timer instead, and
+    the caller goes on."""
+
+    async def asyncSetUp(self):
+        self.router = RouterProcess(config={
+            'listeners': [{'type': 'ws', 'port': 0, 'path': '/ws', 'keepalive': {'interval_ms': 200, 'timeout_ms': 300}},
+                          {'type': 'rs', 'port': 0}],
+            'realms': [{'name': 'realm1'}],
+            'limits': {'slow_consumer_timeout_ms': 4000},
+        }).start()
+
+    async def test_a_paused_caller_outlives_the_keepalive_timeout(self):
+        from harness import RawSocket, RawWamp
+        proc = uri()
+        ws = await RawSocket.open('json', self.router.urls['rs'])  # RawSocket: no keepalive pings
+        callee = RawWamp(ws, 'json')
+        await callee.hello()
+        await callee.register(proc)
+        ws.transport.pause_reading()  # the callee stops reading
+        caller = await RawWamp.joined('json', url=self.router.url)  # Autobahn's WebSocket answers pings
+        for i in range(1, 3001):  # 4 KiB each: the callee is congested long before the end
+            caller.send([48, i, {}, proc, ['y' * 4096]])
+        await asyncio.sleep(2.5)  # > keepalive interval + timeout, < the stall timeout
+        body = await self.metrics()
+        self.assertGreaterEqual(metric(body, 'junction_reads_paused_total'), 1)
+        self.assertEqual(metric(body, 'junction_connections_closed_total', 'reason="keepalive"'), 0)
+        self.assertFalse(caller.ws.is_closed(), 'the paused caller is still connected')
+        # The stalled callee goes at the stall timeout; its callers get their ERRORs and go on.
+        self.router.wait_for_log('nothing written for 4000 ms', timeout=10)
+        answered = 0
+        while answered < 3000:
+            msg = await caller.recv(10)
+            if msg[0] == 8 and msg[1] == 48:
+                answered += 1
+        self.assertFalse(caller.ws.is_closed())
+        await caller.close()

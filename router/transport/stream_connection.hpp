@@ -525,6 +525,12 @@ class connection_set {
       const auto now = keepalive_clock::now();
       std::vector<std::shared_ptr<connection>> expired;
       for (auto& [raw, conn] : connections_) {
+        // A connection the router stopped reading (flow control) cannot be heard: its silence
+        // is ours. It counts as alive; the stall timer judges a client that does not read.
+        if (conn->read_paused()) {
+          keepalive_heard(conn->keepalive());
+          continue;
+        }
         switch (keepalive_sweep(conn->keepalive(), now, config_.keepalive)) {
           case keepalive_action::ping: conn->keepalive_ping(); break;
           case keepalive_action::expire: expired.push_back(conn); break;

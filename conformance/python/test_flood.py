@@ -529,7 +529,8 @@ class PausedIsNotDead(FloodBase):
         self.router = RouterProcess(config={
             'listeners': [{'type': 'ws', 'port': 0, 'path': '/ws', 'keepalive': {'interval_ms': 200, 'timeout_ms': 300}},
                           {'type': 'rs', 'port': 0}],
-            'realms': [{'name': 'realm1'}],
+            # No cap on calls in flight: the callee must be congested whatever the kernel buffers hold.
+            'realms': [{'name': 'realm1', 'session_limits': {'calls_in_flight': 0}}],
             'limits': {'slow_consumer_timeout_ms': 4000},
         }).start()
 
@@ -542,7 +543,7 @@ class PausedIsNotDead(FloodBase):
         await callee.register(proc)
         ws.transport.pause_reading()  # the callee stops reading
         caller = await RawWamp.joined('json', url=self.router.url)  # Autobahn's WebSocket answers pings
-        for i in range(1, 3001):  # 4 KiB each: the callee is congested long before the end
+        for i in range(1, 8001):  # 4 KiB each, 32 MB: more than the kernel's buffers and the router's limit
             caller.send([48, i, {}, proc, ['y' * 4096]])
         await asyncio.sleep(2.5)  # > keepalive interval + timeout, < the stall timeout
         body = await self.metrics()
@@ -552,7 +553,7 @@ class PausedIsNotDead(FloodBase):
         # The stalled callee goes at the stall timeout; its callers get their ERRORs and go on.
         self.router.wait_for_log('nothing written for 4000 ms', timeout=10)
         answered = 0
-        while answered < 3000:
+        while answered < 8000:
             msg = await caller.recv(10)
             if msg[0] == 8 and msg[1] == 48:
                 answered += 1

@@ -333,6 +333,16 @@ def validate_config(config):
             '; '.join('{}: {}'.format('/' + '/'.join(str(p) for p in e.absolute_path), e.message) for e in errors)))
 
 
+def metric_sum(text, name, labels=''):
+    """The sum of every sample of metric `name` in a Prometheus text exposition whose labels contain
+    `labels` (e.g. 'reason="slow_consumer"'; '' = all of them)."""
+    total = 0.0
+    for line in text.splitlines():
+        if line.startswith(name + ' ') or (line.startswith(name + '{') and labels in line):
+            total += float(line.rsplit(' ', 1)[1])
+    return total
+
+
 async def http_get(host, port, path, method='GET', timeout=None):
     """One plain HTTP/1.1 request; returns (status, headers dict lower-case, body bytes)."""
     r, w = await asyncio.wait_for(asyncio.open_connection(host, port), timeout or T)

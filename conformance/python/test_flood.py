@@ -22,6 +22,7 @@ import socket
 import time
 
 from harness import (SANITIZED, T, RouterProcess, WampCases, connect, http_get, single, split_url, uri, ws_frame, ws_read)
+from harness import metric_sum as metric
 
 HELLO = [1, 'realm1', {'roles': {'subscriber': {}, 'publisher': {}, 'caller': {}, 'callee': {}}}]
 
@@ -32,14 +33,6 @@ def vm_kb(pid, field):
             if line.startswith(field + ':'):
                 return int(line.split()[1])
     return 0
-
-
-def metric(text, name, labels=''):
-    total = 0.0
-    for line in text.splitlines():
-        if line.startswith(name + ' ') or (line.startswith(name + '{') and labels in line):
-            total += float(line.rsplit(' ', 1)[1])
-    return total
 
 
 async def raw_ws(port, rcvbuf=None, path='/ws'):

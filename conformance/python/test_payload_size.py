@@ -13,6 +13,7 @@ import asyncio
 from autobahn.exception import PayloadExceededError
 from autobahn.wamp.types import PublishOptions
 
+from harness import metric_sum as metric
 from harness import (CALL, ERROR, EVENT, HELLO, INVOCATION, PUBLISH, PUBLISHED, REGISTER, REGISTERED, RESULT,
                      SUBSCRIBE, SUBSCRIBED, WELCOME, YIELD, CLIENT_ROLES, Inbox, RawSocket, RawWamp, RouterProcess,
                      T, WampCases, each_serializer, encode, http_get, split_url, uri)
@@ -34,14 +35,6 @@ class SizedRouter:
 def tearDownModule():
     if SizedRouter.router:
         SizedRouter.router.stop()
-
-
-def metric(text, name):
-    total = 0.0
-    for line in text.splitlines():
-        if line.startswith(name + ' ') or line.startswith(name + '{'):
-            total += float(line.rsplit(' ', 1)[1])
-    return total
 
 
 @each_serializer

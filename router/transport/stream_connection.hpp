@@ -306,7 +306,7 @@ class stream_connection : public connection,
   std::string out_;  // bytes waiting for the next write
 
  private:
-  // Callers paused on this connection (invocation_queued) read again.
+  // Senders paused on this connection (throttle_sender) read again.
   void release_waiters() {
     if (waiters_.empty()) return;
     auto waiting = std::move(waiters_);
@@ -316,7 +316,7 @@ class stream_connection : public connection,
   }
 
   // Whether reading should pause after the bytes just handled: this connection's own queue is
-  // congested (its client is not reading), or a callee it called is (invocation_queued).
+  // congested (its client is not reading), or a receiver it sent to is (throttle_sender).
   bool pause_after_bytes() {
     if (!paused_ && congested()) {
       pause_reading();

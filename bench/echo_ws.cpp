@@ -90,6 +90,7 @@ int main(int argc, char** argv) {
     server.stop_listening(ignored);
     io.stop();
   });
-  junction::run_event_loop(io, std::chrono::microseconds(busy_poll_us));
+  const std::atomic<std::int64_t> window{busy_poll_us};
+  junction::run_event_loop(io, window);
   return 0;
 }

@@ -9,12 +9,16 @@
 #include <boost/asio/steady_timer.hpp>
 
 #include "realm/timer_queue.hpp"
+#include "router/io_loop.hpp"
 
 namespace junction {
 
 class asio_timer_queue final : public timer_queue {
  public:
   explicit asio_timer_queue(boost::asio::io_context& io) : timer_(io) {}
+  // With several I/O threads: the timers run on loop 0 under the core lock, and schedule and
+  // cancel are called under it from any loop (router/io_loop.hpp).
+  void set_core(core_mutex* core) noexcept { core_ = core; }
 
   handle schedule(duration after, callback fn) override {
     const auto at = deadline_queue::clock::now() + after;
@@ -37,6 +41,7 @@ class asio_timer_queue final : public timer_queue {
     armed_for_ = at;
     timer_.expires_at(at);
     timer_.async_wait([this, at](const boost::system::error_code& ec) {
+      const core_guard lock(*core_);  // the timers call into realms and sessions
       if (ec || !armed_ || armed_for_ != at) return;  // canceled or re-armed since
       armed_ = false;
       queue_.run_due(deadline_queue::clock::now());
@@ -44,6 +49,8 @@ class asio_timer_queue final : public timer_queue {
     });
   }
 
+  core_mutex unlocked_;  // until set_core: no lock
+  core_mutex* core_ = &unlocked_;
   boost::asio::steady_timer timer_;
   deadline_queue queue_;
   bool armed_ = false;

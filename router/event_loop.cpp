@@ -4,10 +4,11 @@
 
 namespace junction {
 
-void run_event_loop(boost::asio::io_context& io, const std::chrono::microseconds& busy_poll) {
+void run_event_loop(boost::asio::io_context& io, const std::atomic<std::int64_t>& busy_poll_us) {
   using clock = std::chrono::steady_clock;
   auto last_work = clock::now();
   for (;;) {
+    const std::chrono::microseconds busy_poll{busy_poll_us.load(std::memory_order_relaxed)};
     if (busy_poll.count() <= 0) {
       // Plain blocking; one handler at a time, so that a reload turning polling on is seen.
       if (io.run_one() == 0) return;

@@ -10,7 +10,9 @@
 // (there is always work); when idle it blocks again after one window.
 #pragma once
 
+#include <atomic>
 #include <chrono>
+#include <cstdint>
 
 namespace boost::asio {
 class io_context;
@@ -26,6 +28,7 @@ inline constexpr std::chrono::microseconds max_busy_poll{10000};
 
 // Runs `io` until it is stopped or out of work. `busy_poll` is read again after every wait, so a
 // reload can change it; 0: block whenever there is nothing to do.
-void run_event_loop(boost::asio::io_context& io, const std::chrono::microseconds& busy_poll);
+// (Atomic: every I/O thread reads the window one reload may change.)
+void run_event_loop(boost::asio::io_context& io, const std::atomic<std::int64_t>& busy_poll_us);
 
 }  // namespace junction

@@ -17,6 +17,7 @@
 #include "auth/throttle.hpp"
 #include "realm/random_ids.hpp"
 #include "realm/realm.hpp"
+#include "router/io_loop.hpp"
 #include "router/ops/config.hpp"
 
 namespace junction {
@@ -70,7 +71,7 @@ class router {
   // Shutdown: new sessions are refused (HELLO → ABORT wamp.close.system_shutdown, listeners
   // refuse new connections) and new calls are answered wamp.error.canceled.
   void drain();
-  [[nodiscard]] bool draining() const noexcept { return draining_; }
+  [[nodiscard]] bool draining() const noexcept { return draining_.load(std::memory_order_relaxed); }
   // The calls still in flight end (callers: wamp.error.canceled with `why`).
   void end_calls(const std::string& why);
   [[nodiscard]] std::size_t calls_in_flight() const;
@@ -80,6 +81,8 @@ class router {
   void set_executor(executor* e) noexcept { executor_ = e; }
   [[nodiscard]] executor* exec() const noexcept { return executor_; }
   [[nodiscard]] timer_queue& timers() noexcept { return timers_; }
+  // The core lock (router/io_loop.hpp): on with several I/O threads.
+  [[nodiscard]] core_mutex& core() noexcept { return core_; }
 
   // How a realm authenticates (nullptr for a realm not served). Shared: a handshake in progress
   // keeps the configuration it started with across a reload.
@@ -155,8 +158,9 @@ class router {
   std::uint64_t authz_epoch_ = 1;
   std::map<std::pair<std::string, int>, std::uint64_t> denied_;
   std::map<std::pair<std::string, std::string>, std::uint64_t> authorizer_calls_;
-  bool draining_ = false;
+  std::atomic<bool> draining_{false};  // read by every I/O thread without the core lock
   random_ids ids_;
+  core_mutex core_;
   std::map<std::string, std::unique_ptr<realm>, std::less<>> realms_;
   std::unordered_set<id> live_sessions_;
 };

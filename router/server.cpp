@@ -1,5 +1,6 @@
 #include "router/server.hpp"
 
+#include <sched.h>
 #include <sys/resource.h>
 #include <unistd.h>
 
@@ -12,11 +13,13 @@
 #include <sys/eventfd.h>
 
 #include <condition_variable>
+#include <future>
 #include <deque>
 #include <functional>
 #include <mutex>
 #include <thread>
 
+#include <boost/asio/executor_work_guard.hpp>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/posix/stream_descriptor.hpp>
 #include <boost/asio/post.hpp>
@@ -30,6 +33,7 @@
 #include "router/ops/metrics.hpp"
 #include "router/router.hpp"
 #include "router/transport/rawsocket_listener.hpp"
+#include "router/transport/loops.hpp"
 #include "router/transport/universal_listener.hpp"
 #include "router/transport/websocket_listener.hpp"
 
@@ -187,7 +191,8 @@ struct server::impl final : http_routes, executor {
   };
 
   explicit impl(const cli_result& cli)
-      : io_(BOOST_ASIO_CONCURRENCY_HINT_UNSAFE),  // one thread (docs/THREADING.md)
+      : loops_(thread_count(cli.config.threads)),  // docs/THREADING.md
+        io_(loops_.main()),
         timers_(io_),
         settings_(cli.config),
         config_file_(cli.config_file),
@@ -199,12 +204,33 @@ struct server::impl final : http_routes, executor {
         worker_(io_) {
     router_.set_http_routes(this);
     router_.set_executor(this);
+    router_.core().enable(loops_.threaded());
+    timers_.set_core(&router_.core());
+    busy_poll_us_.store(settings_.busy_poll.count());
+  }
+
+  // `threads` from the config: 0 is one per CPU this process may run on.
+  static unsigned thread_count(unsigned configured) {
+    if (configured != 0) return configured;
+    cpu_set_t set;
+    CPU_ZERO(&set);
+    if (::sched_getaffinity(0, sizeof set, &set) == 0) return std::max(1, CPU_COUNT(&set));
+    return std::max(1U, std::thread::hardware_concurrency());
   }
 
   // executor
-  void post(std::function<void()> fn) override { asio::post(io_, std::move(fn)); }
+  // Both run what they are given on loop 0, under the core lock.
+  void post(std::function<void()> fn) override {
+    asio::post(io_, [this, fn = std::move(fn)] {
+      const core_guard lock(router_.core());
+      fn();
+    });
+  }
   void offload(std::function<bool()> work, std::function<void(bool)> done) override {
-    worker_.run(std::move(work), std::move(done));
+    worker_.run(std::move(work), [this, done = std::move(done)](bool ok) {
+      const core_guard lock(router_.core());
+      done(ok);
+    });
   }
 
   int run() {
@@ -223,23 +249,43 @@ struct server::impl final : http_routes, executor {
     wait_for_signal();
     tick();
     phase_ = phase::serving;
-    run_event_loop(io_, settings_.busy_poll);
+    run_loops();
     JLOG(info) << "stopped";
     return 0;
+  }
+
+  // Loop 0 on this thread, the others on threads of their own, until the shutdown stops them.
+  void run_loops() {
+    if (loops_.threaded()) {
+      JLOG(info) << loops_.size() << " I/O threads";
+      for (unsigned i = 1; i < loops_.size(); ++i) {
+        asio_loop& l = loops_.at(i);
+        guards_.emplace_back(l.io.get_executor());
+        threads_.emplace_back([this, &l] {
+          this_thread_loop = &l;
+          run_event_loop(l.io, busy_poll_us_);
+        });
+      }
+      this_thread_loop = &loops_.at(0);
+    }
+    run_event_loop(io_, busy_poll_us_);
+    for (auto& t : threads_) t.join();
+    threads_.clear();
+    this_thread_loop = nullptr;
   }
 
   running_listener start_listener(const listener_config& lc) {
     running_listener r{lc, nullptr};
     switch (lc.kind) {
       case listener_config::protocol::rawsocket:
-        r.l = std::make_unique<rawsocket_listener>(io_, router_, lc);
+        r.l = std::make_unique<rawsocket_listener>(loops_, router_, lc);
         break;
       case listener_config::protocol::universal:
-        r.l = std::make_unique<universal_listener>(io_, router_, lc);
+        r.l = std::make_unique<universal_listener>(loops_, router_, lc);
         break;
       case listener_config::protocol::websocket:
       case listener_config::protocol::http:
-        r.l = std::make_unique<websocket_listener>(io_, router_, lc);
+        r.l = std::make_unique<websocket_listener>(loops_, router_, lc);
         break;
     }
     r.l->start();  // throws with the reason when it cannot bind
@@ -251,6 +297,7 @@ struct server::impl final : http_routes, executor {
   void wait_for_signal() {
     signals_.async_wait([this](const boost::system::error_code& ec, int sig) {
       if (ec) return;
+      const core_guard lock(router_.core());
       if (sig == SIGHUP) {
         reload("SIGHUP");
       } else if (phase_ == phase::serving || phase_ == phase::starting) {
@@ -266,6 +313,7 @@ struct server::impl final : http_routes, executor {
   }
 
   void tick() {
+    const core_guard lock(router_.core());
     last_tick_ = clock::now();
     log_flush_suppressed();
     retiring_.erase(std::remove_if(retiring_.begin(), retiring_.end(),
@@ -321,6 +369,11 @@ struct server::impl final : http_routes, executor {
       if (differs) changes.push_back(std::string(what) + " changed");
     };
     changed("busy_poll_us", next.busy_poll != settings_.busy_poll);
+    busy_poll_us_.store(next.busy_poll.count());
+    if (next.threads != settings_.threads) {
+      changes.push_back("threads changed: applies at the next start");
+      next.threads = settings_.threads;
+    }
     changed("strict_request_ids", next.strict_request_ids != settings_.strict_request_ids);
     changed("limits.max_outbound_bytes (for new connections)",
             next.max_outbound_bytes != settings_.max_outbound_bytes);
@@ -401,6 +454,7 @@ struct server::impl final : http_routes, executor {
   }
 
   void drain_step() {
+    const core_guard lock(router_.core());
     if (router_.calls_in_flight() == 0 || clock::now() >= drain_deadline_) return close_sessions();
     drain_timer_.expires_after(drain_poll);
     drain_timer_.async_wait([this](const boost::system::error_code& ec) {
@@ -422,6 +476,7 @@ struct server::impl final : http_routes, executor {
   }
 
   void closing_step() {
+    const core_guard lock(router_.core());
     std::size_t open = 0;
     for (const auto& r : listeners_) open += r.l->view().open;
     if (open == 0 || clock::now() >= closing_deadline_) {
@@ -429,7 +484,8 @@ struct server::impl final : http_routes, executor {
       signals_.cancel();
       tick_.cancel();
       worker_.stop();
-      io_.stop();
+      for (auto& g : guards_) g.reset();
+      for (unsigned i = 0; i < loops_.size(); ++i) loops_.at(i).io.stop();
       return;
     }
     drain_timer_.expires_after(drain_poll);
@@ -442,6 +498,19 @@ struct server::impl final : http_routes, executor {
 
   std::optional<http_answer> answer(std::string_view method, std::string_view path,
                                     bool loopback_peer) override {
+    // The routes read and change what loop 0 runs (listeners, reload, the tick): asked on
+    // another loop, they are answered on loop 0 while the asking loop waits.
+    if (loops_.threaded() && this_thread_loop != &loops_.at(0)) {
+      auto done = std::make_shared<std::promise<std::optional<http_answer>>>();
+      auto result = done->get_future();
+      asio::post(io_, [this, done, m = std::string(method), p = std::string(path), loopback_peer] {
+        done->set_value(answer(m, p, loopback_peer));
+      });
+      if (result.wait_for(std::chrono::seconds(10)) != std::future_status::ready)
+        return http_answer{503, "text/plain; charset=utf-8", "the router's main loop did not answer in time\n"};
+      return result.get();
+    }
+    const core_guard lock(router_.core());
     const bool get = method == "GET" || method == "HEAD";
     auto wrong_method = [](const char* allow) {
       return http_answer{405, "text/plain; charset=utf-8", "method not allowed\n",
@@ -481,7 +550,11 @@ struct server::impl final : http_routes, executor {
     return std::nullopt;
   }
 
-  asio::io_context io_;
+  loop_set loops_;
+  asio::io_context& io_;  // loop 0's
+  std::atomic<std::int64_t> busy_poll_us_{0};
+  std::vector<asio::executor_work_guard<asio::io_context::executor_type>> guards_;  // loops 1..N-1
+  std::vector<std::thread> threads_;
   asio_timer_queue timers_;
   router_config settings_;
   std::string config_file_;

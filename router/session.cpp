@@ -31,8 +31,9 @@ bool transport::send(const message& m, const codec& c) {
 }
 
 void session::on_frame(std::string_view bytes) {
+  auto decoded = codec_.decode(bytes);  // before the core lock: decoding touches nothing shared
+  const core_guard lock(owner_.core());
   if (state_ == state::closed) return;  // after ABORT, further input is ignored
-  auto decoded = codec_.decode(bytes);
   if (!decoded) {
     protocol_violation(decoded.error().message);
     return;
@@ -49,14 +50,14 @@ void session::on_frame(std::string_view bytes) {
     if (std::holds_alternative<goodbye>(m)) state_ = state::awaiting_hello;
     if (std::holds_alternative<abort>(m)) {
       state_ = state::closed;
-      if (link_) link_->close("client sent ABORT");
+      close_link("client sent ABORT");
     }
     return;
   }
   if (state_ == state::awaiting_hello) {
     if (auto* h = std::get_if<hello>(&m)) return on_hello(std::move(*h));
     if (std::holds_alternative<abort>(m)) {  // the client gave up joining
-      if (link_) link_->close("client sent ABORT");
+      close_link("client sent ABORT");
       state_ = state::closed;
       return;
     }
@@ -80,7 +81,7 @@ void session::on_frame(std::string_view bytes) {
       return on_authenticate(std::move(*a));
     if (std::holds_alternative<abort>(m)) {  // the client gave up authenticating
       end_authentication();
-      if (link_) link_->close("client sent ABORT");
+      close_link("client sent ABORT");
       state_ = state::closed;
       return;
     }
@@ -92,6 +93,7 @@ void session::on_frame(std::string_view bytes) {
 }
 
 void session::on_invalid_framing(std::string text) {
+  const core_guard lock(owner_.core());
   if (state_ != state::closed) protocol_violation(std::move(text));
 }
 
@@ -108,7 +110,7 @@ void session::route(message&& m) {
                         << log_field("session", info_.session);
             leave_realm();
             state_ = state::closed;
-            if (link_) link_->close("client sent ABORT");
+            close_link("client sent ABORT");
           },
           [&](error& e) {
             if (e.request_type != static_cast<std::uint64_t>(message_type::invocation)) {
@@ -610,7 +612,7 @@ void session::welcome_client(auth::welcome_step&& w) {
               << log_field("authmethod", info_.authmethod)
               << log_field("peer", link_ ? link_->remote() : "?");
   metrics::io().sessions_opened.add();
-  if (link_ != nullptr && !link_->send(wm, codec_)) {
+  if (link_ != nullptr && !send_link(wm)) {
     // A client that takes fewer bytes than the feature announcements need (a RawSocket client
     // may announce 512): the roles without their feature lists, and without the agent string.
     // Its connection carries the session; it just does not learn the advanced features.
@@ -670,10 +672,11 @@ void session::abort_and_close(errc reason, std::string text) {
   a.reason = std::string(uri_of(reason));
   send(std::move(a));
   state_ = state::closed;
-  if (link_) link_->close(uri_of(reason));
+  close_link(uri_of(reason));
 }
 
 void session::shutdown() {
+  const core_guard lock(owner_.core());
   if (state_ != state::established) return;
   auto self = shared_from_this();
   leave_realm();
@@ -699,6 +702,7 @@ void session::kill(const std::string& reason, const std::string& message) {
 }
 
 void session::on_transport_closed() {
+  const core_guard lock(owner_.core());
   auto self = shared_from_this();
   waiting_authz_ = false;  // an answer still on its way finds nothing to do
   held_.clear();
@@ -715,14 +719,14 @@ void session::on_transport_closed() {
 delivery session::send(message&& m) {
   if (link_ == nullptr) return delivery::sent;  // connection gone; the realm is told by on_transport_closed
   const auto type = static_cast<unsigned>(type_of(m));
-  if (link_->send(m, codec_)) {
+  if (send_link(m)) {
     metrics::io().message_out(type);
-    if (type == static_cast<unsigned>(message_type::invocation)) link_->throttle_sender();
+    if (type == static_cast<unsigned>(message_type::invocation)) throttle_link();
     return delivery::sent;
   }
   // Larger than the connection accepts (the transport logged it): say something else.
   if (auto small = instead_of_too_big(m)) {
-    if (link_->send(*small, codec_)) {
+    if (send_link(*small)) {
       metrics::io().message_out(static_cast<unsigned>(message_type::error));
       return delivery::replaced;
     }
@@ -744,7 +748,7 @@ delivery session::send(const std::shared_ptr<const shared_message>& m) {
   if (link_ == nullptr) return delivery::sent;
   const bool drop_events = realm_ != nullptr && realm_->config().slow_consumer == slow_consumer_policy::drop_events;
   if (drop_events) {
-    if (link_->backlogged()) {  // the broker counts it
+    if (direct() ? link_->backlogged() : link_->backlogged_estimate(in_transit_.load())) {  // the broker counts it
       ++events_dropped_;
       return delivery::dropped;
     }
@@ -755,10 +759,85 @@ delivery session::send(const std::shared_ptr<const shared_message>& m) {
       events_dropped_ = 0;
     }
   }
-  if (!link_->send_shared(*m, codec_)) return delivery::too_big;  // the broker skips it for us
+  if (!send_link_shared(m)) return delivery::too_big;  // the broker skips it for us
   metrics::io().message_out(static_cast<unsigned>(message_type::event));
-  if (!drop_events) link_->throttle_sender();  // the publisher waits for a congested subscriber
+  if (!drop_events) throttle_link();  // the publisher waits for a congested subscriber
   return delivery::sent;
+}
+
+// ---- the connection, from any I/O thread (router/io_loop.hpp) ---------------------------------
+
+bool session::direct() const noexcept {
+  return home_ == nullptr || (home_->current() && !home_->has_pending());
+}
+
+bool session::not_sent(std::size_t bytes) const { return link_->report_too_big(bytes); }
+
+bool session::send_link(const message& m) {
+  if (direct()) return link_->send(m, codec_);
+  auto bytes = std::make_shared<std::string>();
+  codec_.encode(m, *bytes);
+  const std::size_t size = bytes->size();
+  if (!link_->fits(size)) return not_sent(size);
+  if (!admit(size)) return true;  // the connection is being closed as a slow consumer
+  in_transit_ += size;
+  home_->hand_over([self = shared_from_this(), bytes] {
+    if (self->link_ != nullptr) self->link_->send_frame(*bytes);
+    self->in_transit_ -= bytes->size();
+  });
+  return true;
+}
+
+bool session::admit(std::size_t size) {
+  if (closing_slow_) return false;
+  if (!link_->over_outbound_estimate(in_transit_.load(), size)) return true;
+  closing_slow_ = true;
+  home_->hand_over([self = shared_from_this()] {
+    if (self->link_ != nullptr) self->link_->close_slow_consumer();
+  });
+  return false;
+}
+
+bool session::send_link_shared(const std::shared_ptr<const shared_message>& m) {
+  if (direct()) return link_->send_shared(*m, codec_);
+  // Encoded here, under the core lock; the connection's loop reads the cached encoding.
+  const std::size_t size = m->encoded(codec_).size();
+  if (!link_->fits(size)) return not_sent(size);
+  if (!admit(size)) return true;  // the connection is being closed as a slow consumer
+  in_transit_ += size;
+  home_->hand_over([self = shared_from_this(), m, size] {
+    if (self->link_ != nullptr) self->link_->send_shared(*m, self->codec_);
+    self->in_transit_ -= size;
+  });
+  return true;
+}
+
+void session::close_link(std::string_view reason) {
+  if (link_ == nullptr) return;
+  if (direct()) return link_->close(reason);
+  home_->hand_over([self = shared_from_this(), r = std::string(reason)] {
+    if (self->link_ != nullptr) self->link_->close(r);
+  });
+}
+
+void session::throttle_link() {
+  if (direct()) return link_->throttle_sender();
+  // The connection being read is this thread's; the congested one is another loop's: pause the
+  // reader here, and let the congested connection resume it when it drains (or ends).
+  if (!link_->congested_estimate(in_transit_.load())) return;
+  transport* from = reading_now;
+  std::weak_ptr<transport> waiter;  // empty: only the stall clock (the reader already waits)
+  if (from != nullptr && from != link_ && !from->read_paused()) {
+    from->pause_reading();
+    waiter = from->weak_transport();
+  }
+  home_->hand_over([self = shared_from_this(), w = std::move(waiter)] {
+    if (self->link_ != nullptr) {
+      self->link_->add_waiter(w);
+    } else if (auto s = w.lock()) {
+      s->on_own_loop([s] { s->resume_reading(); });
+    }
+  });
 }
 
 }  // namespace junction

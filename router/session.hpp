@@ -16,6 +16,7 @@
 // transport only through the `transport` interface, so tests drive it without sockets.
 #pragma once
 
+#include <atomic>
 #include <deque>
 #include <memory>
 #include <string>
@@ -26,6 +27,7 @@
 #include "realm/dealer.hpp"
 #include "realm/timer_queue.hpp"
 #include "realm/peer.hpp"
+#include "router/io_loop.hpp"
 #include "router/transport/transport.hpp"
 #include "serializers/codec.hpp"
 
@@ -92,8 +94,25 @@ class session final : public peer, public std::enable_shared_from_this<session> 
   // Strict mode: client request ids must run 1, 2, 3, … (wrapping after 2^53).
   bool check_request_id(id request);
 
+  // The connection, from whichever thread runs the session (several I/O threads: the realm routes
+  // on the thread that read the message). On the connection's own loop, with nothing handed over
+  // before still waiting, straight to it; else handed over to its loop, in order — the order the
+  // core lock gave, so every WAMP ordering guarantee holds (docs/THREADING.md).
+  [[nodiscard]] bool direct() const noexcept;
+  bool send_link(const message& m);  // false: larger than the client accepts
+  bool send_link_shared(const std::shared_ptr<const shared_message>& m);
+  void close_link(std::string_view reason);
+  void throttle_link();
+  bool not_sent(std::size_t bytes) const;
+  // Whether `size` more bytes may be handed to the connection's loop; past max_outbound_bytes
+  // (queued there, or on their way) the connection is closed as a slow consumer, once.
+  bool admit(std::size_t size);
+
   router& owner_;
-  transport* link_;  // nulled when the connection is gone
+  transport* link_;  // nulled when the connection is gone (on its loop, under the core lock)
+  io_loop* home_ = this_thread_loop;  // the connection's loop (nullptr with one thread)
+  std::atomic<std::size_t> in_transit_{0};  // bytes handed over to home_, not yet queued there
+  bool closing_slow_ = false;               // close_slow_consumer was handed over
   const codec& codec_;
   state state_ = state::awaiting_hello;
   realm* realm_ = nullptr;  // the joined realm while established

@@ -76,6 +76,8 @@ T = float(os.environ.get('JUNCTION_TIMEOUT', '5'))
 # Set by script/test's asan level: routers of the tests' own are sanitizer builds, and stop() fails
 # the test whose router printed an AddressSanitizer, LeakSanitizer or UBSan report.
 SANITIZED = os.environ.get('JUNCTION_SANITIZED') == '1'
+# I/O threads of every router the tests start (--threads); '' leaves the router's default.
+THREADS = os.environ.get('JUNCTION_THREADS', '')
 _SANITIZER_RE = re.compile(r'ERROR: (Address|Leak)Sanitizer|runtime error:')
 TEST_TIMEOUT = float(os.environ.get('JUNCTION_TEST_TIMEOUT', '40'))
 
@@ -434,7 +436,7 @@ class RouterProcess:
             args = [self.binary, '--host', '127.0.0.1', '--port', str(self.port), '--path', self.path]
             for r in self.realms:
                 args += ['--realm', r]
-            args += self.extra_args
+            args += self.extra_args + self._thread_args()
             self.log = tempfile.TemporaryFile()
             self.proc = subprocess.Popen(args, stdout=self.log, stderr=subprocess.STDOUT)
             deadline = time.monotonic() + wait
@@ -451,6 +453,11 @@ class RouterProcess:
             self.stop()
         raise RuntimeError(last_err)
 
+    def _thread_args(self):
+        if THREADS and '--threads' not in self.extra_args:
+            return ['--threads', THREADS]
+        return []
+
     def _start_listen(self, wait):
         if any('{tmp}' in u for u in self.listen) or self.config is not None:
             self.tmpdir = tempfile.mkdtemp(prefix='junction-rs-')
@@ -465,7 +472,7 @@ class RouterProcess:
             expected = len(self.config.get('listeners', [{}]))
         for r in self.realms:
             args += ['--realm', r]
-        args += self.extra_args
+        args += self.extra_args + self._thread_args()
         self.log = tempfile.TemporaryFile()
         self.proc = subprocess.Popen(args, stdout=self.log, stderr=subprocess.STDOUT)
         deadline = time.monotonic() + wait

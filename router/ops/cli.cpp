@@ -80,6 +80,8 @@ const char* const usage_text =
     "                          message before sleeping (default 30; 0 never spins). A window\n"
     "                          shorter than a sleep/wake-up costs little and cuts the latency\n"
     "                          of a lone call severalfold on VMs (docs/PERFORMANCE.md)\n"
+    "  --threads N             I/O threads, all serving every realm (default 0: one per CPU\n"
+    "                          the process may run on; 1: the single-threaded router)\n"
     "  --log-level LEVEL       trace, debug, info, warn, error or off (default info)\n"
     "  --log-format FORMAT     text (default) or json (one JSON object per line)\n"
     "  --version               print the version and build and exit\n"
@@ -291,6 +293,12 @@ std::string apply_flags(const std::vector<std::string>& args, router_config& con
         return "--busy-poll: '" + v + "' is not a number of microseconds from 0 to " +
                std::to_string(max_busy_poll.count());
       config.busy_poll = std::chrono::microseconds(us);
+    } else if (flag == "--threads") {
+      if (!next(v)) return error;
+      long long n = -1;
+      if (!parse_number(v, n) || n < 0 || n > 1024)
+        return "--threads: '" + v + "' is not a number of threads from 0 (one per CPU) to 1024";
+      config.threads = static_cast<unsigned>(n);
     } else if (flag == "--log-level") {
       if (!next(v)) return error;
       if (!parse_log_level(v, config.level))

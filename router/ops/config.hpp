@@ -91,6 +91,10 @@ struct router_config {
   // wake-up costs on a VM, so it saves CPU whenever the next message comes within it and costs
   // at most the window when it does not. 0 never spins.
   std::chrono::microseconds busy_poll{default_busy_poll};
+  // I/O threads (docs/THREADING.md): one event loop each, connections spread over them round
+  // robin, every realm served by all of them. 0: as many as the CPUs the process may run on
+  // (sched_getaffinity). Read at start only.
+  unsigned threads = 0;
   // Graceful shutdown (SIGTERM): how long calls in flight may take to finish before their
   // callers are answered wamp.error.canceled and every session is told GOODBYE.
   std::chrono::milliseconds drain_timeout{10000};

@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 #include "router/transport/acceptor.hpp"
+#include "router/transport/loops.hpp"
 #include "router/ops/log.hpp"
 #include "router/transport/rawsocket.hpp"
 #include "router/router.hpp"
@@ -83,6 +84,9 @@ class rs_connection final : public stream::stream_connection<Socket> {
   }
 
   bool send_shared(const shared_message& m, const codec& c) override { return send_frame(m.encoded(c)); }
+
+  bool report_too_big(std::size_t bytes) override { return too_big(bytes); }
+  [[nodiscard]] bool fits(std::size_t bytes) const noexcept override { return bytes <= out_limit(); }
 
   void keepalive_ping() override {
     if (!reader_ || this->dead() || this->closing() || !this->queue_ok(0)) return;  // not before the handshake
@@ -225,16 +229,25 @@ class rs_connection final : public stream::stream_connection<Socket> {
 }  // namespace
 
 struct rawsocket_listener::impl {
-  impl(asio::io_context& io, router& owner, const listener_config& config)
-      : io_(io),
+  impl(loop_set& loops, router& owner, const listener_config& config)
+      : loops_(loops),
         owner_(owner),
         config_(config),
-        connections_(io, config_, false),
-        tls_(config.tls.enabled() ? make_server_tls_context(config.tls) : nullptr) {}
+        connections_(loops, config_, false),
+        settings_(std::make_shared<accept_settings>(
+            accept_settings{std::make_shared<const listener_config>(config),
+                            config.tls.enabled() ? make_server_tls_context(config.tls) : nullptr})) {}
+
+  // What a new connection is made with, replaced whole by a reload (loop 0) and read by the loop
+  // that takes the connection.
+  struct accept_settings {
+    std::shared_ptr<const listener_config> config;
+    std::shared_ptr<asio::ssl::context> tls;  // rss:// listeners
+  };
 
   template <class Acceptor>
   void accept(Acceptor& acceptor) {
-    stream::accept_loop(acceptor, url(), metrics::listener_kind::rawsocket,
+    stream::accept_loop(loops_, acceptor, url(), metrics::listener_kind::rawsocket,
                         [this](auto socket) { on_accepted(std::move(socket)); });
   }
 
@@ -242,23 +255,26 @@ struct rawsocket_listener::impl {
   void on_accepted(Socket socket) {
     using protocol = typename Socket::protocol_type;
     constexpr bool tcp = std::is_same_v<protocol, asio::ip::tcp>;
+    const auto settings = std::atomic_load(&settings_);
+    const listener_config& config = *settings->config;
     std::string remote = "unix";
     if constexpr (tcp) {
       remote = stream::prepare_tcp(socket);
-      if (!config_.rawsocket_pings) stream::enable_tcp_keepalive(socket.native_handle());
+      if (!config.rawsocket_pings) stream::enable_tcp_keepalive(socket.native_handle());
     }
     const bool over_limit = connections_.full();
+    const core_guard lock(owner_.core());  // the router's settings the connection starts with
     std::shared_ptr<connection> conn;
     if constexpr (tcp) {
-      if (tls_) {
+      if (settings->tls) {
         using tls_socket = asio::ssl::stream<asio::ip::tcp::socket>;
         conn = std::make_shared<rs_connection<tls_socket>>(
-            tls_socket(std::move(socket), *tls_), owner_, config_, std::move(remote), over_limit,
+            tls_socket(std::move(socket), *settings->tls), owner_, config, std::move(remote), over_limit,
             connections_.forgetter(), connections_.slots());
       }
     }
     if (!conn) {
-      conn = std::make_shared<rs_connection<Socket>>(std::move(socket), owner_, config_,
+      conn = std::make_shared<rs_connection<Socket>>(std::move(socket), owner_, config,
                                                      std::move(remote), over_limit,
                                                      connections_.forgetter(), connections_.slots());
     }
@@ -272,18 +288,18 @@ struct rawsocket_listener::impl {
     return ec ? config_.port : ep.port();
   }
 
-  asio::io_context& io_;
+  loop_set& loops_;
   router& owner_;
   listener_config config_;
   std::optional<asio::ip::tcp::acceptor> tcp_;
   std::optional<asio::local::stream_protocol::acceptor> unix_;
   stream::connection_set connections_;
-  std::shared_ptr<asio::ssl::context> tls_;  // rss:// listeners
+  std::shared_ptr<const accept_settings> settings_;  // std::atomic_load/store
 };
 
-rawsocket_listener::rawsocket_listener(asio::io_context& io, router& owner,
+rawsocket_listener::rawsocket_listener(loop_set& loops, router& owner,
                                        const listener_config& config)
-    : impl_(std::make_unique<impl>(io, owner, config)) {}
+    : impl_(std::make_unique<impl>(loops, owner, config)) {}
 
 rawsocket_listener::~rawsocket_listener() {
   if (impl_->unix_) ::unlink(impl_->config_.unix_path.c_str());
@@ -295,11 +311,11 @@ void rawsocket_listener::start() {
     // A socket file left by a previous run would make bind fail; anything else is not ours.
     struct stat st {};
     if (::lstat(c.unix_path.c_str(), &st) == 0 && S_ISSOCK(st.st_mode)) ::unlink(c.unix_path.c_str());
-    auto& a = impl_->unix_.emplace(impl_->io_);
+    auto& a = impl_->unix_.emplace(impl_->loops_.main());
     open_acceptor(a, asio::local::stream_protocol::endpoint(c.unix_path), c);
     impl_->accept(a);
   } else {
-    auto& a = impl_->tcp_.emplace(impl_->io_);
+    auto& a = impl_->tcp_.emplace(impl_->loops_.main());
     open_acceptor(a, tcp_endpoint(c), c);
     impl_->accept(a);
   }
@@ -310,13 +326,20 @@ void rawsocket_listener::start() {
 void rawsocket_listener::attach() { impl_->connections_.start_sweep(); }
 
 void rawsocket_listener::adopt(int native_socket, bool ipv6) {
-  if (auto s = stream::adopt_tcp(impl_->io_, native_socket, ipv6, url()))
-    impl_->on_accepted(std::move(*s));
+  // Called on loop 0 (the universal port): the connection goes to the next loop.
+  asio_loop& to = impl_->loops_.pick();
+  if (auto s = stream::adopt_tcp(to.io, native_socket, ipv6, url())) {
+    impl_->loops_.run_on(to.index(), [this, sock = std::make_shared<asio::ip::tcp::socket>(std::move(*s))] {
+      impl_->on_accepted(std::move(*sock));
+    });
+  }
 }
 
+// A TLS stream lives on the loop it was accepted on (loop 0, the universal port's).
 void rawsocket_listener::adopt_tls(stream::tls_handover&& h) {
   using tls_socket = asio::ssl::stream<asio::ip::tcp::socket>;
   if (!impl_->config_.rawsocket_pings) stream::enable_tcp_keepalive(h.stream.next_layer().native_handle());
+  const core_guard lock(impl_->owner_.core());
   auto conn = std::make_shared<rs_connection<tls_socket>>(std::move(h.stream), impl_->owner_, impl_->config_,
                                                           std::move(h.remote), impl_->connections_.full(),
                                                           impl_->connections_.forgetter(), impl_->connections_.slots());
@@ -340,7 +363,8 @@ void rawsocket_listener::reconfigure(const listener_config& config) {
   const std::uint16_t bound = impl_->tcp_ ? impl_->tcp_port() : impl_->config_.port;
   impl_->config_ = config;
   impl_->config_.port = bound;
-  impl_->tls_ = std::move(tls);
+  std::atomic_store(&impl_->settings_, std::make_shared<const impl::accept_settings>(impl::accept_settings{
+                                           std::make_shared<const listener_config>(impl_->config_), std::move(tls)}));
   impl_->connections_.restart_sweep();
 }
 

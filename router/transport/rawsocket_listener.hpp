@@ -18,10 +18,12 @@ struct tls_handover;
 }
 
 class router;
+class loop_set;
 
 class rawsocket_listener final : public listener {
  public:
-  rawsocket_listener(boost::asio::io_context& io, router& owner, const listener_config& config);
+  // Accepts on loops.main() and spreads connections over the loops (router/transport/loops.hpp).
+  rawsocket_listener(loop_set& loops, router& owner, const listener_config& config);
   ~rawsocket_listener() override;
   rawsocket_listener(const rawsocket_listener&) = delete;
   rawsocket_listener& operator=(const rawsocket_listener&) = delete;

@@ -11,6 +11,8 @@
 #pragma once
 
 #include <array>
+#include <atomic>
+#include <mutex>
 #include <chrono>
 #include <functional>
 #include <memory>
@@ -23,6 +25,7 @@
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/post.hpp>
+#include <boost/asio/dispatch.hpp>
 #include <boost/asio/ssl/stream.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/write.hpp>
@@ -33,6 +36,7 @@
 
 #include "router/ops/config.hpp"
 #include "router/transport/keepalive.hpp"
+#include "router/transport/loops.hpp"
 #include "router/transport/tls_context.hpp"
 #include "router/ops/log.hpp"
 #include "router/ops/metrics.hpp"
@@ -71,19 +75,9 @@ inline void enable_tcp_keepalive(int fd) {
 //   - past max_outbound_bytes a connection is closed as a slow consumer at once (one message
 //     larger than the limit still goes to a connection with nothing queued).
 // In a drop-events realm EVENTs to a congested subscriber are skipped instead (router/session.cpp).
-class connection;
-// The connection whose bytes this thread is handling (set around on_bytes).
-inline thread_local connection* reading_now = nullptr;
-
 // What a listener needs from a connection of any protocol and socket family.
 class connection : public transport {
  public:
-  // Flow control: stop reading after the bytes in hand, until resume_reading().
-  virtual void pause_reading() = 0;
-  virtual void resume_reading() = 0;
-  [[nodiscard]] virtual bool read_paused() const noexcept = 0;
-  [[nodiscard]] virtual std::weak_ptr<connection> weak_self() = 0;
-
   virtual void start() = 0;
   virtual void shutdown() = 0;  // router stopping: GOODBYE to the session, then close
   // The listener's keepalive sweep: ping the idle, end the silent.
@@ -92,6 +86,8 @@ class connection : public transport {
   keepalive_state& keepalive() noexcept { return keepalive_; }
   // Bytes queued or being written (the outbound-queue gauge).
   [[nodiscard]] virtual std::size_t queued() const noexcept = 0;
+  // The same, as the connection's own thread last saw it (any thread: the scrape).
+  [[nodiscard]] virtual std::size_t queued_estimate() const noexcept = 0;
 
  protected:
   keepalive_state keepalive_;
@@ -140,6 +136,34 @@ class stream_connection : public connection,
   [[nodiscard]] std::size_t queued() const noexcept override { return out_.size() + in_flight_.size(); }
   [[nodiscard]] bool congested() const noexcept override { return queued() > max_outbound_ / 2; }
   [[nodiscard]] bool backlogged() const noexcept override { return queued() > event_backlog_; }
+  [[nodiscard]] std::size_t queued_estimate() const noexcept override {
+    return queued_seen_.load(std::memory_order_relaxed);
+  }
+  [[nodiscard]] bool congested_estimate(std::size_t in_transit) const noexcept override {
+    return queued_seen_.load(std::memory_order_relaxed) + in_transit > max_outbound_ / 2;
+  }
+  [[nodiscard]] bool backlogged_estimate(std::size_t in_transit) const noexcept override {
+    return queued_seen_.load(std::memory_order_relaxed) + in_transit > event_backlog_;
+  }
+  [[nodiscard]] bool over_outbound_estimate(std::size_t in_transit, std::size_t length) const noexcept override {
+    return over_outbound(queued_seen_.load(std::memory_order_relaxed) + in_transit, length);
+  }
+  void close_slow_consumer() override {
+    if (dead_) return;
+    JLOG(warn) << "closing " << kind_ << " connection: slow consumer (more than " << max_outbound_
+               << " bytes queued or on their way)" << log_field("peer", remote_);
+    metrics::io().close(metrics::close_reason::slow_consumer);
+    terminate("slow consumer");
+  }
+  void on_own_loop(std::function<void()> fn) override { asio::dispatch(socket_.get_executor(), std::move(fn)); }
+  void add_waiter(const std::weak_ptr<transport>& sender) override {
+    if (!dead_ && congested()) {
+      watch_stall();
+      if (!sender.expired()) waiters_.push_back(sender);
+    } else if (auto s = sender.lock()) {
+      s->on_own_loop([s] { s->resume_reading(); });
+    }
+  }
 
   void pause_reading() override {
     if (paused_ || dead_) return;
@@ -152,8 +176,8 @@ class stream_connection : public connection,
     if (!read_armed_ && keep_reading()) wait_read();
   }
   [[nodiscard]] bool read_paused() const noexcept override { return paused_; }
-  [[nodiscard]] std::weak_ptr<connection> weak_self() override {
-    return std::weak_ptr<connection>(this->shared_from_this());
+  [[nodiscard]] std::weak_ptr<transport> weak_transport() override {
+    return std::weak_ptr<transport>(this->shared_from_this());
   }
 
   // TLS channel bindings and the verified client certificate (auth/authenticator.hpp).
@@ -254,14 +278,15 @@ class stream_connection : public connection,
   void throttle_sender() override {
     if (!congested()) return;
     watch_stall();
-    connection* from = reading_now;
+    transport* from = reading_now;
     if (from == nullptr || from == this || from->read_paused()) return;
     from->pause_reading();
-    waiters_.push_back(from->weak_self());
+    waiters_.push_back(from->weak_transport());
   }
 
   // Bytes queued during this turn of the event loop leave together in one write.
   void schedule_write() {
+    queued_seen_.store(queued(), std::memory_order_relaxed);
     if (write_scheduled_ || writing_ || dead_) return;
     write_scheduled_ = true;
     asio::post(socket_.get_executor(), [self = this->shared_from_this()] { self->do_write(); });
@@ -311,8 +336,8 @@ class stream_connection : public connection,
     if (waiters_.empty()) return;
     auto waiting = std::move(waiters_);
     waiters_.clear();
-    for (auto& w : waiting)
-      if (auto c = w.lock()) c->resume_reading();
+    for (auto& w : waiting)  // each on its own loop (another thread's, with several)
+      if (auto c = w.lock()) c->on_own_loop([c] { c->resume_reading(); });
   }
 
   // Whether reading should pause after the bytes just handled: this connection's own queue is
@@ -347,7 +372,7 @@ class stream_connection : public connection,
 
   // Hands bytes to the protocol with reading_now set (flow control).
   void handle_bytes(char* data, std::size_t n) {
-    connection* outer = reading_now;
+    transport* outer = reading_now;
     reading_now = this;
     on_bytes(data, n);
     reading_now = outer;
@@ -429,6 +454,7 @@ class stream_connection : public connection,
   void on_written(const boost::system::error_code& ec) {
     writing_ = false;
     in_flight_.clear();
+    queued_seen_.store(out_.size(), std::memory_order_relaxed);
     if (in_flight_.capacity() > 64 * 1024) std::string().swap(in_flight_);  // after a burst
     if (out_.capacity() > 64 * 1024 && out_.empty()) std::string().swap(out_);
     if (dead_) return;
@@ -472,7 +498,8 @@ class stream_connection : public connection,
   bool tls_established_ = false;  // handed over by a universal port (handed_over)
   bool paused_ = false;      // flow control: not reading (pause_reading)
   bool read_armed_ = false;  // a read wait (or a posted read) is outstanding
-  std::vector<std::weak_ptr<connection>> waiters_;  // senders paused until this drains
+  std::vector<std::weak_ptr<transport>> waiters_;  // senders paused until this drains
+  std::atomic<std::size_t> queued_seen_{0};  // queued() for other threads (the estimates)
   std::unique_ptr<asio::steady_timer> stall_timer_;  // watch_stall
   bool stall_watch_ = false;
   std::uint64_t writes_done_ = 0;
@@ -482,35 +509,55 @@ class stream_connection : public connection,
 };
 
 // A listener's open connections, for its keepalive sweep and for stop(). Each connection removes
-// itself (through forgetter()) when it ends.
+// itself (through forgetter()) when it ends. With several loops each loop keeps the connections it
+// runs (touched by that loop only, but for the count and the scrape); the sweep timer runs on
+// loop 0 and sweeps each loop on that loop. The state is shared with what is posted to other
+// loops, so a listener may go while they are on their way.
 class connection_set {
  public:
   // websocket: keepalive pings whenever keepalive is on; RawSocket only with rawsocket_pings.
-  connection_set(asio::io_context& io, const listener_config& config, bool websocket)
-      : config_(config), websocket_(websocket), sweep_timer_(io) {}
+  connection_set(loop_set& loops, const listener_config& config, bool websocket)
+      : loops_(loops), config_(config), websocket_(websocket), sweep_timer_(loops.main()),
+        state_(std::make_shared<state>(loops.size())) {
+    slots_.max = config_.max_authenticating;
+  }
 
-  // A new connection (not started yet) joins the set and starts.
+  // A new connection (not started yet) joins the set and starts; on the loop it runs on.
   void add(const std::shared_ptr<connection>& c) {
-    slots_.max = config_.max_authenticating;  // a reload's new value applies from here on
-    connections_.emplace(c.get(), c);
+    auto& mine = state_->per_loop[loop_set::current_index()];
+    {
+      const std::lock_guard<std::mutex> lock(mine.mutex);
+      mine.connections.emplace(c.get(), c);
+    }
+    state_->count.fetch_add(1, std::memory_order_relaxed);
     c->start();
   }
   [[nodiscard]] auth_slots* slots() noexcept { return &slots_; }
+  // Called by a connection that ends, on its loop.
   [[nodiscard]] forget_fn forgetter() {
-    return [this](connection* c) { connections_.erase(c); };
+    return [st = state_](connection* c) {
+      auto& mine = st->per_loop[loop_set::current_index()];
+      const std::lock_guard<std::mutex> lock(mine.mutex);
+      if (mine.connections.erase(c) != 0) st->count.fetch_sub(1, std::memory_order_relaxed);
+    };
   }
   // Whether the listener's max-connections is reached.
   [[nodiscard]] bool full() const noexcept {
-    return config_.max_connections != 0 && connections_.size() >= config_.max_connections;
+    return config_.max_connections != 0 && size() >= config_.max_connections;
   }
-  [[nodiscard]] std::size_t size() const noexcept { return connections_.size(); }
-  [[nodiscard]] std::size_t queued_bytes() const noexcept {
+  [[nodiscard]] std::size_t size() const noexcept { return state_->count.load(std::memory_order_relaxed); }
+  [[nodiscard]] std::size_t queued_bytes() const {
     std::size_t n = 0;
-    for (const auto& [raw, conn] : connections_) n += conn->queued();
+    for (auto& l : state_->per_loop) {
+      const std::lock_guard<std::mutex> lock(l.mutex);
+      for (const auto& [raw, conn] : l.connections) n += conn->queued_estimate();
+    }
     return n;
   }
-  // Reload: the sweep follows the listener's new keepalive settings (started if it was off).
+  // Reload: the sweep follows the listener's new keepalive settings (started if it was off), new
+  // handshakes the new max_authenticating.
   void restart_sweep() {
+    slots_.max = config_.max_authenticating;
     ++sweep_generation_;  // a sweep already due finds itself outdated
     sweep_timer_.cancel();
     start_sweep();
@@ -522,41 +569,70 @@ class connection_set {
     sweep_timer_.expires_after(config_.keepalive.sweep_period());
     sweep_timer_.async_wait([this, generation = sweep_generation_](const boost::system::error_code& ec) {
       if (ec || generation != sweep_generation_) return;
-      const auto now = keepalive_clock::now();
-      std::vector<std::shared_ptr<connection>> expired;
-      for (auto& [raw, conn] : connections_) {
+      const keepalive_settings settings = config_.keepalive;
+      for (unsigned i = 0; i < loops_.size(); ++i)
+        loops_.run_on(i, [st = state_, i, settings] { sweep(st->per_loop[i], settings); });
+      start_sweep();
+    });
+  }
+
+  // Stops the sweep and shuts every connection down (GOODBYE, then close), each on its loop.
+  void stop() {
+    ++sweep_generation_;
+    sweep_timer_.cancel();
+    for (unsigned i = 0; i < loops_.size(); ++i)
+      loops_.run_on(i, [st = state_, i] {
+        std::vector<std::shared_ptr<connection>> open;  // shutdown() may remove entries
+        {
+          const std::lock_guard<std::mutex> lock(st->per_loop[i].mutex);
+          for (auto& [raw, conn] : st->per_loop[i].connections) open.push_back(conn);
+        }
+        for (auto& conn : open) conn->shutdown();
+      });
+  }
+
+ private:
+  struct loop_connections {
+    mutable std::mutex mutex;  // the loop's own changes against the scrape
+    std::unordered_map<connection*, std::shared_ptr<connection>> connections;
+  };
+  struct state {
+    explicit state(unsigned loops) : per_loop(loops) {}
+    std::vector<loop_connections> per_loop;
+    std::atomic<std::size_t> count{0};
+  };
+
+  // On the loop that runs them.
+  static void sweep(loop_connections& l, const keepalive_settings& settings) {
+    const auto now = keepalive_clock::now();
+    std::vector<std::shared_ptr<connection>> ping, expired;
+    {
+      const std::lock_guard<std::mutex> lock(l.mutex);
+      for (auto& [raw, conn] : l.connections) {
         // A connection the router stopped reading (flow control) cannot be heard: its silence
         // is ours. It counts as alive; the stall timer judges a client that does not read.
         if (conn->read_paused()) {
           keepalive_heard(conn->keepalive());
           continue;
         }
-        switch (keepalive_sweep(conn->keepalive(), now, config_.keepalive)) {
-          case keepalive_action::ping: conn->keepalive_ping(); break;
+        switch (keepalive_sweep(conn->keepalive(), now, settings)) {
+          case keepalive_action::ping: ping.push_back(conn); break;
           case keepalive_action::expire: expired.push_back(conn); break;
           case keepalive_action::none: break;
         }
       }
-      for (auto& conn : expired) conn->keepalive_expired(config_.keepalive.timeout);
-      start_sweep();
-    });
+    }
+    for (auto& conn : ping) conn->keepalive_ping();
+    for (auto& conn : expired) conn->keepalive_expired(settings.timeout);
   }
 
-  // Stops the sweep and shuts every connection down (GOODBYE, then close).
-  void stop() {
-    ++sweep_generation_;
-    sweep_timer_.cancel();
-    auto open = connections_;  // shutdown() may remove entries
-    for (auto& [raw, conn] : open) conn->shutdown();
-  }
-
- private:
+  loop_set& loops_;
   const listener_config& config_;
   bool websocket_;
   asio::steady_timer sweep_timer_;
   std::uint64_t sweep_generation_ = 0;
   auth_slots slots_;
-  std::unordered_map<connection*, std::shared_ptr<connection>> connections_;
+  std::shared_ptr<state> state_;
 };
 
 // An accepted TCP socket's remote address ("127.0.0.1:51234"), with TCP_NODELAY set: without it
@@ -585,11 +661,13 @@ inline std::optional<asio::ip::tcp::socket> adopt_tcp(asio::io_context& io, int 
   return socket;
 }
 
-// Keeps accepting on `acceptor`, handing each socket to on_accepted(socket), counted as `kind`.
+// Keeps accepting on `acceptor` (on loop 0), handing each socket to on_accepted(socket), counted as
+// `kind`, on the loop it goes to (the next one, round robin: docs/THREADING.md).
 template <class Acceptor, class OnAccepted>
-void accept_loop(Acceptor& acceptor, std::string url, metrics::listener_kind kind,
+void accept_loop(loop_set& loops, Acceptor& acceptor, std::string url, metrics::listener_kind kind,
                  OnAccepted on_accepted) {
-  acceptor.async_accept([&acceptor, url = std::move(url), kind, on_accepted](
+  asio_loop& to = loops.pick();
+  acceptor.async_accept(to.io, [&loops, &acceptor, &to, url = std::move(url), kind, on_accepted](
                             const boost::system::error_code& ec,
                             typename Acceptor::protocol_type::socket socket) mutable {
     if (ec == asio::error::operation_aborted || !acceptor.is_open()) return;
@@ -599,9 +677,15 @@ void accept_loop(Acceptor& acceptor, std::string url, metrics::listener_kind kin
       JLOG(warn) << "accept failed: " << ec.message() << log_field("listener", url);
     } else {
       metrics::io().accept(kind);
-      on_accepted(std::move(socket));
+      if (!loops.threaded()) {
+        on_accepted(std::move(socket));
+      } else {
+        asio::post(to.io, [on_accepted, s = std::make_shared<decltype(socket)>(std::move(socket))]() mutable {
+          on_accepted(std::move(*s));
+        });
+      }
     }
-    accept_loop(acceptor, std::move(url), kind, std::move(on_accepted));
+    accept_loop(loops, acceptor, std::move(url), kind, std::move(on_accepted));
   });
 }
 

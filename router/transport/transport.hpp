@@ -2,6 +2,9 @@
 // transport today, RawSocket next, and an in-process fake in tests. No Asio in this header.
 #pragma once
 
+#include <cstddef>
+#include <functional>
+#include <memory>
 #include <string_view>
 
 #include "auth/authenticator.hpp"
@@ -56,6 +59,44 @@ class transport {
   // INVOCATION for its CALL, an EVENT for its PUBLISH in a disconnect realm): if this connection
   // is congested, that one stops being read until this one drains, or is closed as stalled.
   virtual void throttle_sender() {}
+
+  // Flow control of the connection being read (reading_now): stop reading after the bytes in
+  // hand, until resume_reading() (called on the connection's own loop).
+  virtual void pause_reading() {}
+  virtual void resume_reading() {}
+  [[nodiscard]] virtual bool read_paused() const noexcept { return false; }
+  [[nodiscard]] virtual std::weak_ptr<transport> weak_transport() { return {}; }
+
+  // ---- Several I/O threads (router/io_loop.hpp) ---------------------------------------------
+  // Everything above runs on the connection's own loop, except these, which any thread may call:
+  // Whether an encoded message of `bytes` fits what the peer accepts (fixed by the handshake).
+  [[nodiscard]] virtual bool fits(std::size_t /*bytes*/) const noexcept { return true; }
+  // A message that does not fit: logged (rate-limited) and counted as the transport's own send
+  // would; returns false (nothing sent).
+  virtual bool report_too_big(std::size_t /*bytes*/) { return false; }
+  // congested() and backlogged() as the connection's own thread last saw its queue (they may lag
+  // behind by the writes of one loop turn), with `in_transit` more bytes on their way to it.
+  [[nodiscard]] virtual bool congested_estimate(std::size_t /*in_transit*/) const noexcept { return false; }
+  [[nodiscard]] virtual bool backlogged_estimate(std::size_t /*in_transit*/) const noexcept { return false; }
+  // Whether `length` more bytes, behind `in_transit` ones, would pass max_outbound_bytes.
+  [[nodiscard]] virtual bool over_outbound_estimate(std::size_t /*in_transit*/, std::size_t /*length*/) const noexcept {
+    return false;
+  }
+  // On the own loop: closes the connection as a slow consumer (its queue passed the limit while
+  // messages were on their way to it from other loops).
+  virtual void close_slow_consumer() {}
+  // Runs `fn` on the connection's own loop: inline when called there, else posted.
+  virtual void on_own_loop(std::function<void()> fn) { fn(); }
+  // On the own loop: `sender`, paused on its own loop because it sent here while this one was
+  // congested, reads again when this one drains or ends (throttle_sender across threads); and
+  // the stall clock of this one runs while it is congested (an empty `sender`: only that).
+  virtual void add_waiter(const std::weak_ptr<transport>& sender) {
+    if (auto s = sender.lock()) s->on_own_loop([s] { s->resume_reading(); });
+  }
 };
+
+// The connection whose bytes this thread is handling, set around the protocol's handling of
+// them (flow control: throttle_sender pauses it).
+inline thread_local transport* reading_now = nullptr;
 
 }  // namespace junction

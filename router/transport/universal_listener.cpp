@@ -10,6 +10,7 @@
 #include <boost/asio/steady_timer.hpp>
 
 #include "router/transport/acceptor.hpp"
+#include "router/transport/loops.hpp"
 #include "router/transport/stream_connection.hpp"
 #include "router/transport/tls_context.hpp"
 #include "router/ops/log.hpp"
@@ -46,11 +47,13 @@ struct universal_listener::impl {
   };
   using tls_pending_ptr = std::shared_ptr<tls_pending>;
 
-  impl(asio::io_context& io, router& owner, const listener_config& config)
+  // The first byte (and TLS) is read on loop 0; adopt() then hands the connection to the next
+  // loop (a TLS connection stays on loop 0).
+  impl(loop_set& loops, router& owner, const listener_config& config)
       : config_(config),
-        acceptor_(io),
-        websocket_(io, owner, config),
-        rawsocket_(io, owner, config),
+        acceptor_(loops.main()),
+        websocket_(loops, owner, config),
+        rawsocket_(loops, owner, config),
         tls_(config.tls.enabled() ? make_server_tls_context(config.tls) : nullptr) {}
 
   void accept() {
@@ -213,9 +216,9 @@ struct universal_listener::impl {
   std::unordered_map<tls_pending*, tls_pending_ptr> tls_pending_;  // in TLS, before their first message
 };
 
-universal_listener::universal_listener(asio::io_context& io, router& owner,
+universal_listener::universal_listener(loop_set& loops, router& owner,
                                        const listener_config& config)
-    : impl_(std::make_unique<impl>(io, owner, config)) {}
+    : impl_(std::make_unique<impl>(loops, owner, config)) {}
 
 universal_listener::~universal_listener() = default;
 

@@ -16,10 +16,12 @@ class io_context;
 namespace junction {
 
 class router;
+class loop_set;
 
 class universal_listener final : public listener {
  public:
-  universal_listener(boost::asio::io_context& io, router& owner, const listener_config& config);
+  // Accepts on loops.main() and spreads connections over the loops (router/transport/loops.hpp).
+  universal_listener(loop_set& loops, router& owner, const listener_config& config);
   ~universal_listener() override;
   universal_listener(const universal_listener&) = delete;
   universal_listener& operator=(const universal_listener&) = delete;

@@ -15,6 +15,7 @@
 #include <stdexcept>
 
 #include "router/transport/acceptor.hpp"
+#include "router/transport/loops.hpp"
 #include "router/transport/batching.hpp"
 #include "router/ops/log.hpp"
 #include "router/router.hpp"
@@ -59,13 +60,16 @@ class ws_connection final : public stream::stream_connection<Socket>, private ws
   using base = stream::stream_connection<Socket>;
 
  public:
-  ws_connection(Socket socket, router& owner, const listener_config& config, std::string remote,
+  // `config`: the listener's settings when the connection was accepted (a reload's new ones apply
+  // to later connections).
+  ws_connection(Socket socket, router& owner, std::shared_ptr<const listener_config> config, std::string remote,
                 bool over_limit, stream::forget_fn forget, auth_slots* slots)
       : base(std::move(socket), std::move(remote), std::move(forget), "WebSocket",
-             config.handshake_timeout, owner.config().max_outbound_bytes, slots,
+             config->handshake_timeout, owner.config().max_outbound_bytes, slots,
              owner.config().slow_consumer_timeout, owner.config().event_backlog_bytes),
         owner_(owner),
-        config_(config),
+        config_holder_(std::move(config)),
+        config_(*config_holder_),
         over_limit_(over_limit) {}
 
   void shutdown() override {
@@ -87,6 +91,14 @@ class ws_connection final : public stream::stream_connection<Socket>, private ws
     batching::append(proto_.batch, this->out_, [&](std::string& o) { o.append(bytes); }, separator_);
     this->schedule_write();
     return true;
+  }
+
+  bool report_too_big(std::size_t bytes) override { return too_big(bytes); }
+  [[nodiscard]] bool fits(std::size_t bytes) const noexcept override {
+    const std::size_t batch = proto_.batch == batching::mode::json            ? 1
+                              : proto_.batch == batching::mode::length_prefixed ? 4
+                                                                                : 0;
+    return bytes + batch <= config_.max_message_size;
   }
 
   bool send(const message& m, const codec& c) override {
@@ -367,7 +379,8 @@ class ws_connection final : public stream::stream_connection<Socket>, private ws
   }
 
   router& owner_;
-  const listener_config& config_;  // the listener's: it outlives its connections
+  std::shared_ptr<const listener_config> config_holder_;
+  const listener_config& config_;  // *config_holder_
   bool over_limit_;
   phase phase_ = phase::handshake;
   std::string head_;  // the request head while it arrives
@@ -382,42 +395,54 @@ class ws_connection final : public stream::stream_connection<Socket>, private ws
 }  // namespace
 
 struct websocket_listener::impl {
-  impl(asio::io_context& io, router& owner, const listener_config& config)
-      : io_(io),
+  impl(loop_set& loops, router& owner, const listener_config& config)
+      : loops_(loops),
         owner_(owner),
         config_(config),
-        acceptor_(io),
-        connections_(io, config_, true),
-        tls_(config.tls.enabled() ? make_server_tls_context(config.tls) : nullptr) {}
+        acceptor_(loops.main()),
+        connections_(loops, config_, true),
+        settings_(std::make_shared<accept_settings>(
+            accept_settings{std::make_shared<const listener_config>(config),
+                            config.tls.enabled() ? make_server_tls_context(config.tls) : nullptr})) {}
 
+  // On the loop the connection goes to.
   void on_accepted(asio::ip::tcp::socket socket) {
     std::string remote = stream::prepare_tcp(socket);
     const bool over_limit = connections_.full();
+    const auto settings = std::atomic_load(&settings_);
+    const core_guard lock(owner_.core());  // the router's settings the connection starts with
     std::shared_ptr<connection> conn;
-    if (tls_) {
+    if (settings->tls) {
       using tls_socket = asio::ssl::stream<asio::ip::tcp::socket>;
-      conn = std::make_shared<ws_connection<tls_socket>>(tls_socket(std::move(socket), *tls_),
-                                                         owner_, config_, std::move(remote),
+      conn = std::make_shared<ws_connection<tls_socket>>(tls_socket(std::move(socket), *settings->tls),
+                                                         owner_, settings->config, std::move(remote),
                                                          over_limit, connections_.forgetter(), connections_.slots());
     } else {
       conn = std::make_shared<ws_connection<asio::ip::tcp::socket>>(
-          std::move(socket), owner_, config_, std::move(remote), over_limit,
+          std::move(socket), owner_, settings->config, std::move(remote), over_limit,
           connections_.forgetter(), connections_.slots());
     }
     connections_.add(conn);
   }
 
-  asio::io_context& io_;
+  // What a new connection is made with, replaced whole by a reload (loop 0) and read by the loop
+  // that takes the connection.
+  struct accept_settings {
+    std::shared_ptr<const listener_config> config;
+    std::shared_ptr<asio::ssl::context> tls;  // wss:// listeners
+  };
+
+  loop_set& loops_;
   router& owner_;
   listener_config config_;
   asio::ip::tcp::acceptor acceptor_;
   stream::connection_set connections_;
-  std::shared_ptr<asio::ssl::context> tls_;  // wss:// listeners
+  std::shared_ptr<const accept_settings> settings_;  // std::atomic_load/store
 };
 
-websocket_listener::websocket_listener(asio::io_context& io, router& owner,
+websocket_listener::websocket_listener(loop_set& loops, router& owner,
                                        const listener_config& config)
-    : impl_(std::make_unique<impl>(io, owner, config)) {}
+    : impl_(std::make_unique<impl>(loops, owner, config)) {}
 
 websocket_listener::~websocket_listener() = default;
 
@@ -426,7 +451,7 @@ void websocket_listener::start() {
   const std::string bound = url();
   const auto kind = impl_->config_.kind == listener_config::protocol::http ? metrics::listener_kind::http
                                                                           : metrics::listener_kind::websocket;
-  stream::accept_loop(impl_->acceptor_, bound, kind,
+  stream::accept_loop(impl_->loops_, impl_->acceptor_, bound, kind,
                       [this](asio::ip::tcp::socket s) { impl_->on_accepted(std::move(s)); });
   impl_->connections_.start_sweep();
   JLOG(info) << "listening on " << bound;
@@ -448,7 +473,8 @@ void websocket_listener::reconfigure(const listener_config& config) {
   const auto ep = impl_->acceptor_.local_endpoint(ec);
   impl_->config_ = config;
   if (!ec) impl_->config_.port = ep.port();
-  impl_->tls_ = std::move(tls);
+  std::atomic_store(&impl_->settings_, std::make_shared<const impl::accept_settings>(impl::accept_settings{
+                                           std::make_shared<const listener_config>(impl_->config_), std::move(tls)}));
   impl_->connections_.restart_sweep();
 }
 
@@ -460,13 +486,21 @@ void websocket_listener::stop_accepting() {
 void websocket_listener::attach() { impl_->connections_.start_sweep(); }
 
 void websocket_listener::adopt(int native_socket, bool ipv6) {
-  if (auto s = stream::adopt_tcp(impl_->io_, native_socket, ipv6, impl_->config_.url()))
-    impl_->on_accepted(std::move(*s));
+  // Called on loop 0 (the universal port): the connection goes to the next loop.
+  asio_loop& to = impl_->loops_.pick();
+  if (auto s = stream::adopt_tcp(to.io, native_socket, ipv6, impl_->config_.url())) {
+    impl_->loops_.run_on(to.index(), [this, sock = std::make_shared<asio::ip::tcp::socket>(std::move(*s))] {
+      impl_->on_accepted(std::move(*sock));
+    });
+  }
 }
 
+// A TLS stream lives on the loop it was accepted on (loop 0, the universal port's).
 void websocket_listener::adopt_tls(stream::tls_handover&& h) {
   using tls_socket = asio::ssl::stream<asio::ip::tcp::socket>;
-  auto conn = std::make_shared<ws_connection<tls_socket>>(std::move(h.stream), impl_->owner_, impl_->config_,
+  const core_guard lock(impl_->owner_.core());
+  auto conn = std::make_shared<ws_connection<tls_socket>>(std::move(h.stream), impl_->owner_,
+                                                          std::atomic_load(&impl_->settings_)->config,
                                                           std::move(h.remote), impl_->connections_.full(),
                                                           impl_->connections_.forgetter(), impl_->connections_.slots());
   conn->handed_over(std::move(h.initial));

@@ -17,10 +17,12 @@ struct tls_handover;
 }
 
 class router;
+class loop_set;
 
 class websocket_listener final : public listener {
  public:
-  websocket_listener(boost::asio::io_context& io, router& owner, const listener_config& config);
+  // Accepts on loops.main() and spreads connections over the loops (router/transport/loops.hpp).
+  websocket_listener(loop_set& loops, router& owner, const listener_config& config);
   ~websocket_listener() override;
   websocket_listener(const websocket_listener&) = delete;
   websocket_listener& operator=(const websocket_listener&) = delete;

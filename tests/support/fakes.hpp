@@ -110,6 +110,7 @@ struct fake_transport final : transport {
   [[nodiscard]] std::string_view protocol() const noexcept override { return wire.subprotocol(); }
   auth_slots* authenticating() noexcept override { return slots; }
   auth_slots* slots = nullptr;  // the listener's, when a test gives one
+  [[nodiscard]] bool fits(std::size_t bytes) const noexcept override { return max_bytes == 0 || bytes <= max_bytes; }
   bool is_congested = false;    // the client reads too slowly (flow control)
   [[nodiscard]] bool congested() const noexcept override { return is_congested; }
   [[nodiscard]] bool backlogged() const noexcept override { return is_congested; }

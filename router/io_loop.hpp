@@ -1,0 +1,112 @@
+// router/io_loop.hpp — the I/O threads as the router's code sees them, without Asio
+// (docs/THREADING.md, "Several I/O threads").
+//
+// With `threads` > 1 the server runs one event loop per thread. A connection, and the session on
+// it, live on one loop for life: only that loop's thread touches the connection. Whatever a
+// session must do to its connection from another thread (a message the realm routed there, a
+// close) is handed over: queued in the target loop's mailbox, in order, and run by that loop. The
+// router's state (realms, sessions, authentication) is guarded by the core lock below.
+//
+// With one thread (`threads` = 1) there is no mailbox and no lock: everything runs inline, as in
+// the single-threaded router.
+#pragma once
+
+#include <atomic>
+#include <cstddef>
+#include <functional>
+#include <mutex>
+#include <vector>
+
+namespace junction {
+
+class io_loop;
+// The loop whose thread this is; nullptr on every thread with `threads` = 1 (and in unit tests).
+inline thread_local io_loop* this_thread_loop = nullptr;
+
+class io_loop {
+ public:
+  explicit io_loop(unsigned index) : index_(index) {}
+  virtual ~io_loop() = default;
+  io_loop(const io_loop&) = delete;
+  io_loop& operator=(const io_loop&) = delete;
+
+  [[nodiscard]] unsigned index() const noexcept { return index_; }
+  [[nodiscard]] bool current() const noexcept { return this_thread_loop == this; }
+
+  // Runs `fn` on this loop's thread after everything handed over before it (FIFO): one post to
+  // the event loop per batch, however many messages a routing turn hands to this loop.
+  void hand_over(std::function<void()> fn) {
+    bool wake_up = false;
+    {
+      const std::lock_guard<std::mutex> lock(mutex_);
+      box_.push_back(std::move(fn));
+      pending_.fetch_add(1, std::memory_order_relaxed);
+      if (!posted_) wake_up = posted_ = true;
+    }
+    if (wake_up) wake();
+  }
+
+  // Whether something handed over has not run yet. Read on the loop's own thread under the core
+  // lock, it says whether a message may go straight to a connection (nothing handed over before
+  // it is still waiting) or must queue behind.
+  [[nodiscard]] bool has_pending() const noexcept { return pending_.load(std::memory_order_acquire) != 0; }
+
+ protected:
+  // Posts drain() to the loop's event loop.
+  virtual void wake() = 0;
+
+  // Runs what was handed over, in order.
+  void drain() {
+    std::vector<std::function<void()>> batch;
+    {
+      const std::lock_guard<std::mutex> lock(mutex_);
+      batch.swap(box_);
+      posted_ = false;
+    }
+    for (auto& fn : batch) {
+      fn();
+      pending_.fetch_sub(1, std::memory_order_release);
+    }
+  }
+
+ private:
+  unsigned index_;
+  std::mutex mutex_;
+  std::vector<std::function<void()>> box_;
+  std::atomic<std::size_t> pending_{0};
+  bool posted_ = false;
+};
+
+// The core lock: with several I/O threads, everything that reads or changes the router, its
+// realms or a session's state runs under it (session entry points, timers, the worker's results,
+// HTTP routes, reload and shutdown). Re-entrant per thread (a guard inside a guard is free), and
+// a no-op with one thread.
+class core_mutex {
+ public:
+  void enable(bool on) noexcept { enabled_ = on; }
+  [[nodiscard]] bool enabled() const noexcept { return enabled_; }
+
+ private:
+  friend class core_guard;
+  bool enabled_ = false;
+  std::mutex mutex_;
+};
+
+inline thread_local int core_depth = 0;
+
+class [[nodiscard]] core_guard {
+ public:
+  explicit core_guard(core_mutex& m) : m_(m.enabled() ? &m : nullptr) {
+    if (m_ != nullptr && core_depth++ == 0) m_->mutex_.lock();
+  }
+  ~core_guard() {
+    if (m_ != nullptr && --core_depth == 0) m_->mutex_.unlock();
+  }
+  core_guard(const core_guard&) = delete;
+  core_guard& operator=(const core_guard&) = delete;
+
+ private:
+  core_mutex* m_;
+};
+
+}  // namespace junction

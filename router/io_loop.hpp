@@ -17,7 +17,17 @@
 #include <mutex>
 #include <vector>
 
+#include "serializers/shared_message.hpp"
+
 namespace junction {
+
+// Who takes a shared message (fan-out) handed over to its loop: the router's session.
+class shared_sink {
+ public:
+  virtual ~shared_sink() = default;
+  // On the sink's loop.
+  virtual void deliver_handed_over(const std::shared_ptr<const shared_message>& m) = 0;
+};
 
 class io_loop;
 // The loop whose thread this is; nullptr on every thread with `threads` = 1 (and in unit tests).
@@ -39,7 +49,21 @@ class io_loop {
     bool wake_up = false;
     {
       const std::lock_guard<std::mutex> lock(mutex_);
-      box_.push_back(std::move(fn));
+      box_.push_back(item{std::move(fn), nullptr, {}});
+      pending_.fetch_add(1, std::memory_order_relaxed);
+      if (!posted_) wake_up = posted_ = true;
+    }
+    if (wake_up) wake();
+  }
+
+  // The same for one EVENT of a fan-out: the sinks of one shared message that follow each other
+  // in the mailbox share one entry (no closure, no copy of the message's pointer per sink).
+  void hand_over(const std::shared_ptr<const shared_message>& m, std::shared_ptr<shared_sink> to) {
+    bool wake_up = false;
+    {
+      const std::lock_guard<std::mutex> lock(mutex_);
+      if (box_.empty() || box_.back().shared != m) box_.push_back(item{{}, m, {}});
+      box_.back().to.push_back(std::move(to));
       pending_.fetch_add(1, std::memory_order_relaxed);
       if (!posted_) wake_up = posted_ = true;
     }
@@ -57,22 +81,34 @@ class io_loop {
 
   // Runs what was handed over, in order.
   void drain() {
-    std::vector<std::function<void()>> batch;
+    std::vector<item> batch;
     {
       const std::lock_guard<std::mutex> lock(mutex_);
       batch.swap(box_);
       posted_ = false;
     }
-    for (auto& fn : batch) {
-      fn();
-      pending_.fetch_sub(1, std::memory_order_release);
+    for (auto& i : batch) {
+      if (i.fn) {
+        i.fn();
+        pending_.fetch_sub(1, std::memory_order_release);
+        continue;
+      }
+      for (auto& sink : i.to) {
+        sink->deliver_handed_over(i.shared);
+        pending_.fetch_sub(1, std::memory_order_release);
+      }
     }
   }
 
  private:
   unsigned index_;
   std::mutex mutex_;
-  std::vector<std::function<void()>> box_;
+  struct item {
+    std::function<void()> fn;                      // a closure, or
+    std::shared_ptr<const shared_message> shared;  // one shared message for
+    std::vector<std::shared_ptr<shared_sink>> to;  // each of these, in order
+  };
+  std::vector<item> box_;
   std::atomic<std::size_t> pending_{0};
   bool posted_ = false;
 };

@@ -805,11 +805,13 @@ bool session::send_link_shared(const std::shared_ptr<const shared_message>& m) {
   if (!link_->fits(size)) return not_sent(size);
   if (!admit(size)) return true;  // the connection is being closed as a slow consumer
   in_transit_ += size;
-  home_->hand_over([self = shared_from_this(), m, size] {
-    if (self->link_ != nullptr) self->link_->send_shared(*m, self->codec_);
-    self->in_transit_ -= size;
-  });
+  home_->hand_over(m, shared_from_this());
   return true;
+}
+
+void session::deliver_handed_over(const std::shared_ptr<const shared_message>& m) {
+  if (link_ != nullptr) link_->send_shared(*m, codec_);
+  in_transit_ -= m->encoded(codec_).size();
 }
 
 void session::close_link(std::string_view reason) {

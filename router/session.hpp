@@ -36,7 +36,7 @@ namespace junction {
 class router;
 class realm;
 
-class session final : public peer, public std::enable_shared_from_this<session> {
+class session final : public peer, public shared_sink, public std::enable_shared_from_this<session> {
  public:
   session(router& owner, transport& link, const codec& codec);
   ~session() override;
@@ -56,6 +56,8 @@ class session final : public peer, public std::enable_shared_from_this<session> 
   delivery send(message&& m) override;
   delivery send(const std::shared_ptr<const shared_message>& m) override;
   void kill(const std::string& reason, const std::string& message) override;
+  // shared_sink: an EVENT handed over from another loop (send_link_shared), on this one.
+  void deliver_handed_over(const std::shared_ptr<const shared_message>& m) override;
 
   [[nodiscard]] id session_id() const noexcept { return info_.session; }
   [[nodiscard]] const codec& wire_codec() const noexcept { return codec_; }

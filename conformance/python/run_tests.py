@@ -148,7 +148,7 @@ def main():
 
     all_ids = [t.id() for t in _iter(suite)]
     t0 = time.monotonic()
-    result = Result(sys.stdout, args.v, t0 + float(os.environ.get('JUNCTION_SUITE_DEADLINE', '300')))
+    result = Result(sys.stdout, args.v, t0 + float(os.environ.get('JUNCTION_SUITE_DEADLINE', '420')))
     try:
         suite.run(result)
     finally:

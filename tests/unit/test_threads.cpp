@@ -187,3 +187,31 @@ TEST_CASE("threads: a session whose connection ended before its mailbox ran gets
   CHECK(sub.wire.sent.empty());
   CHECK(r.find_realm("realm1")->session_count() == 1);
 }
+
+TEST_CASE("threads: one EVENT fanned out to a loop's subscribers wakes that loop once, in order with the rest") {
+  test::manual_timers timers;
+  router r(one_realm(), timers);
+  manual_loop a(0), b(1);
+  client pub(r, a);
+  pub.send(R"([1,"realm1",{"roles":{"publisher":{}}}])");
+  pub.wire.take<welcome>();
+  std::vector<std::unique_ptr<client>> subs;
+  for (int i = 0; i < 3; ++i) {
+    subs.push_back(std::make_unique<client>(r, b));
+    subs.back()->send(R"([1,"realm1",{"roles":{"subscriber":{}}}])");
+    subs.back()->wire.take<welcome>();
+    subs.back()->send(R"([32,1,{},"com.t"])");
+    subs.back()->wire.take<subscribed>();
+  }
+  pub.send(R"([16,1,{},"com.t",["first"]])");
+  pub.send(R"([16,2,{},"com.t",["second"]])");
+  CHECK(b.wakes == 1);  // six deliveries, one post
+  for (auto& s : subs) CHECK(s->wire.sent.empty());
+  b.run();
+  for (auto& s : subs) {
+    REQUIRE(s->wire.sent.size() == 2);
+    CHECK(s->wire.take<event>().args == array{value("first")});
+    CHECK(s->wire.take<event>().args == array{value("second")});
+  }
+  CHECK_FALSE(b.has_pending());
+}

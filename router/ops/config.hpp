@@ -93,8 +93,9 @@ struct router_config {
   std::chrono::microseconds busy_poll{default_busy_poll};
   // I/O threads (docs/THREADING.md): one event loop each, connections spread over them round
   // robin, every realm served by all of them. 0: as many as the CPUs the process may run on
-  // (sched_getaffinity). Read at start only.
-  unsigned threads = 0;
+  // (sched_getaffinity). Read at start only. Default 1: measured, the core-locked engine of
+  // issue 17 does not yet beat one thread (docs/PERFORMANCE.md, "Threads").
+  unsigned threads = 1;
   // Graceful shutdown (SIGTERM): how long calls in flight may take to finish before their
   // callers are answered wamp.error.canceled and every session is told GOODBYE.
   std::chrono::milliseconds drain_timeout{10000};

@@ -472,8 +472,9 @@ void walk_router(reader& r, router_config& c) {
                   "0"});
   r.integer<unsigned>("threads", c.threads, 0, 1024,
                       {"I/O threads, each an event loop with its share of the connections, all serving "
-                       "every realm (docs/THREADING.md); 0: one per CPU the process may run on. Read at "
-                       "start (a reload does not change it)",
+                       "every realm (docs/THREADING.md); 0: one per CPU the process may run on; 1 (the "
+                       "default, docs/PERFORMANCE.md \"Threads\"): single-threaded. Read at start (a "
+                       "reload does not change it)",
                        "4"});
   r.boolean("strict_request_ids", c.strict_request_ids,
             {"require client request ids 1, 2, 3, ... as the spec says (off: many deployed "

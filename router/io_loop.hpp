@@ -46,28 +46,16 @@ class io_loop {
   // Runs `fn` on this loop's thread after everything handed over before it (FIFO): one post to
   // the event loop per batch, however many messages a routing turn hands to this loop.
   void hand_over(std::function<void()> fn) {
-    bool wake_up = false;
-    {
-      const std::lock_guard<std::mutex> lock(mutex_);
-      box_.push_back(item{std::move(fn), nullptr, {}});
-      pending_.fetch_add(1, std::memory_order_relaxed);
-      if (!posted_) wake_up = posted_ = true;
-    }
-    if (wake_up) wake();
+    push([&] { box_.push_back(item{std::move(fn), nullptr, {}}); });
   }
 
   // The same for one EVENT of a fan-out: the sinks of one shared message that follow each other
   // in the mailbox share one entry (no closure, no copy of the message's pointer per sink).
   void hand_over(const std::shared_ptr<const shared_message>& m, std::shared_ptr<shared_sink> to) {
-    bool wake_up = false;
-    {
-      const std::lock_guard<std::mutex> lock(mutex_);
+    push([&] {
       if (box_.empty() || box_.back().shared != m) box_.push_back(item{{}, m, {}});
       box_.back().to.push_back(std::move(to));
-      pending_.fetch_add(1, std::memory_order_relaxed);
-      if (!posted_) wake_up = posted_ = true;
-    }
-    if (wake_up) wake();
+    });
   }
 
   // Whether something handed over has not run yet. Read on the loop's own thread under the core
@@ -101,6 +89,20 @@ class io_loop {
   }
 
  private:
+  // One delivery more (`add` puts it in box_, under the mutex); the loop is woken for the first
+  // of a batch.
+  template <class Add>
+  void push(Add&& add) {
+    bool wake_up = false;
+    {
+      const std::lock_guard<std::mutex> lock(mutex_);
+      add();
+      pending_.fetch_add(1, std::memory_order_relaxed);
+      if (!posted_) wake_up = posted_ = true;
+    }
+    if (wake_up) wake();
+  }
+
   unsigned index_;
   std::mutex mutex_;
   struct item {

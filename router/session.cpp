@@ -771,14 +771,12 @@ bool session::direct() const noexcept {
   return home_ == nullptr || (home_->current() && !home_->has_pending());
 }
 
-bool session::not_sent(std::size_t bytes) const { return link_->report_too_big(bytes); }
-
 bool session::send_link(const message& m) {
   if (direct()) return link_->send(m, codec_);
   auto bytes = std::make_shared<std::string>();
   codec_.encode(m, *bytes);
   const std::size_t size = bytes->size();
-  if (!link_->fits(size)) return not_sent(size);
+  if (!link_->fits(size)) return link_->report_too_big(size);
   if (!admit(size)) return true;  // the connection is being closed as a slow consumer
   in_transit_ += size;
   home_->hand_over([self = shared_from_this(), bytes] {
@@ -802,7 +800,7 @@ bool session::send_link_shared(const std::shared_ptr<const shared_message>& m) {
   if (direct()) return link_->send_shared(*m, codec_);
   // Encoded here, under the core lock; the connection's loop reads the cached encoding.
   const std::size_t size = m->encoded(codec_).size();
-  if (!link_->fits(size)) return not_sent(size);
+  if (!link_->fits(size)) return link_->report_too_big(size);
   if (!admit(size)) return true;  // the connection is being closed as a slow consumer
   in_transit_ += size;
   home_->hand_over(m, shared_from_this());

@@ -105,7 +105,6 @@ class session final : public peer, public shared_sink, public std::enable_shared
   bool send_link_shared(const std::shared_ptr<const shared_message>& m);
   void close_link(std::string_view reason);
   void throttle_link();
-  bool not_sent(std::size_t bytes) const;
   // Whether `size` more bytes may be handed to the connection's loop; past max_outbound_bytes
   // (queued there, or on their way) the connection is closed as a slow consumer, once.
   bool admit(std::size_t size);

@@ -234,16 +234,8 @@ struct rawsocket_listener::impl {
         owner_(owner),
         config_(config),
         connections_(loops, config_, false),
-        settings_(std::make_shared<accept_settings>(
-            accept_settings{std::make_shared<const listener_config>(config),
-                            config.tls.enabled() ? make_server_tls_context(config.tls) : nullptr})) {}
-
-  // What a new connection is made with, replaced whole by a reload (loop 0) and read by the loop
-  // that takes the connection.
-  struct accept_settings {
-    std::shared_ptr<const listener_config> config;
-    std::shared_ptr<asio::ssl::context> tls;  // rss:// listeners
-  };
+        settings_(stream::accept_settings::make(
+            config, config.tls.enabled() ? make_server_tls_context(config.tls) : nullptr)) {}
 
   template <class Acceptor>
   void accept(Acceptor& acceptor) {
@@ -262,7 +254,7 @@ struct rawsocket_listener::impl {
       remote = stream::prepare_tcp(socket);
       if (!config.rawsocket_pings) stream::enable_tcp_keepalive(socket.native_handle());
     }
-    const bool over_limit = connections_.full();
+    const bool over_limit = connections_.full(config.max_connections);
     const core_guard lock(owner_.core());  // the router's settings the connection starts with
     std::shared_ptr<connection> conn;
     if constexpr (tcp) {
@@ -294,7 +286,7 @@ struct rawsocket_listener::impl {
   std::optional<asio::ip::tcp::acceptor> tcp_;
   std::optional<asio::local::stream_protocol::acceptor> unix_;
   stream::connection_set connections_;
-  std::shared_ptr<const accept_settings> settings_;  // std::atomic_load/store
+  std::shared_ptr<const stream::accept_settings> settings_;  // std::atomic_load/store
 };
 
 rawsocket_listener::rawsocket_listener(loop_set& loops, router& owner,
@@ -326,13 +318,8 @@ void rawsocket_listener::start() {
 void rawsocket_listener::attach() { impl_->connections_.start_sweep(); }
 
 void rawsocket_listener::adopt(int native_socket, bool ipv6) {
-  // Called on loop 0 (the universal port): the connection goes to the next loop.
-  asio_loop& to = impl_->loops_.pick();
-  if (auto s = stream::adopt_tcp(to.io, native_socket, ipv6, url())) {
-    impl_->loops_.run_on(to.index(), [this, sock = std::make_shared<asio::ip::tcp::socket>(std::move(*s))] {
-      impl_->on_accepted(std::move(*sock));
-    });
-  }
+  stream::adopt_on_next_loop(impl_->loops_, native_socket, ipv6, url(),
+                             [this](asio::ip::tcp::socket s) { impl_->on_accepted(std::move(s)); });
 }
 
 // A TLS stream lives on the loop it was accepted on (loop 0, the universal port's).
@@ -341,7 +328,7 @@ void rawsocket_listener::adopt_tls(stream::tls_handover&& h) {
   if (!impl_->config_.rawsocket_pings) stream::enable_tcp_keepalive(h.stream.next_layer().native_handle());
   const core_guard lock(impl_->owner_.core());
   auto conn = std::make_shared<rs_connection<tls_socket>>(std::move(h.stream), impl_->owner_, impl_->config_,
-                                                          std::move(h.remote), impl_->connections_.full(),
+                                                          std::move(h.remote), impl_->connections_.full(impl_->config_.max_connections),
                                                           impl_->connections_.forgetter(), impl_->connections_.slots());
   conn->handed_over(std::move(h.initial));
   impl_->connections_.add(conn);
@@ -363,8 +350,7 @@ void rawsocket_listener::reconfigure(const listener_config& config) {
   const std::uint16_t bound = impl_->tcp_ ? impl_->tcp_port() : impl_->config_.port;
   impl_->config_ = config;
   impl_->config_.port = bound;
-  std::atomic_store(&impl_->settings_, std::make_shared<const impl::accept_settings>(impl::accept_settings{
-                                           std::make_shared<const listener_config>(impl_->config_), std::move(tls)}));
+  std::atomic_store(&impl_->settings_, stream::accept_settings::make(impl_->config_, std::move(tls)));
   impl_->connections_.restart_sweep();
 }
 

@@ -541,9 +541,10 @@ class connection_set {
       if (mine.connections.erase(c) != 0) st->count.fetch_sub(1, std::memory_order_relaxed);
     };
   }
-  // Whether the listener's max-connections is reached.
-  [[nodiscard]] bool full() const noexcept {
-    return config_.max_connections != 0 && size() >= config_.max_connections;
+  // Whether `max_connections` (the listener's, from the settings the new connection is made
+  // with: the set's own config is loop 0's) is reached.
+  [[nodiscard]] bool full(std::size_t max_connections) const noexcept {
+    return max_connections != 0 && size() >= max_connections;
   }
   [[nodiscard]] std::size_t size() const noexcept { return state_->count.load(std::memory_order_relaxed); }
   [[nodiscard]] std::size_t queued_bytes() const {
@@ -659,6 +660,33 @@ inline std::optional<asio::ip::tcp::socket> adopt_tcp(asio::io_context& io, int 
     return std::nullopt;
   }
   return socket;
+}
+
+// What a listener makes new connections with: its settings and TLS context (wss://, rss://),
+// replaced whole by a reload (loop 0) and read by the loop that takes a connection
+// (std::atomic_load/store on the pointer), so a reload never changes what a connection reads.
+struct accept_settings {
+  std::shared_ptr<const listener_config> config;
+  std::shared_ptr<asio::ssl::context> tls;
+
+  static std::shared_ptr<const accept_settings> make(const listener_config& c,
+                                                     std::shared_ptr<asio::ssl::context> tls) {
+    return std::make_shared<const accept_settings>(
+        accept_settings{std::make_shared<const listener_config>(c), std::move(tls)});
+  }
+};
+
+// A TCP connection a universal port hands over (on loop 0) as a descriptor: it becomes a socket of
+// the next loop, and on_accepted(socket) runs there.
+template <class OnAccepted>
+void adopt_on_next_loop(loop_set& loops, int native_socket, bool ipv6, const std::string& url,
+                        OnAccepted on_accepted) {
+  asio_loop& to = loops.pick();
+  auto s = adopt_tcp(to.io, native_socket, ipv6, url);
+  if (!s) return;
+  loops.run_on(to.index(), [on_accepted, sock = std::make_shared<asio::ip::tcp::socket>(std::move(*s))]() mutable {
+    on_accepted(std::move(*sock));
+  });
 }
 
 // Keeps accepting on `acceptor` (on loop 0), handing each socket to on_accepted(socket), counted as

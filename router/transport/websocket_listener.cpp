@@ -401,15 +401,14 @@ struct websocket_listener::impl {
         config_(config),
         acceptor_(loops.main()),
         connections_(loops, config_, true),
-        settings_(std::make_shared<accept_settings>(
-            accept_settings{std::make_shared<const listener_config>(config),
-                            config.tls.enabled() ? make_server_tls_context(config.tls) : nullptr})) {}
+        settings_(stream::accept_settings::make(
+            config, config.tls.enabled() ? make_server_tls_context(config.tls) : nullptr)) {}
 
   // On the loop the connection goes to.
   void on_accepted(asio::ip::tcp::socket socket) {
     std::string remote = stream::prepare_tcp(socket);
-    const bool over_limit = connections_.full();
     const auto settings = std::atomic_load(&settings_);
+    const bool over_limit = connections_.full(settings->config->max_connections);
     const core_guard lock(owner_.core());  // the router's settings the connection starts with
     std::shared_ptr<connection> conn;
     if (settings->tls) {
@@ -425,19 +424,12 @@ struct websocket_listener::impl {
     connections_.add(conn);
   }
 
-  // What a new connection is made with, replaced whole by a reload (loop 0) and read by the loop
-  // that takes the connection.
-  struct accept_settings {
-    std::shared_ptr<const listener_config> config;
-    std::shared_ptr<asio::ssl::context> tls;  // wss:// listeners
-  };
-
   loop_set& loops_;
   router& owner_;
   listener_config config_;
   asio::ip::tcp::acceptor acceptor_;
   stream::connection_set connections_;
-  std::shared_ptr<const accept_settings> settings_;  // std::atomic_load/store
+  std::shared_ptr<const stream::accept_settings> settings_;  // std::atomic_load/store
 };
 
 websocket_listener::websocket_listener(loop_set& loops, router& owner,
@@ -473,8 +465,7 @@ void websocket_listener::reconfigure(const listener_config& config) {
   const auto ep = impl_->acceptor_.local_endpoint(ec);
   impl_->config_ = config;
   if (!ec) impl_->config_.port = ep.port();
-  std::atomic_store(&impl_->settings_, std::make_shared<const impl::accept_settings>(impl::accept_settings{
-                                           std::make_shared<const listener_config>(impl_->config_), std::move(tls)}));
+  std::atomic_store(&impl_->settings_, stream::accept_settings::make(impl_->config_, std::move(tls)));
   impl_->connections_.restart_sweep();
 }
 
@@ -486,13 +477,8 @@ void websocket_listener::stop_accepting() {
 void websocket_listener::attach() { impl_->connections_.start_sweep(); }
 
 void websocket_listener::adopt(int native_socket, bool ipv6) {
-  // Called on loop 0 (the universal port): the connection goes to the next loop.
-  asio_loop& to = impl_->loops_.pick();
-  if (auto s = stream::adopt_tcp(to.io, native_socket, ipv6, impl_->config_.url())) {
-    impl_->loops_.run_on(to.index(), [this, sock = std::make_shared<asio::ip::tcp::socket>(std::move(*s))] {
-      impl_->on_accepted(std::move(*sock));
-    });
-  }
+  stream::adopt_on_next_loop(impl_->loops_, native_socket, ipv6, impl_->config_.url(),
+                             [this](asio::ip::tcp::socket s) { impl_->on_accepted(std::move(s)); });
 }
 
 // A TLS stream lives on the loop it was accepted on (loop 0, the universal port's).
@@ -501,7 +487,7 @@ void websocket_listener::adopt_tls(stream::tls_handover&& h) {
   const core_guard lock(impl_->owner_.core());
   auto conn = std::make_shared<ws_connection<tls_socket>>(std::move(h.stream), impl_->owner_,
                                                           std::atomic_load(&impl_->settings_)->config,
-                                                          std::move(h.remote), impl_->connections_.full(),
+                                                          std::move(h.remote), impl_->connections_.full(impl_->config_.max_connections),
                                                           impl_->connections_.forgetter(), impl_->connections_.slots());
   conn->handed_over(std::move(h.initial));
   impl_->connections_.add(conn);

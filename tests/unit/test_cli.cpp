@@ -178,3 +178,16 @@ TEST_CASE("cli: --busy-poll takes microseconds from 0 to 10000 and defaults to 3
   }
   CHECK(parse({"--busy-poll"}).error == "--busy-poll needs a value");
 }
+
+TEST_CASE("cli: --threads takes 0 (one per CPU) to 1024 and defaults to 1") {
+  CHECK(parse({}).config.threads == 1);
+  auto r = parse({"--threads", "4"});
+  REQUIRE(r.error.empty());
+  CHECK(r.config.threads == 4);
+  CHECK(parse({"--threads", "0"}).config.threads == 0);
+  for (const char* bad : {"1025", "-1", "two", ""}) {
+    CAPTURE(bad);
+    CHECK(parse({"--threads", bad}).error.find("--threads: '") == 0);
+  }
+  CHECK(parse({"--threads"}).error == "--threads needs a value");
+}

@@ -50,6 +50,12 @@ struct client {
     const on here(&loop);
     s->on_frame(json);
   }
+  // HELLO with `roles` (JSON) into realm1; the WELCOME, sent on the session's own loop with
+  // nothing handed over waiting, is there at once.
+  void join(const std::string& roles) {
+    send(R"([1,"realm1",{"roles":)" + roles + "}]");
+    wire.take<welcome>();
+  }
   manual_loop& loop;
   fake_transport wire;
   std::shared_ptr<session> s;
@@ -107,11 +113,8 @@ TEST_CASE("threads: messages to a session on another loop are handed over, in ro
   router r(one_realm(), timers);
   manual_loop a(0), b(1);
   client caller(r, a), callee(r, b);
-  caller.send(R"([1,"realm1",{"roles":{"caller":{}}}])");
-  callee.send(R"([1,"realm1",{"roles":{"callee":{},"subscriber":{}}}])");
-  // Each WELCOME was sent on the session's own loop with nothing waiting: straight through.
-  caller.wire.take<welcome>();
-  callee.wire.take<welcome>();
+  caller.join(R"({"caller":{}})");
+  callee.join(R"({"callee":{},"subscriber":{}})");
   callee.send(R"([64,1,{},"com.p"])");
   const auto reg = callee.wire.take<registered>();
 
@@ -149,10 +152,8 @@ TEST_CASE("threads: a message too big for a client on another loop is judged whe
   router r(one_realm(), timers);
   manual_loop a(0), b(1);
   client caller(r, a), callee(r, b);
-  caller.send(R"([1,"realm1",{"roles":{"caller":{}}}])");
-  callee.send(R"([1,"realm1",{"roles":{"callee":{}}}])");
-  caller.wire.take<welcome>();
-  callee.wire.take<welcome>();
+  caller.join(R"({"caller":{}})");
+  callee.join(R"({"callee":{}})");
   callee.send(R"([64,1,{},"com.p"])");
   callee.wire.take<registered>();
   callee.wire.max_bytes = 64;  // the callee's client takes no more
@@ -171,10 +172,8 @@ TEST_CASE("threads: a session whose connection ended before its mailbox ran gets
   router r(one_realm(), timers);
   manual_loop a(0), b(1);
   client pub(r, a), sub(r, b);
-  pub.send(R"([1,"realm1",{"roles":{"publisher":{}}}])");
-  sub.send(R"([1,"realm1",{"roles":{"subscriber":{}}}])");
-  pub.wire.take<welcome>();
-  sub.wire.take<welcome>();
+  pub.join(R"({"publisher":{}})");
+  sub.join(R"({"subscriber":{}})");
   sub.send(R"([32,1,{},"com.t"])");
   sub.wire.take<subscribed>();
   pub.send(R"([16,1,{},"com.t",[1]])");
@@ -193,13 +192,11 @@ TEST_CASE("threads: one EVENT fanned out to a loop's subscribers wakes that loop
   router r(one_realm(), timers);
   manual_loop a(0), b(1);
   client pub(r, a);
-  pub.send(R"([1,"realm1",{"roles":{"publisher":{}}}])");
-  pub.wire.take<welcome>();
+  pub.join(R"({"publisher":{}})");
   std::vector<std::unique_ptr<client>> subs;
   for (int i = 0; i < 3; ++i) {
     subs.push_back(std::make_unique<client>(r, b));
-    subs.back()->send(R"([1,"realm1",{"roles":{"subscriber":{}}}])");
-    subs.back()->wire.take<welcome>();
+    subs.back()->join(R"({"subscriber":{}})");
     subs.back()->send(R"([32,1,{},"com.t"])");
     subs.back()->wire.take<subscribed>();
   }

@@ -34,6 +34,9 @@ const char* usage_text = R"(usage: junction-bench [flags]
                          allows every action it is asked about (bench/run's authorization rows)
   --authorizer-realm R   the realm it joins (default: --realm)
   --authorizer-cache     answer {allow: true, cache: true} instead of true
+  --rate N               rpc, echo: at most N calls (echoes)/s in all, spread evenly in time
+                         (moderate load, as real clients make it); implies --frame-per-write
+  --frame-per-write      every frame in its own write(), as most client libraries send
   -h, --help
 )";
 
@@ -104,6 +107,11 @@ bool parse(int argc, char** argv, bench::options& o, std::string& error) {
         o.authorizer_realm = value();
       } else if (flag == "--authorizer-cache") {
         o.authorizer_cache = true;
+      } else if (flag == "--rate") {
+        o.rate = number(1);
+        o.frame_per_write = true;
+      } else if (flag == "--frame-per-write") {
+        o.frame_per_write = true;
       } else {
         error = "unknown flag " + flag;
         return false;

@@ -10,6 +10,7 @@
 #include <algorithm>
 #include <cmath>
 #include <cstdio>
+#include <deque>
 #include <fstream>
 #include <sstream>
 
@@ -139,6 +140,7 @@ const junction::codec& codec_named(const std::string& name) {
 context::context(const options& o) : opts(o), codec(codec_named(o.serializer)) {
   std::string err;
   if (!parse_url(o.url, target, err)) throw bench_error(err);
+  net.frame_per_write = o.frame_per_write;
   last_progress_ = net.now();
 }
 
@@ -146,7 +148,16 @@ void context::turn(std::uint64_t until_ns) {
   const std::uint64_t now = net.now();
   std::uint64_t wait_ns = 50'000'000;  // wake up at least every 50 ms for the watchdog
   if (until_ns > now && until_ns - now < wait_ns) wait_ns = until_ns - now;
+  if (pace) {
+    // epoll_wait counts in milliseconds: anything due sooner than that is polled for.
+    const std::uint64_t due = pace();
+    if (due != 0) wait_ns = due <= now + 1'000'000 ? 0 : std::min(wait_ns, due - now);
+  }
   net.run_once(static_cast<int>((wait_ns + 999'999) / 1'000'000));
+  if (pace) {
+    net.refresh_now();
+    pace();
+  }
   const auto stall_ns = static_cast<std::uint64_t>(opts.stall_s * 1e9);
   if (net.now() - last_progress_ > stall_ns) {
     char buf[64];
@@ -258,6 +269,57 @@ junction::array payload_args(const options& o) {
 }
 
 // ---------------------------------------------------------------------------------------------
+// --rate: requests leave one each 1/rate seconds, round robin over the connections as their
+// replies free a window slot (a slot waits in ready_ for its turn). Without --rate, each scenario
+// sends the moment a slot frees.
+
+class pacer {
+ public:
+  explicit pacer(context& ctx) : ctx_(ctx) {}
+  [[nodiscard]] bool on() const noexcept { return ctx_.opts.rate > 0; }
+
+  // Every connection's `window` slots wait for their turn; send(i) sends one on connection i.
+  void start(std::size_t connections, int window, std::function<void(std::size_t)> send) {
+    send_ = std::move(send);
+    interval_ns_ = 1e9 / ctx_.opts.rate;
+    for (int k = 0; k < window; ++k)
+      for (std::size_t i = 0; i < connections; ++i) ready_.push_back(i);
+    ctx_.net.refresh_now();
+    next_ns_ = static_cast<double>(ctx_.net.now());
+    ctx_.pace = [this] { return due(); };
+  }
+  // Connection i has a free slot again.
+  void ready(std::size_t i) { ready_.push_back(i); }
+  void stop() {
+    stopped_ = true;
+    ctx_.pace = nullptr;
+  }
+
+ private:
+  // Sends what is due; returns when the next one is (0: none waits).
+  std::uint64_t due() {
+    if (stopped_) return 0;
+    const auto now = static_cast<double>(ctx_.net.now());
+    // A backlog (every slot was busy for a while) is not caught up in one burst: at most 1 ms.
+    if (next_ns_ < now - 1e6) next_ns_ = now - 1e6;
+    while (!ready_.empty() && next_ns_ <= now) {
+      const std::size_t i = ready_.front();
+      ready_.pop_front();
+      send_(i);
+      next_ns_ += interval_ns_;
+    }
+    return ready_.empty() ? 0 : static_cast<std::uint64_t>(next_ns_);
+  }
+
+  context& ctx_;
+  std::function<void(std::size_t)> send_;
+  std::deque<std::size_t> ready_;
+  double interval_ns_ = 0;
+  double next_ns_ = 0;
+  bool stopped_ = false;
+};
+
+// ---------------------------------------------------------------------------------------------
 // A connection that joins the realm: HELLO on open, WELCOME → on_joined, then WAMP frames to
 // on_wamp. Everything the generator does over WAMP goes through here.
 
@@ -360,8 +422,12 @@ class rpc_scenario final : public wamp_scenario {
     }
     ctx_.wait_for([&] { return joined_callers_ == callers_; }, "waiting for the callers to join");
     loaded_ = true;
-    for (auto& cs : callers_state_)
-      for (int k = 0; k < window_; ++k) send_call(cs);
+    if (pacer_.on()) {
+      pacer_.start(callers_state_.size(), window_, [this](std::size_t i) { send_call(callers_state_[i]); });
+    } else {
+      for (auto& cs : callers_state_)
+        for (int k = 0; k < window_; ++k) send_call(cs);
+    }
     if (ctx_.opts.warmup_s > 0) ctx_.run_for(ctx_.opts.warmup_s);
     latency_.reset();
     completed_ = 0;
@@ -369,12 +435,15 @@ class rpc_scenario final : public wamp_scenario {
     ctx_.run_for(ctx_.opts.duration_s);
     ctx_.end_measure();
     stopping_ = true;
+    pacer_.stop();
     ctx_.finish([&] { return in_flight_ == 0; });
 
     report r;
     add_common(r, ctx_, ctx_.opts.scenario == "rpc-latency" ? "rpc-latency" : "rpc");
     r.add_int("callers", callers_);
     r.add_int("window", window_);
+    if (ctx_.opts.rate > 0) r.add("rate_cap", ctx_.opts.rate, 0);
+    r.add_bool("frame_per_write", ctx_.opts.frame_per_write);
     ctx_.add_window(r, completed_, "calls");
     ctx_.add_latency(r, latency_, true);
     r.add_int("errors", static_cast<std::int64_t>(ctx_.errors()));
@@ -445,7 +514,12 @@ class rpc_scenario final : public wamp_scenario {
       latency_.record(ctx_.net.now() - s.sent_ns);
       ++completed_;
     }
-    if (!stopping_) send_call(cs);
+    if (stopping_) return;
+    if (pacer_.on()) {
+      pacer_.ready(c.user - 1);
+    } else {
+      send_call(cs);
+    }
   }
 
   void send_call(caller_state& cs) {
@@ -475,6 +549,7 @@ class rpc_scenario final : public wamp_scenario {
   histogram latency_;
   std::uint64_t completed_ = 0;
   std::uint64_t in_flight_ = 0;
+  pacer pacer_{ctx_};
 };
 
 // ---------------------------------------------------------------------------------------------
@@ -800,8 +875,12 @@ class echo_scenario final : public connection_handler {
     }
     ctx_.wait_for([&] { return opened_ == ctx_.opts.callers; }, "waiting for the echo connections to open");
     loaded_ = true;
-    for (auto& s : conns_)
-      for (int k = 0; k < ctx_.opts.window; ++k) send_one(s);
+    if (pacer_.on()) {
+      pacer_.start(conns_.size(), ctx_.opts.window, [this](std::size_t i) { send_one(conns_[i]); });
+    } else {
+      for (auto& s : conns_)
+        for (int k = 0; k < ctx_.opts.window; ++k) send_one(s);
+    }
     if (ctx_.opts.warmup_s > 0) ctx_.run_for(ctx_.opts.warmup_s);
     latency_.reset();
     messages_ = 0;
@@ -809,6 +888,7 @@ class echo_scenario final : public connection_handler {
     ctx_.run_for(ctx_.opts.duration_s);
     ctx_.end_measure();
     stopping_ = true;
+    pacer_.stop();
     ctx_.finish([&] {
       for (const auto& s : conns_)
         if (s.head != s.tail) return false;
@@ -821,6 +901,8 @@ class echo_scenario final : public connection_handler {
     r.add_int("connections", ctx_.opts.callers);
     r.add_int("window", ctx_.opts.window);
     r.add_int("message_bytes", static_cast<std::int64_t>(message_.size()));
+    if (ctx_.opts.rate > 0) r.add("rate_cap", ctx_.opts.rate, 0);
+    r.add_bool("frame_per_write", ctx_.opts.frame_per_write);
     ctx_.add_window(r, messages_, "messages");
     ctx_.add_latency(r, latency_, true);
     r.add_int("errors", static_cast<std::int64_t>(ctx_.errors()));
@@ -856,7 +938,12 @@ class echo_scenario final : public connection_handler {
       latency_.record(ctx_.net.now() - sent);
       ++messages_;
     }
-    if (!stopping_) send_one(s);
+    if (stopping_) return;
+    if (pacer_.on()) {
+      pacer_.ready(c.user);
+    } else {
+      send_one(s);
+    }
   }
 
   void on_closed(connection& c, const std::string& why) override {
@@ -879,6 +966,7 @@ class echo_scenario final : public connection_handler {
   bool stopping_ = false;
   histogram latency_;
   std::uint64_t messages_ = 0;
+  pacer pacer_{ctx_};
 };
 
 // ---------------------------------------------------------------------------------------------

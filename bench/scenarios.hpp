@@ -4,6 +4,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <stdexcept>
 #include <string>
 #include <vector>
@@ -38,6 +39,13 @@ struct options {
   std::string authorizer;
   std::string authorizer_realm;
   bool authorizer_cache = false;
+  // rpc: cap on CALLs per second over all callers (0: as fast as replies come back). A capped
+  // run models real clients at moderate load: calls spread evenly in time, each in its own
+  // write (implies frame_per_write).
+  double rate = 0;
+  // Every frame goes out in its own write() as it is sent, as most client libraries do, instead
+  // of the frames of one loop turn gathered into one write.
+  bool frame_per_write = false;
 };
 
 // A fatal condition: no progress, setup failure. main prints it and exits non-zero.
@@ -88,6 +96,10 @@ class context {
   }
   // Runs the loop for `seconds` (the watchdog still applies while work is outstanding).
   void run_for(double seconds);
+  // Called after every loop turn while set (rpc --rate sends the calls that are due); returns
+  // the time of the next thing due in ns on the loop's clock, or 0 when nothing is due.
+  std::function<std::uint64_t()> pace;
+
   // Runs the loop until pred() holds or `seconds` pass, without the watchdog.
   template <class Pred>
   void settle(Pred pred, double seconds) {

@@ -160,7 +160,7 @@ void connection::send(opcode op, std::string_view payload) {
                             static_cast<char>(n & 0xff)};
     out_.append(header, 4);
     out_.append(payload.data(), n);
-    if (!dirty_) loop_.mark_dirty(*this);
+    queued();
     return;
   }
   char header[14];
@@ -182,6 +182,14 @@ void connection::send(opcode op, std::string_view payload) {
   out_.resize(at + h + n);
   std::memcpy(&out_[at], header, h);
   mask_copy(&out_[at + h], payload.data(), n, mask_key_);
+  queued();
+}
+
+void connection::queued() {
+  if (loop_.frame_per_write && state_ == state::open && !want_write_) {
+    flush();
+    return;
+  }
   if (!dirty_) loop_.mark_dirty(*this);
 }
 

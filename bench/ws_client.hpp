@@ -84,6 +84,7 @@ class connection {
   void parse_rawsocket_frames(const char* data, std::size_t size);
   void fail(const std::string& why);
   void flush();
+  void queued();  // a frame was appended to out_: write it now or at the end of the turn
 
   loop& loop_;
   connection_handler& handler_;
@@ -124,6 +125,9 @@ class loop {
   void refresh_now() noexcept { now_ = now_ns(); }
 
   [[nodiscard]] std::size_t open_connections() const noexcept { return open_; }
+  // Every frame in its own write() at send() time, as most client libraries do (default: the
+  // frames of one turn gathered into one write per connection).
+  bool frame_per_write = false;
   // close_gracefully() / close() on every connection not yet closed.
   void close_all_gracefully();
   void close_all();

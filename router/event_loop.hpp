@@ -3,11 +3,14 @@
 // By default the thread blocks in epoll whenever it has nothing to do (Asio's run()). With a
 // busy-poll window it keeps polling for that long after the last handler ran before it blocks:
 // a message that arrives inside the window is handled without the sleep/wake-up round trip,
-// which on a virtual machine costs tens of microseconds of latency and of CPU per wake-up
+// which on a virtual machine costs tens of microseconds of latency per wake-up
 // (docs/PERFORMANCE.md, "Busy polling"). The price is CPU: a router that receives something
-// every few tens of microseconds keeps its core 100 % busy — though with a window shorter than
-// a wake-up it spends less per message than sleeping would. Under full load it changes nothing
-// (there is always work); when idle it blocks again after one window.
+// every few tens of microseconds keeps its core 100 % busy, and at moderate load (clients that
+// send one frame per write, tens of thousands a second) spinning costs ~25 % more CPU per call
+// than sleeping, because a sleeping loop finds several messages waiting when it wakes and a
+// spinning one handles them one by one (docs/PERFORMANCE.md, "Moderate load"). Hence blocking
+// by default; a window is for deployments that trade CPU for the latency of lone calls. Under
+// full load it changes nothing (there is always work); when idle it blocks after one window.
 #pragma once
 
 #include <atomic>
@@ -20,9 +23,9 @@ class io_context;
 
 namespace junction {
 
-// The default window: covers a peer's turnaround on this class of machine (a reply within
-// ~20-30 µs), and stays under the ~30 µs of CPU a sleep/wake-up round trip costs a VM.
-inline constexpr std::chrono::microseconds default_busy_poll{30};
+// The default: no window (block). 30 µs is the window that pays for latency on a VM: it covers a
+// peer's turnaround (a reply within ~20-30 µs).
+inline constexpr std::chrono::microseconds default_busy_poll{0};
 // The longest busy-poll window the flag accepts (a longer one only burns more CPU when idle).
 inline constexpr std::chrono::microseconds max_busy_poll{10000};
 

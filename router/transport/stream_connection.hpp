@@ -284,13 +284,25 @@ class stream_connection : public connection,
     waiters_.push_back(from->weak_transport());
   }
 
-  // Bytes queued during this turn of the event loop leave together in one write.
+  // Bytes queued during this turn of the event loop leave together in one write: when the
+  // read or drain that queued them ends (turn_writes), else from a posted handler.
   void schedule_write() {
     queued_seen_.store(queued(), std::memory_order_relaxed);
     if (write_scheduled_ || writing_ || dead_) return;
     write_scheduled_ = true;
+    if (turn_writes::active()) {
+      turn_writes::defer(this->shared_from_this());
+      return;
+    }
     asio::post(socket_.get_executor(), [self = this->shared_from_this()] { self->do_write(); });
   }
+
+ public:
+  void write_queued() override {
+    if (write_scheduled_) do_write();
+  }
+
+ protected:
 
   // Ends the connection once what is queued is written. With a linger, reading goes on after
   // that (bytes still reach on_bytes) until the peer closes, the protocol calls terminate, or
@@ -403,6 +415,7 @@ class stream_connection : public connection,
     read_armed_ = false;
     if (dead_) return;
     if (ec) return terminate(ec == asio::error::eof ? "closed by the peer" : ec.message());
+    turn_writes writes;
     keepalive_heard(keepalive_);
     metrics::io().bytes_in.add(n);
     handle_bytes(tls_buffer_.get(), n);
@@ -415,6 +428,7 @@ class stream_connection : public connection,
       if (dead_) return;
       if (ec) return terminate(ec == asio::error::operation_aborted ? "" : ec.message());
       char* buffer = shared_read_buffer();
+      turn_writes writes;
       // After a full buffer, read on until a short read (the socket is drained) instead of going
       // back to the reactor for bytes that are already waiting — at most a few buffers per
       // turn, then let other connections run and come back without waiting.
@@ -443,6 +457,19 @@ class stream_connection : public connection,
       if (closing_) flushed();
       return;
     }
+    if constexpr (!tls) {
+      // The socket takes it all at once almost always: send it here, with no completion
+      // handler to run later; what it does not take goes the asynchronous way.
+      boost::system::error_code ec;
+      const std::size_t n = socket_.write_some(asio::buffer(out_), ec);
+      if (ec && ec != asio::error::would_block && ec != asio::error::try_again) return terminate(ec.message());
+      metrics::io().bytes_out.add(n);
+      if (n == out_.size()) {
+        out_.clear();
+        return written({});
+      }
+      out_.erase(0, n);
+    }
     in_flight_.swap(out_);
     writing_ = true;
     metrics::io().bytes_out.add(in_flight_.size());
@@ -454,8 +481,14 @@ class stream_connection : public connection,
   void on_written(const boost::system::error_code& ec) {
     writing_ = false;
     in_flight_.clear();
-    queued_seen_.store(out_.size(), std::memory_order_relaxed);
     if (in_flight_.capacity() > 64 * 1024) std::string().swap(in_flight_);  // after a burst
+    written(ec);
+  }
+
+  // A write ended (asynchronously, or at once in do_write): flow control, then what was queued
+  // meanwhile.
+  void written(const boost::system::error_code& ec) {
+    queued_seen_.store(out_.size(), std::memory_order_relaxed);
     if (out_.capacity() > 64 * 1024 && out_.empty()) std::string().swap(out_);
     if (dead_) return;
     if (ec) return terminate(ec.message());

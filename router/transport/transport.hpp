@@ -5,6 +5,7 @@
 #include <cstddef>
 #include <functional>
 #include <memory>
+#include <vector>
 #include <string_view>
 
 #include "auth/authenticator.hpp"
@@ -93,10 +94,55 @@ class transport {
   virtual void add_waiter(const std::weak_ptr<transport>& sender) {
     if (auto s = sender.lock()) s->on_own_loop([s] { s->resume_reading(); });
   }
+
+  // Writes what is queued now (turn_writes, below); the connection's own loop only.
+  virtual void write_queued() {}
 };
 
 // The connection whose bytes this thread is handling, set around the protocol's handling of
 // them (flow control: throttle_sender pauses it).
 inline thread_local transport* reading_now = nullptr;
+
+// Writes queued while a turn_writes lives on this thread's stack (the handling of bytes read, a
+// mailbox drain) leave when the outermost one ends: one send per connection straight from that
+// handler, instead of one posted write handler per connection — each post costs the event loop
+// another round (and an epoll_wait) at moderate load, where a turn carries a message or two.
+// Outside one, a connection posts its write as before (timers, worker results, admin).
+class turn_writes {
+ public:
+  turn_writes() noexcept { ++state().depth; }
+  ~turn_writes() {
+    batch& b = state();
+    if (b.depth > 1) {
+      --b.depth;
+      return;
+    }
+    // Still counted as active while flushing: a write that fails ends its connection, and
+    // whatever that queues elsewhere joins this pass.
+    for (std::size_t i = 0; i < b.pending.size(); ++i) {
+      std::shared_ptr<transport> t = std::move(b.pending[i]);
+      t->write_queued();
+    }
+    b.pending.clear();
+    b.depth = 0;
+  }
+  turn_writes(const turn_writes&) = delete;
+  turn_writes& operator=(const turn_writes&) = delete;
+
+  // Whether a turn_writes is active on this thread.
+  [[nodiscard]] static bool active() noexcept { return state().depth > 0; }
+  // `t` writes when the outermost turn_writes ends (each connection adds itself once).
+  static void defer(std::shared_ptr<transport> t) { state().pending.push_back(std::move(t)); }
+
+ private:
+  struct batch {
+    int depth = 0;
+    std::vector<std::shared_ptr<transport>> pending;  // capacity kept: no allocation per turn
+  };
+  static batch& state() noexcept {
+    thread_local batch b;
+    return b;
+  }
+};
 
 }  // namespace junction

@@ -165,8 +165,8 @@ TEST_CASE("cli: --disclose-caller and --disclose-publisher set every realm's dis
         std::string::npos);
 }
 
-TEST_CASE("cli: --busy-poll takes microseconds from 0 to 10000 and defaults to 30") {
-  CHECK(parse({}).config.busy_poll.count() == 30);
+TEST_CASE("cli: --busy-poll takes microseconds from 0 to 10000 and defaults to 0 (block)") {
+  CHECK(parse({}).config.busy_poll.count() == 0);
   CHECK(parse({"--busy-poll", "0"}).config.busy_poll.count() == 0);
   auto r = parse({"--busy-poll", "50"});
   REQUIRE(r.error.empty());

@@ -209,6 +209,7 @@ void broker::send_retained(session_record& subscriber, id subscription_id, std::
     e.details.push_back("retained", value(true));
     e.args = r.args;  // the store keeps its copy for later subscribers
     e.kwargs = r.kwargs;
+    e.raw = r.raw;
     events.push_back(std::move(e));
   };
   switch (match) {
@@ -379,7 +380,7 @@ void broker::on_publish(session_record& s, publish&& m) {
   const id request = m.request;
   stats_.publications.add();
   deliver(publication, publisher, s.info.authid, s.info.authrole, disclose, m.topic,
-          std::move(m.args), std::move(m.kwargs), std::move(o.filter), o.retain);
+          std::move(m.args), std::move(m.kwargs), std::move(m.raw), std::move(o.filter), o.retain);
   if (acknowledge) s.link->send(published{request, publication});
 }
 
@@ -389,13 +390,14 @@ void broker::publish_from_router(std::string topic, array args, object kwargs,
   publish_options o = read_publish_options(options);
   if (o.problem != nullptr) return;
   static const std::string none;
-  deliver(ids_.next(), 0, none, none, false, topic, std::move(args), std::move(kwargs),
+  deliver(ids_.next(), 0, none, none, false, topic, std::move(args), std::move(kwargs), raw_payload{},
           std::move(o.filter), o.retain);
 }
 
 void broker::deliver(id publication, id publisher, const std::string& authid,
                      const std::string& authrole, bool disclose, const std::string& topic,
-                     array&& args, object&& kwargs, publication_filter&& filter, bool retain) {
+                     array&& args, object&& kwargs, raw_payload&& raw, publication_filter&& filter,
+                     bool retain) {
   // Who gets it: every matching subscription (spec §2.9), each subscriber the filter admits.
   // Collected before anything is sent (see the top of broker.hpp).
   std::vector<delivery> deliveries = std::move(deliveries_scratch_);
@@ -436,9 +438,11 @@ void broker::deliver(id publication, id publisher, const std::string& authid,
     if (deliveries.empty()) {
       r.args = std::move(args);
       r.kwargs = std::move(kwargs);
+      r.raw = std::move(raw);
     } else {
       r.args = args;
       r.kwargs = kwargs;
+      r.raw = raw;
     }
     r.filter = std::move(filter);
     store_retained(topic, std::move(r));
@@ -458,6 +462,7 @@ void broker::deliver(id publication, id publisher, const std::string& authid,
     if (d.pattern) e.details.push_back("topic", value(topic));
     e.args = last ? std::move(args) : args;
     e.kwargs = last ? std::move(kwargs) : kwargs;
+    e.raw = last ? std::move(raw) : raw;  // pass-through: the PUBLISH's payload bytes
     const auto frame = std::make_shared<const shared_message>(std::move(e));
     std::size_t too_big = 0, dropped = 0;
     for (std::size_t t = d.first; t < d.last; ++t) {

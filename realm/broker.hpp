@@ -141,6 +141,7 @@ class broker {
     publication_filter filter;
     array args;
     object kwargs;
+    raw_payload raw;  // or the payload as it came (pass-through)
   };
 
   // One subscription an EVENT goes to, and its receivers: targets_[first, last).
@@ -163,7 +164,7 @@ class broker {
   // Delivers one publication to every matching subscription and keeps it if `retain`. The
   // publisher is `publisher` (0: the router), with `authid`/`authrole` for identification.
   void deliver(id publication, id publisher, const std::string& authid, const std::string& authrole,
-               bool disclose, const std::string& topic, array&& args, object&& kwargs,
+               bool disclose, const std::string& topic, array&& args, object&& kwargs, raw_payload&& raw,
                publication_filter&& filter, bool retain);
 
   enum class dropped { no, yes, last };  // was the session a subscriber; was it the last one

@@ -3,6 +3,7 @@
 #include <algorithm>
 
 #include "realm/replies.hpp"
+#include "serializers/codec.hpp"  // materialize
 
 namespace junction {
 
@@ -262,7 +263,7 @@ std::optional<failure> dealer::continue_call(call_key key, pending_call& pc, cal
   // Options are frozen at the first CALL: only `progress` is read from continuations.
   const bool more = m.options.get_bool("progress", false);
   invocation inv{pc.invocation_request, pc.registration_id, {}, std::move(m.args),
-                 std::move(m.kwargs)};
+                 std::move(m.kwargs), std::move(m.raw)};
   if (more) inv.details.push_back("progress", value(true));
   pc.invocation_open = more;
   if (callee->link->send(std::move(inv)) == delivery::too_big) {
@@ -408,6 +409,7 @@ std::optional<failure> dealer::start_call(session_record& s, party& caller, call
 
   inv.args = std::move(m.args);
   inv.kwargs = std::move(m.kwargs);
+  inv.raw = std::move(m.raw);  // pass-through: the CALL's payload bytes, never decoded here
   if (callee->link->send(std::move(inv)) == delivery::too_big) {
     // Not sent: the callee never heard of the call, the caller hears why.
     answer_error(calls_.at(key), errc::payload_size_exceeded,
@@ -588,7 +590,7 @@ std::optional<failure> dealer::on_yield(session_record& s, yield&& m) {
     // Forwarded at once (spec: progressive call results); dropped if the caller did not ask.
     if (!pc->receive_progress) return std::nullopt;
     if (session_record* caller = live(pc->caller)) {
-      result_ r{pc->caller_request, {}, std::move(m.args), std::move(m.kwargs)};
+      result_ r{pc->caller_request, {}, std::move(m.args), std::move(m.kwargs), std::move(m.raw)};
       r.details.push_back("progress", value(true));
       if (caller->link->send(std::move(r)) == delivery::too_big) {
         // The caller cannot take this result: its call ends here, with an ERROR saying why, and
@@ -605,11 +607,12 @@ std::optional<failure> dealer::on_yield(session_record& s, yield&& m) {
   }
   call_outcome how = call_outcome::result;
   if (pc->internal) {
+    (void)materialize(m);  // the router reads this answer itself (decode_routed accepted it)
     pc->internal(answer{true, {}, std::move(m.args), std::move(m.kwargs)});
   } else if (session_record* caller = live(pc->caller)) {
     // Too big for the caller: it got ERROR payload_size_exceeded instead (the YIELD is dropped).
-    if (caller->link->send(result_{pc->caller_request, {}, std::move(m.args), std::move(m.kwargs)}) !=
-        delivery::sent)
+    if (caller->link->send(result_{pc->caller_request, {}, std::move(m.args), std::move(m.kwargs),
+                                   std::move(m.raw)}) != delivery::sent)
       how = call_outcome::too_big;
   }
   finish(key, how);
@@ -627,6 +630,7 @@ std::optional<failure> dealer::on_error(session_record& s, error&& m) {
   }
   call_outcome how = is_reserved_uri(m.error_uri) ? call_outcome::wamp_error : call_outcome::error;
   if (pc->internal) {
+    (void)materialize(m);
     pc->internal(answer{false, std::move(m.error_uri), std::move(m.args), std::move(m.kwargs)});
   } else if (session_record* caller = live(pc->caller)) {
     error e;
@@ -635,6 +639,7 @@ std::optional<failure> dealer::on_error(session_record& s, error&& m) {
     e.error_uri = std::move(m.error_uri);
     e.args = std::move(m.args);
     e.kwargs = std::move(m.kwargs);
+    e.raw = std::move(m.raw);
     if (caller->link->send(std::move(e)) != delivery::sent) how = call_outcome::too_big;
   }
   finish(key, how);

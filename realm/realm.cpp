@@ -2,6 +2,7 @@
 
 #include <vector>
 
+#include "serializers/codec.hpp"  // materialize
 #include "serializers/overloaded.hpp"
 
 namespace junction {
@@ -88,7 +89,8 @@ std::optional<failure> realm::handle(id session, message&& m) {
           [&](unsubscribe& x) -> std::optional<failure> { broker_.on_unsubscribe(s, std::move(x)); return {}; },
           [&](call& x) -> std::optional<failure> {
             // Meta procedures are answered in-process (clients cannot register wamp.* URIs).
-            if (is_reserved_uri(x.procedure) && meta_.answer(s, x)) return {};
+            // They read their arguments: a payload that passed through is decoded first.
+            if (is_reserved_uri(x.procedure) && materialize(x) && meta_.answer(s, x)) return {};
             return dealer_.on_call(s, std::move(x));
           },
           [&](cancel& x) { return dealer_.on_cancel(s, std::move(x)); },

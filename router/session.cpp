@@ -31,7 +31,9 @@ bool transport::send(const message& m, const codec& c) {
 }
 
 void session::on_frame(std::string_view bytes) {
-  auto decoded = codec_.decode(bytes);  // before the core lock: decoding touches nothing shared
+  // Before the core lock: decoding touches nothing shared. Payloads of the messages the router
+  // forwards stay encoded (codec::decode_routed, payload pass-through).
+  auto decoded = codec_.decode_routed(bytes);
   const core_guard lock(owner_.core());
   if (state_ == state::closed) return;  // after ABORT, further input is ignored
   if (!decoded) {

@@ -343,6 +343,13 @@ class cbor_writer {
   }
   void operator()(const array& a) { write_array(*this, a); }
   void operator()(const object& o) { write_object(*this, o); }
+  void payload(const raw_payload& raw) {
+    if (raw.kind == serializer::cbor) {
+      out_.append(raw.bytes);
+    } else {
+      detail::write_transcoded(*this, raw);
+    }
+  }
 
  private:
   void head(std::uint8_t mt, std::uint64_t n) {

@@ -25,6 +25,11 @@ class format_codec final : public codec {
     return from_array(std::move(decoded->as_array()));
   }
 
+  [[nodiscard]] result<message> decode_routed(std::string_view bytes) const override {
+    if (format_.decode_routed == nullptr || bytes.empty()) return decode(bytes);
+    return format_.decode_routed(bytes);
+  }
+
   void encode(const message& m, std::string& out) const override { format_.encode_message(m, out); }
 
   [[nodiscard]] result<value> decode_value(std::string_view bytes) const override {
@@ -69,6 +74,43 @@ const codec* find_codec_by_subprotocol(std::string_view subprotocol) noexcept {
   for (const codec* c : {&json_codec(), &msgpack_codec(), &cbor_codec()})
     if (c->subprotocol() == subprotocol) return c;
   return nullptr;
+}
+
+bool detail::decode_raw(const raw_payload& raw, array& args, object& kwargs) {
+  // The payload's elements wrapped in an array of their own, as its format writes one.
+  std::string whole;
+  whole.reserve(raw.bytes.size() + 2);
+  switch (raw.kind) {
+    case serializer::json:
+      whole += '[';
+      whole += raw.bytes;
+      whole += ']';
+      break;
+    case serializer::msgpack:  // fixarray
+    case serializer::cbor:     // major type 4, count in the initial byte
+      whole += static_cast<char>((raw.kind == serializer::msgpack ? 0x90 : 0x80) | raw.count);
+      whole += raw.bytes;
+      break;
+  }
+  result<value> v = codec_for(raw.kind).decode_value(whole);
+  if (!v || !v->is_array()) return false;
+  array& elements = v->as_array();
+  if (elements.size() != raw.count || !elements[0].is_array()) return false;
+  if (raw.count > 1 && !elements[1].is_object()) return false;
+  args = std::move(elements[0].as_array());
+  if (raw.count > 1) kwargs = std::move(elements[1].as_object());
+  return true;
+}
+
+bool materialize(raw_payload& raw, array& args, object& kwargs) {
+  if (!raw.present()) return true;
+  const bool ok = detail::decode_raw(raw, args, kwargs);
+  raw = raw_payload{};
+  return ok;
+}
+
+bool materialize(message& m) {
+  return std::visit([](auto& x) { return materialize(x); }, m);
 }
 
 }  // namespace junction

@@ -16,10 +16,6 @@
 
 namespace junction {
 
-// Index into per-serializer caches (see shared_frame); also the RawSocket serializer id - 1.
-enum class serializer : std::uint8_t { json = 0, msgpack = 1, cbor = 2 };
-inline constexpr std::size_t serializer_count = 3;
-
 class codec {
  public:
   virtual ~codec() = default;
@@ -32,6 +28,11 @@ class codec {
 
   // Decodes and shape-checks one message. The failure text names the problem.
   [[nodiscard]] virtual result<message> decode(std::string_view bytes) const = 0;
+  // The same for a message the router routes: the Arguments/ArgumentsKw of CALL, YIELD, PUBLISH
+  // and ERROR stay the bytes they came in (raw_payload, checked as decode() checks them, never
+  // built into values) where the format supports it (JSON, MessagePack); else as decode().
+  // Accepts and refuses exactly what decode() does, with the same failure text.
+  [[nodiscard]] virtual result<message> decode_routed(std::string_view bytes) const = 0;
   // Appends the encoding of `m` to `out`.
   virtual void encode(const message& m, std::string& out) const = 0;
 
@@ -47,6 +48,21 @@ const codec& codec_for(serializer s) noexcept;
 // nullptr when `subprotocol` is not one we speak.
 const codec* find_codec_by_subprotocol(std::string_view subprotocol) noexcept;
 
+// Decodes a raw payload into args/kwargs and clears it (nothing to do without one). false: the
+// bytes do not decode — never for a payload decode_routed accepted.
+bool materialize(raw_payload& raw, array& args, object& kwargs);
+// The same for a message: where the router itself reads Arguments/ArgumentsKw (meta procedures,
+// answers to its own calls), it materializes first.
+template <class M>
+bool materialize(M& m) {
+  if constexpr (has_raw_payload<M>::value) {
+    return materialize(m.raw, m.args, m.kwargs);
+  } else {
+    return true;
+  }
+}
+bool materialize(message& m);
+
 namespace detail {
 
 // What one serialization format supplies (json_codec.cpp, msgpack_codec.cpp, cbor_codec.cpp); codec.cpp wraps
@@ -58,7 +74,21 @@ struct codec_format {
   result<value> (*decode_value)(std::string_view bytes);
   void (*encode_value)(const value& v, std::string& out);
   void (*encode_message)(const message& m, std::string& out);  // via write_message
+  result<message> (*decode_routed)(std::string_view bytes);    // nullptr: decode_value + from_array
 };
+
+// A raw payload decoded into args/kwargs (it stays as it is): the writers transcode with it.
+bool decode_raw(const raw_payload& raw, array& args, object& kwargs);
+
+// What a Writer does with a raw payload of another format: decoded, then written as values.
+template <class Writer>
+void write_transcoded(Writer& w, const raw_payload& raw) {
+  array args;
+  object kwargs;
+  (void)decode_raw(raw, args, kwargs);  // accepted by decode_routed: it decodes
+  w(args);
+  if (raw.count > 1) w(kwargs);
+}
 extern const codec_format json_format;
 extern const codec_format msgpack_format;
 extern const codec_format cbor_format;
@@ -68,7 +98,8 @@ extern const codec_format cbor_format;
 template <class Writer>
 constexpr codec_format make_codec_format(serializer kind, std::string_view subprotocol,
                                          bool binary_frames,
-                                         result<value> (*decode)(std::string_view)) noexcept {
+                                         result<value> (*decode)(std::string_view),
+                                         result<message> (*decode_routed)(std::string_view) = nullptr) noexcept {
   return {kind,
           subprotocol,
           binary_frames,
@@ -80,7 +111,8 @@ constexpr codec_format make_codec_format(serializer kind, std::string_view subpr
           [](const message& m, std::string& out) {
             Writer w(out);
             write_message(w, m);
-          }};
+          },
+          decode_routed};
 }
 
 // Containers nested deeper than this (the message's own array counts as 1) are refused by every

@@ -9,6 +9,7 @@
 #include <rapidjson/reader.h>
 #include <rapidjson/writer.h>
 
+#include <algorithm>
 #include <charconv>
 #include <cmath>
 #include <cstdlib>
@@ -186,6 +187,207 @@ result<value> decode_json(std::string_view bytes) {
   return std::move(state.stack.back());
 }
 
+// ---------------------------------------------------------------------------------------------
+// decode_routed: the elements before the payload are built as decode_json builds them; the
+// Arguments and ArgumentsKw of CALL, YIELD, PUBLISH and ERROR are only checked — the same checks
+// value_builder makes, nothing built — and their bytes kept (raw_payload). Anything unusual
+// (a wrong type or count, a check failing, a duplicate key) gives up with `bail`, and the full
+// decode then accepts or refuses the message with its own words: the fast path never decides
+// an error.
+
+// The routed messages whose payload passes through, by where their Arguments are (0: none).
+std::size_t routed_payload_index(std::uint64_t code) noexcept {
+  switch (static_cast<message_type>(code)) {
+    case message_type::call:
+    case message_type::yield:
+    case message_type::publish:
+    case message_type::error:
+      return find_traits(code) != nullptr ? find_traits(code)->min_length : 0;
+    default: return 0;
+  }
+}
+
+class routed_builder {
+ public:
+  routed_builder(value_builder& b, const rapidjson::MemoryStream& in, std::vector<std::uint64_t>& keys,
+                 std::vector<std::size_t>& objects) noexcept
+      : b_{b}, in_{in}, keys_{keys}, objects_{objects} {}
+
+  bool Null() { return scalar() && (skipping_ || b_.Null()); }
+  bool Bool(bool v) { return scalar() && (skipping_ || b_.Bool(v)); }
+  bool Int(int i) { return code(i < 0 ? 0 : static_cast<std::uint64_t>(i), i >= 0) && (skipping_ || b_.Int(i)); }
+  bool Uint(unsigned u) { return code(u, true) && (skipping_ || b_.Uint(u)); }
+  bool Int64(std::int64_t i) {
+    return code(i < 0 ? 0 : static_cast<std::uint64_t>(i), i >= 0) && (skipping_ || b_.Int64(i));
+  }
+  bool Uint64(std::uint64_t u) { return code(u, true) && (skipping_ || b_.Uint64(u)); }
+  bool Double(double d) { return scalar() && (skipping_ || b_.Double(d)); }
+  bool RawNumber(const char*, rapidjson::SizeType, bool) { return give_up(); }
+
+  bool String(const char* s, rapidjson::SizeType n, bool copy) {
+    if (!scalar()) return false;
+    if (!skipping_) return b_.String(s, n, copy);
+    if (n > 0 && s[0] == '\0') return base64_decode(std::string_view(s + 1, n - 1)) ? true : give_up();
+    return has_lone_surrogate(s, n) ? give_up() : true;
+  }
+  bool Key(const char* s, rapidjson::SizeType n, bool copy) {
+    if (!skipping_) return b_.Key(s, n, copy);
+    if (has_lone_surrogate(s, n)) return give_up();
+    keys_.push_back(hash(s, n));
+    return true;
+  }
+
+  bool StartObject() {
+    if (!begin(false)) return false;
+    if (!skipping_) return b_.StartObject();
+    objects_.push_back(keys_.size());
+    return true;
+  }
+  bool EndObject(rapidjson::SizeType members) {
+    --depth_;
+    if (!skipping_) return b_.EndObject(members);
+    // Duplicate keys (or a hash collision): the full decode decides.
+    const auto first = keys_.begin() + static_cast<std::ptrdiff_t>(objects_.back());
+    std::sort(first, keys_.end());
+    const bool unique = std::adjacent_find(first, keys_.end()) == keys_.end();
+    keys_.erase(first, keys_.end());
+    objects_.pop_back();
+    return unique ? true : give_up();
+  }
+  bool StartArray() {
+    if (!begin(true)) return false;
+    return skipping_ || b_.StartArray();
+  }
+  bool EndArray(rapidjson::SizeType elements) {
+    --depth_;
+    if (depth_ > 0) return skipping_ || b_.EndArray(elements);
+    if (!skipping_) return b_.EndArray(elements);
+    // The message's own array: what was built, and where the payload ends (before the ']').
+    end_ = in_.Tell() - 1;
+    count_ = index_ - payload_at_;
+    skipping_ = false;
+    return b_.EndArray(static_cast<rapidjson::SizeType>(payload_at_));
+  }
+
+  [[nodiscard]] bool bailed() const noexcept { return bail_; }
+  // The payload's bytes in the input, when one was kept.
+  [[nodiscard]] std::size_t count() const noexcept { return count_; }
+  [[nodiscard]] std::size_t start() const noexcept { return start_; }
+  [[nodiscard]] std::size_t end() const noexcept { return end_; }
+  [[nodiscard]] std::size_t kwargs_start() const noexcept { return kw_start_; }
+
+ private:
+  // An element of the message's array begins here: the type code, or the payload.
+  bool element(bool array) {
+    const std::size_t i = index_++;
+    if (payload_at_ == 0 || i < payload_at_) return true;
+    if (i == payload_at_) {  // Arguments: a list, kept from its '['
+      if (!array) return give_up();
+      start_ = in_.Tell() - 1;
+      skipping_ = true;
+      return true;
+    }
+    // ArgumentsKw: a dict; nothing after it.
+    kw_start_ = in_.Tell() - 1;
+    return i == payload_at_ + 1 && !array ? true : give_up();
+  }
+  bool scalar() {
+    if (depth_ != 1) return true;
+    if (index_ >= payload_at_ && payload_at_ != 0) return give_up();
+    ++index_;
+    return true;
+  }
+  // Integers: element 0 of the message array is its type code.
+  bool code(std::uint64_t n, bool non_negative) {
+    const bool first = depth_ == 1 && index_ == 0;
+    if (!scalar()) return false;
+    if (first && non_negative) payload_at_ = routed_payload_index(n);
+    return true;
+  }
+  bool begin(bool array) {
+    if (depth_ == 0 && !array) return give_up();  // not an array: the full decode says so
+    if (depth_ == 1 && !element(array)) return false;
+    if (++depth_ > detail::max_nesting_depth) return give_up();
+    return true;
+  }
+  bool give_up() {
+    bail_ = true;
+    return false;
+  }
+  static std::uint64_t hash(const char* s, std::size_t n) noexcept {  // FNV-1a
+    std::uint64_t h = 1469598103934665603ULL;
+    for (std::size_t i = 0; i < n; ++i) h = (h ^ static_cast<unsigned char>(s[i])) * 1099511628211ULL;
+    return h;
+  }
+
+  value_builder& b_;
+  const rapidjson::MemoryStream& in_;
+  std::vector<std::uint64_t>& keys_;    // keys of the open dicts of the payload (hashes)
+  std::vector<std::size_t>& objects_;   // where each open dict's keys begin in keys_
+  std::size_t depth_ = 0;
+  std::size_t index_ = 0;               // next element of the message's array
+  std::size_t payload_at_ = 0;          // where Arguments is (0: nothing passes through)
+  bool skipping_ = false;
+  bool bail_ = false;
+  std::size_t start_ = 0, end_ = 0, count_ = 0, kw_start_ = 0;
+};
+
+result<message> decode_json_message(std::string_view bytes) {
+  result<value> v = decode_json(bytes);
+  if (!v) return v.error();
+  if (!v->is_array()) return fail("message is not an array");
+  return from_array(std::move(v->as_array()));
+}
+
+result<message> decode_json_routed(std::string_view bytes) {
+  thread_local json_decoder_state state;
+  thread_local std::vector<std::uint64_t> keys;
+  thread_local std::vector<std::size_t> objects;
+  struct reset_on_exit {
+    json_decoder_state& s;
+    ~reset_on_exit() {
+      s.reset();
+      keys.clear();
+      objects.clear();
+    }
+  } guard{state};
+  rapidjson::MemoryStream in(bytes.data(), bytes.size());
+  value_builder builder(state.stack, bytes.data(), in);
+  routed_builder routed(builder, in, keys, objects);
+  const rapidjson::ParseResult ok = state.reader.Parse<parse_flags>(in, routed);
+  if (!ok || routed.bailed() || in.Tell() != bytes.size() || state.stack.size() != 1 ||
+      !state.stack.back().is_array())
+    return decode_json_message(bytes);  // an error, or something the fast path leaves alone
+  result<message> m = from_array(std::move(state.stack.back().as_array()));
+  if (!m || routed.count() == 0) return m;
+  // Trailing empty elements are dropped, as the encoders drop them: ", {}", then "[]".
+  const auto space = [](char c) { return c == ' ' || c == '\t' || c == '\n' || c == '\r'; };
+  // "[ ]" or "{ }": an empty container (the parse already checked the brackets match).
+  const auto empty = [](std::string_view text) {
+    return text.size() >= 2 && text.find_first_not_of(" \t\n\r", 1) == text.size() - 1;
+  };
+  std::size_t count = routed.count();
+  std::size_t end = routed.end();
+  while (end > routed.start() && space(bytes[end - 1])) --end;
+  if (count == 2 && empty(bytes.substr(routed.kwargs_start(), end - routed.kwargs_start()))) {
+    end = routed.kwargs_start();
+    while (end > routed.start() && (space(bytes[end - 1]) || bytes[end - 1] == ',')) --end;
+    count = 1;
+  }
+  const std::string_view payload = bytes.substr(routed.start(), end - routed.start());
+  if (count == 1 && empty(payload)) return m;
+  std::visit(
+      [&](auto& x) {
+        if constexpr (has_raw_payload<std::decay_t<decltype(x)>>::value) {
+          x.raw.bytes.assign(payload.data(), payload.size());
+          x.raw.count = static_cast<std::uint8_t>(count);
+          x.raw.kind = serializer::json;
+        }
+      },
+      *m);
+  return m;
+}
+
 // rapidjson output stream that appends to the caller's string (no StringBuffer, no extra copy).
 class string_sink {
  public:
@@ -230,6 +432,15 @@ class json_writer {
   }
   void operator()(const array& a) { write_array(*this, a); }
   void operator()(const object& o) { write_object(*this, o); }
+  // The elements as they came ("[...]" or "[...],{...}"): one raw value for the Writer, which
+  // puts the comma before it.
+  void payload(const raw_payload& raw) {
+    if (raw.kind == serializer::json) {
+      writer_.RawValue(raw.bytes.data(), raw.bytes.size(), rapidjson::kArrayType);
+    } else {
+      detail::write_transcoded(*this, raw);
+    }
+  }
 
  private:
   static rapidjson::SizeType size(const std::string& s) noexcept {
@@ -245,6 +456,7 @@ class json_writer {
 
 // The format record codec.cpp turns into the wamp.2.json codec.
 constexpr detail::codec_format detail::json_format =
-    detail::make_codec_format<json_writer>(serializer::json, "wamp.2.json", false, decode_json);
+    detail::make_codec_format<json_writer>(serializer::json, "wamp.2.json", false, decode_json,
+                                           decode_json_routed);
 
 }  // namespace junction

@@ -15,6 +15,7 @@
 #include <string>
 #include <string_view>
 #include <tuple>
+#include <type_traits>
 #include <variant>
 
 #include "serializers/result.hpp"
@@ -51,6 +52,23 @@ enum class message_type : std::uint8_t {
   invocation = 68,
   interrupt = 69,
   yield = 70,
+};
+
+// Index into per-serializer caches (see shared_message); also the RawSocket serializer id - 1.
+enum class serializer : std::uint8_t { json = 0, msgpack = 1, cbor = 2 };
+inline constexpr std::size_t serializer_count = 3;
+
+// Payload pass-through (docs/PERFORMANCE.md, "Payload pass-through"): the Arguments and
+// ArgumentsKw of a message the router forwards, as the bytes they arrived in — `count` (1 or 2)
+// encoded elements of format `kind`, comma-separated for JSON, concatenated for the binary
+// formats. A message with a raw payload has empty args/kwargs; the encoder splices the bytes
+// into a message of the same format and transcodes them into any other. The router reads a
+// payload only after materialize() (codec.hpp), which decodes it into args/kwargs.
+struct raw_payload {
+  std::string bytes;
+  std::uint8_t count = 0;  // 0: no raw payload (args/kwargs hold it, decoded)
+  serializer kind = serializer::json;
+  [[nodiscard]] bool present() const noexcept { return count != 0; }
 };
 
 #define JUNCTION_FIELDS(...)                               \
@@ -116,6 +134,7 @@ struct error {
   std::string error_uri;
   array args;
   object kwargs;
+  raw_payload raw;  // pass-through: set instead of args/kwargs (not a wire field of its own)
   JUNCTION_FIELDS(request_type, request, details, error_uri, args, kwargs)
 };
 
@@ -127,6 +146,7 @@ struct publish {
   std::string topic;
   array args;
   object kwargs;
+  raw_payload raw;  // pass-through: set instead of args/kwargs (not a wire field of its own)
   JUNCTION_FIELDS(request, options, topic, args, kwargs)
 };
 
@@ -179,6 +199,7 @@ struct event {
   object details;
   array args;
   object kwargs;
+  raw_payload raw;  // pass-through: set instead of args/kwargs (not a wire field of its own)
   JUNCTION_FIELDS(subscription, publication, details, args, kwargs)
 };
 
@@ -190,6 +211,7 @@ struct call {
   std::string procedure;
   array args;
   object kwargs;
+  raw_payload raw;  // pass-through: set instead of args/kwargs (not a wire field of its own)
   JUNCTION_FIELDS(request, options, procedure, args, kwargs)
 };
 
@@ -209,6 +231,7 @@ struct result_ {
   object details;
   array args;
   object kwargs;
+  raw_payload raw;  // pass-through: set instead of args/kwargs (not a wire field of its own)
   JUNCTION_FIELDS(request, details, args, kwargs)
 };
 
@@ -253,6 +276,7 @@ struct invocation {
   object details;
   array args;
   object kwargs;
+  raw_payload raw;  // pass-through: set instead of args/kwargs (not a wire field of its own)
   JUNCTION_FIELDS(request, registration, details, args, kwargs)
 };
 
@@ -271,6 +295,7 @@ struct yield {
   object options;
   array args;
   object kwargs;
+  raw_payload raw;  // pass-through: set instead of args/kwargs (not a wire field of its own)
   JUNCTION_FIELDS(request, options, args, kwargs)
 };
 
@@ -354,13 +379,23 @@ std::string_view name_of(field_kind k) noexcept;
 // must be a string").
 result<message> from_array(array&& elements);
 
+// Whether M carries a pass-through payload (raw_payload member).
+template <class M, class = void>
+struct has_raw_payload : std::false_type {};
+template <class M>
+struct has_raw_payload<M, std::void_t<decltype(std::declval<M&>().raw)>> : std::true_type {};
+
 // How many elements the encoder writes for `m` (trailing empty payload elements are omitted, as
-// the spec recommends: an empty ArgumentsKw is dropped, and then an empty Arguments).
+// the spec recommends: an empty ArgumentsKw is dropped, and then an empty Arguments; a raw
+// payload goes out as it came).
 template <class M>
 constexpr std::size_t wire_length(const M& m) noexcept {
   constexpr message_traits t = traits_of(M::type);
   static_assert(std::tuple_size_v<decltype(std::declval<const M&>().fields())> + 1 == t.max_length,
                 "message struct and traits table disagree");
+  if constexpr (has_raw_payload<M>::value) {
+    if (m.raw.present()) return t.min_length + m.raw.count;
+  }
   if constexpr (t.has_payload) {
     if (!m.kwargs.empty()) return t.max_length;
     if (!m.args.empty()) return t.max_length - 1;
@@ -372,15 +407,33 @@ constexpr std::size_t wire_length(const M& m) noexcept {
   }
 }
 
+template <class M>
+constexpr std::size_t m_raw_count(const M& m) noexcept {
+  if constexpr (has_raw_payload<M>::value) {
+    return m.raw.count;
+  } else {
+    return 0;
+  }
+}
+
 // Walks the fields of `m` in wire order, calling w(uint64) for the type code and each id/integer,
-// w(const std::string&) for strings/URIs, w(const object&) and w(const array&) for containers.
+// w(const std::string&) for strings/URIs, w(const object&) and w(const array&) for containers,
+// and w.payload(raw) for a raw payload in place of Arguments/ArgumentsKw.
 // Writes exactly wire_length(m) elements after w.begin_array(wire_length(m)).
 template <class Writer>
 void write_message(Writer& w, const message& msg) {
   std::visit(
       [&w](const auto& m) {
-        const std::size_t n = wire_length(m);
-        w.begin_array(n);
+        using M = std::decay_t<decltype(m)>;
+        std::size_t n = wire_length(m);
+        bool raw = false;
+        if constexpr (has_raw_payload<M>::value) {
+          if (m.raw.present()) {
+            n = traits_of(M::type).min_length;  // the fields before the payload; then the payload
+            raw = true;
+          }
+        }
+        w.begin_array(raw ? n + m_raw_count(m) : n);
         w(static_cast<std::uint64_t>(m.type));
         std::size_t written = 1;
         std::apply(
@@ -394,6 +447,9 @@ void write_message(Writer& w, const message& msg) {
               (one(f), ...);
             },
             m.fields());
+        if constexpr (has_raw_payload<M>::value) {
+          if (raw) w.payload(m.raw);
+        }
         w.end_array();
       },
       msg);

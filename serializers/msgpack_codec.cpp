@@ -134,6 +134,181 @@ result<value> decode_msgpack(std::string_view bytes) {
   }
 }
 
+// ---------------------------------------------------------------------------------------------
+// decode_routed: the message's array one element at a time; the elements before the payload are
+// converted as decode_msgpack converts them, the Arguments/ArgumentsKw of CALL, YIELD, PUBLISH
+// and ERROR only checked as the converter checks them (nothing built) and their bytes kept.
+// Anything unusual gives up, and the full decode accepts or refuses the message in its words.
+
+std::size_t routed_payload_index(std::uint64_t code) noexcept {
+  switch (static_cast<message_type>(code)) {
+    case message_type::call:
+    case message_type::yield:
+    case message_type::publish:
+    case message_type::error:
+      return find_traits(code) != nullptr ? find_traits(code)->min_length : 0;
+    default: return 0;
+  }
+}
+
+// What the converter would accept, without building it. Extensions (even msgpackr's undefined,
+// which the converter reads as absent) give up: they would not pass through unchanged.
+bool passable(const msgpack::object& o) {
+  switch (o.type) {
+    case msgpack::type::STR: return detail::valid_utf8(o.via.str.ptr, o.via.str.size);
+    case msgpack::type::ARRAY:
+      for (std::uint32_t i = 0; i < o.via.array.size; ++i)
+        if (!passable(o.via.array.ptr[i])) return false;
+      return true;
+    case msgpack::type::MAP: {
+      const msgpack::object_map& m = o.via.map;
+      if (m.size > 64) return false;  // the full decode checks big dicts for duplicates
+      for (std::uint32_t i = 0; i < m.size; ++i) {
+        const msgpack::object& key = m.ptr[i].key;
+        if (key.type != msgpack::type::STR || !detail::valid_utf8(key.via.str.ptr, key.via.str.size)) return false;
+        for (std::uint32_t j = 0; j < i; ++j)
+          if (m.ptr[j].key.via.str.size == key.via.str.size &&
+              std::memcmp(m.ptr[j].key.via.str.ptr, key.via.str.ptr, key.via.str.size) == 0)
+            return false;
+        if (!passable(m.ptr[i].val)) return false;
+      }
+      return true;
+    }
+    case msgpack::type::EXT: return false;
+    default: return true;
+  }
+}
+
+// Where the `items` MessagePack objects that begin at `at` end (msgpack-c has already checked the
+// input: this only walks it); npos if it runs off the end.
+std::size_t skip_objects(std::string_view b, std::size_t at, std::size_t items) noexcept {
+  const std::size_t npos = std::string_view::npos;
+  const auto byte = [&](std::size_t i) { return static_cast<unsigned char>(b[i]); };
+  const auto big_endian = [&](std::size_t i, std::size_t width) {
+    std::size_t v = 0;
+    for (std::size_t k = 0; k < width; ++k) v = v << 8 | byte(i + k);
+    return v;
+  };
+  while (items > 0) {
+    if (at >= b.size()) return npos;
+    const unsigned c = byte(at);
+    --items;
+    std::size_t head = 1, body = 0, width = 0;
+    if (c <= 0x7f || c >= 0xe0 || c == 0xc0 || c == 0xc2 || c == 0xc3) {
+    } else if ((c & 0xf0) == 0x80) {
+      items += 2 * (c & 0x0f);
+    } else if ((c & 0xf0) == 0x90) {
+      items += c & 0x0f;
+    } else if ((c & 0xe0) == 0xa0) {
+      body = c & 0x1f;
+    } else {
+      switch (c) {
+        case 0xc4: case 0xd9: width = 1; break;             // bin8, str8
+        case 0xc5: case 0xda: width = 2; break;             // bin16, str16
+        case 0xc6: case 0xdb: width = 4; break;             // bin32, str32
+        case 0xc7: width = 1; body = 1; break;              // ext8: + type
+        case 0xc8: width = 2; body = 1; break;
+        case 0xc9: width = 4; body = 1; break;
+        case 0xca: case 0xce: case 0xd2: body = 4; break;
+        case 0xcb: case 0xcf: case 0xd3: body = 8; break;
+        case 0xcc: case 0xd0: body = 1; break;
+        case 0xcd: case 0xd1: body = 2; break;
+        case 0xd4: body = 2; break;                         // fixext: type + data
+        case 0xd5: body = 3; break;
+        case 0xd6: body = 5; break;
+        case 0xd7: body = 9; break;
+        case 0xd8: body = 17; break;
+        case 0xdc: case 0xdd: case 0xde: case 0xdf: {       // array16/32, map16/32
+          const std::size_t w = c == 0xdc || c == 0xde ? 2 : 4;
+          if (at + 1 + w > b.size()) return npos;
+          const std::size_t n = big_endian(at + 1, w);
+          items += c >= 0xde ? 2 * n : n;
+          head = 1 + w;
+          break;
+        }
+        default: return npos;
+      }
+      if (width != 0) {
+        if (at + 1 + width > b.size()) return npos;
+        body += big_endian(at + 1, width);
+        head = 1 + width;
+      }
+    }
+    at += head + body;
+  }
+  return at <= b.size() ? at : npos;
+}
+
+result<message> decode_msgpack_message(std::string_view bytes) {
+  result<value> v = decode_msgpack(bytes);
+  if (!v) return v.error();
+  if (!v->is_array()) return fail("message is not an array");
+  return from_array(std::move(v->as_array()));
+}
+
+result<message> decode_msgpack_routed(std::string_view bytes) {
+  const std::size_t n = bytes.size();
+  const msgpack::unpack_limit limit(n, n / 2, n, n, n, detail::max_nesting_depth);
+  thread_local msgpack::zone zone;
+  struct clear_on_exit {
+    ~clear_on_exit() { zone.clear(); }
+  } guard;
+  msgpack::object root;
+  try {
+    std::size_t offset = 0;
+    root = msgpack::unpack(zone, bytes.data(), n, offset, reference_input, nullptr, limit);
+    if (offset != n) return decode_msgpack_message(bytes);  // its words for what is wrong
+  } catch (const std::exception&) {
+    return decode_msgpack_message(bytes);
+  }
+  if (root.type != msgpack::type::ARRAY || root.via.array.size == 0 ||
+      root.via.array.ptr[0].type != msgpack::type::POSITIVE_INTEGER)
+    return decode_msgpack_message(bytes);
+  const msgpack::object_array& elements = root.via.array;
+  const std::size_t payload_at = routed_payload_index(elements.ptr[0].via.u64);
+  const std::size_t count = elements.size;
+  if (payload_at == 0 || count <= payload_at) {  // nothing passes through: decoded as decode does
+    converter c;
+    value whole;
+    if (!c.convert(root, whole)) return fail(c.error());
+    return from_array(std::move(whole.as_array()));
+  }
+  if (count > payload_at + 2 ||
+      elements.ptr[payload_at].type != msgpack::type::ARRAY ||
+      (count == payload_at + 2 && elements.ptr[payload_at + 1].type != msgpack::type::MAP))
+    return decode_msgpack_message(bytes);
+  for (std::size_t i = payload_at; i < count; ++i)
+    if (!passable(elements.ptr[i])) return decode_msgpack_message(bytes);
+  array prefix(payload_at);
+  converter c;
+  for (std::size_t i = 0; i < payload_at; ++i)
+    if (!c.convert(elements.ptr[i], prefix[i])) return decode_msgpack_message(bytes);
+  // Where the payload's bytes are: after the array header and the elements before it.
+  const std::size_t header = static_cast<unsigned char>(bytes[0]) == 0xdc ? 3 : static_cast<unsigned char>(bytes[0]) == 0xdd ? 5 : 1;
+  const std::size_t start = skip_objects(bytes, header, payload_at);
+  const std::size_t kwargs_start = skip_objects(bytes, start, 1);
+  if (start == std::string_view::npos || kwargs_start == std::string_view::npos) return decode_msgpack_message(bytes);
+  result<message> m = from_array(std::move(prefix));
+  if (!m) return m;
+  // Trailing empty elements are dropped, as the encoders drop them: {} (0x80), then [] (0x90).
+  std::size_t elements_kept = count - payload_at, end = n;
+  if (elements_kept == 2 && n - kwargs_start == 1 && bytes[kwargs_start] == '\x80') {
+    end = kwargs_start;
+    elements_kept = 1;
+  }
+  if (elements_kept == 1 && end - start == 1 && bytes[start] == '\x90') return m;
+  std::visit(
+      [&](auto& x) {
+        if constexpr (has_raw_payload<std::decay_t<decltype(x)>>::value) {
+          x.raw.bytes.assign(bytes.data() + start, end - start);
+          x.raw.count = static_cast<std::uint8_t>(elements_kept);
+          x.raw.kind = serializer::msgpack;
+        }
+      },
+      *m);
+  return m;
+}
+
 // msgpack-c output stream that appends to the caller's string.
 class string_sink {
  public:
@@ -179,6 +354,13 @@ class msgpack_writer {
   }
   void operator()(const array& a) { write_array(*this, a); }
   void operator()(const object& o) { write_object(*this, o); }
+  void payload(const raw_payload& raw) {
+    if (raw.kind == serializer::msgpack) {
+      sink_.write(raw.bytes.data(), raw.bytes.size());
+    } else {
+      detail::write_transcoded(*this, raw);
+    }
+  }
 
  private:
   // MessagePack lengths are 32-bit; nothing near that size gets past the transports' limits.
@@ -192,6 +374,6 @@ class msgpack_writer {
 
 // The format record codec.cpp turns into the wamp.2.msgpack codec.
 constexpr detail::codec_format detail::msgpack_format = detail::make_codec_format<msgpack_writer>(
-    serializer::msgpack, "wamp.2.msgpack", true, decode_msgpack);
+    serializer::msgpack, "wamp.2.msgpack", true, decode_msgpack, decode_msgpack_routed);
 
 }  // namespace junction

@@ -17,7 +17,6 @@
 #include <boost/asio/post.hpp>
 
 #include "router/io_loop.hpp"
-#include "router/transport/transport.hpp"
 
 namespace junction {
 
@@ -30,10 +29,7 @@ class asio_loop final : public io_loop {
 
  protected:
   void wake() override {
-    boost::asio::post(io, [this] {
-      turn_writes writes;  // what the handed-over messages queue leaves when the drain ends
-      drain();
-    });
+    boost::asio::post(io, [this] { drain(); });
   }
 };
 

@@ -284,17 +284,14 @@ class stream_connection : public connection,
     waiters_.push_back(from->weak_transport());
   }
 
-  // Bytes queued during this turn of the event loop leave together in one write: when the
-  // read or drain that queued them ends (turn_writes), else from a posted handler.
+  // Bytes queued during this round of the event loop leave together in one write, with the
+  // writes of every other connection of this loop (write_batch).
   void schedule_write() {
     queued_seen_.store(queued(), std::memory_order_relaxed);
     if (write_scheduled_ || writing_ || dead_) return;
     write_scheduled_ = true;
-    if (turn_writes::active()) {
-      turn_writes::defer(this->shared_from_this());
-      return;
-    }
-    asio::post(socket_.get_executor(), [self = this->shared_from_this()] { self->do_write(); });
+    if (write_batch::defer(this->shared_from_this()))
+      asio::post(socket_.get_executor(), [] { write_batch::flush(); });
   }
 
  public:
@@ -415,7 +412,6 @@ class stream_connection : public connection,
     read_armed_ = false;
     if (dead_) return;
     if (ec) return terminate(ec == asio::error::eof ? "closed by the peer" : ec.message());
-    turn_writes writes;
     keepalive_heard(keepalive_);
     metrics::io().bytes_in.add(n);
     handle_bytes(tls_buffer_.get(), n);
@@ -428,7 +424,6 @@ class stream_connection : public connection,
       if (dead_) return;
       if (ec) return terminate(ec == asio::error::operation_aborted ? "" : ec.message());
       char* buffer = shared_read_buffer();
-      turn_writes writes;
       // After a full buffer, read on until a short read (the socket is drained) instead of going
       // back to the reactor for bytes that are already waiting — at most a few buffers per
       // turn, then let other connections run and come back without waiting.

@@ -95,7 +95,7 @@ class transport {
     if (auto s = sender.lock()) s->on_own_loop([s] { s->resume_reading(); });
   }
 
-  // Writes what is queued now (turn_writes, below); the connection's own loop only.
+  // Writes what is queued now (write_batch, below); the connection's own loop only.
   virtual void write_queued() {}
 };
 
@@ -103,41 +103,33 @@ class transport {
 // them (flow control: throttle_sender pauses it).
 inline thread_local transport* reading_now = nullptr;
 
-// Writes queued while a turn_writes lives on this thread's stack (the handling of bytes read, a
-// mailbox drain) leave when the outermost one ends: one send per connection straight from that
-// handler, instead of one posted write handler per connection — each post costs the event loop
-// another round (and an epoll_wait) at moderate load, where a turn carries a message or two.
-// Outside one, a connection posts its write as before (timers, worker results, admin).
-class turn_writes {
+// The writes of one round of the event loop: a connection that queues bytes joins this thread's
+// batch, and the first one to join posts one flush() for the whole batch, which runs after the
+// handlers that are ready now (the reads of this round): each connection then sends what all of
+// them queued for it, in one send, with no completion handler to run later. One posted handler
+// per round instead of one per connection, and fan-out to many connections from many reads
+// still leaves as one write each.
+class write_batch {
  public:
-  turn_writes() noexcept { ++state().depth; }
-  ~turn_writes() {
+  // `t` writes at the next flush(); true when it is the first of the round (post a flush()).
+  static bool defer(std::shared_ptr<transport> t) {
     batch& b = state();
-    if (b.depth > 1) {
-      --b.depth;
-      return;
-    }
-    // Still counted as active while flushing: a write that fails ends its connection, and
-    // whatever that queues elsewhere joins this pass.
+    b.pending.push_back(std::move(t));
+    return b.pending.size() == 1;
+  }
+  static void flush() {
+    batch& b = state();
+    // By index: a write that fails ends its connection, and what that queues joins this pass.
     for (std::size_t i = 0; i < b.pending.size(); ++i) {
       std::shared_ptr<transport> t = std::move(b.pending[i]);
       t->write_queued();
     }
     b.pending.clear();
-    b.depth = 0;
   }
-  turn_writes(const turn_writes&) = delete;
-  turn_writes& operator=(const turn_writes&) = delete;
-
-  // Whether a turn_writes is active on this thread.
-  [[nodiscard]] static bool active() noexcept { return state().depth > 0; }
-  // `t` writes when the outermost turn_writes ends (each connection adds itself once).
-  static void defer(std::shared_ptr<transport> t) { state().pending.push_back(std::move(t)); }
 
  private:
   struct batch {
-    int depth = 0;
-    std::vector<std::shared_ptr<transport>> pending;  // capacity kept: no allocation per turn
+    std::vector<std::shared_ptr<transport>> pending;  // capacity kept: no allocation per round
   };
   static batch& state() noexcept {
     thread_local batch b;

@@ -19,10 +19,7 @@ class format_codec final : public codec {
 
   [[nodiscard]] result<message> decode(std::string_view bytes) const override {
     if (bytes.empty()) return fail("empty message");
-    result<value> decoded = format_.decode_value(bytes);
-    if (!decoded) return decoded.error();
-    if (!decoded->is_array()) return fail("message is not an array");
-    return from_array(std::move(decoded->as_array()));
+    return detail::message_from(format_.decode_value(bytes));
   }
 
   [[nodiscard]] result<message> decode_routed(std::string_view bytes) const override {
@@ -74,6 +71,34 @@ const codec* find_codec_by_subprotocol(std::string_view subprotocol) noexcept {
   for (const codec* c : {&json_codec(), &msgpack_codec(), &cbor_codec()})
     if (c->subprotocol() == subprotocol) return c;
   return nullptr;
+}
+
+std::size_t detail::routed_payload_index(std::uint64_t code) noexcept {
+  switch (static_cast<message_type>(code)) {
+    case message_type::call:
+    case message_type::yield:
+    case message_type::publish:
+    case message_type::error: return traits_of(static_cast<message_type>(code)).min_length;
+    default: return 0;
+  }
+}
+
+result<message> detail::message_from(result<value> decoded) {
+  if (!decoded) return decoded.error();
+  if (!decoded->is_array()) return fail("message is not an array");
+  return from_array(std::move(decoded->as_array()));
+}
+
+void detail::set_raw_payload(message& m, std::string_view bytes, std::size_t count, serializer kind) {
+  std::visit(
+      [&](auto& x) {
+        if constexpr (has_raw_payload<std::decay_t<decltype(x)>>::value) {
+          x.raw.bytes.assign(bytes.data(), bytes.size());
+          x.raw.count = static_cast<std::uint8_t>(count);
+          x.raw.kind = kind;
+        }
+      },
+      m);
 }
 
 bool detail::decode_raw(const raw_payload& raw, array& args, object& kwargs) {

@@ -77,6 +77,13 @@ struct codec_format {
   result<message> (*decode_routed)(std::string_view bytes);    // nullptr: decode_value + from_array
 };
 
+// For the formats' decode_routed: where the Arguments of a message whose payload passes through
+// sit (CALL, YIELD, PUBLISH, ERROR; 0 for every other type), the full decode of a decoded value,
+// and a raw payload given to a decoded message.
+std::size_t routed_payload_index(std::uint64_t code) noexcept;
+result<message> message_from(result<value> decoded);
+void set_raw_payload(message& m, std::string_view bytes, std::size_t count, serializer kind);
+
 // A raw payload decoded into args/kwargs (it stays as it is): the writers transcode with it.
 bool decode_raw(const raw_payload& raw, array& args, object& kwargs);
 

@@ -195,18 +195,6 @@ result<value> decode_json(std::string_view bytes) {
 // decode then accepts or refuses the message with its own words: the fast path never decides
 // an error.
 
-// The routed messages whose payload passes through, by where their Arguments are (0: none).
-std::size_t routed_payload_index(std::uint64_t code) noexcept {
-  switch (static_cast<message_type>(code)) {
-    case message_type::call:
-    case message_type::yield:
-    case message_type::publish:
-    case message_type::error:
-      return find_traits(code) != nullptr ? find_traits(code)->min_length : 0;
-    default: return 0;
-  }
-}
-
 class routed_builder {
  public:
   routed_builder(value_builder& b, const rapidjson::MemoryStream& in, std::vector<std::uint64_t>& keys,
@@ -301,7 +289,7 @@ class routed_builder {
   bool code(std::uint64_t n, bool non_negative) {
     const bool first = depth_ == 1 && index_ == 0;
     if (!scalar()) return false;
-    if (first && non_negative) payload_at_ = routed_payload_index(n);
+    if (first && non_negative) payload_at_ = detail::routed_payload_index(n);
     return true;
   }
   bool begin(bool array) {
@@ -332,12 +320,7 @@ class routed_builder {
   std::size_t start_ = 0, end_ = 0, count_ = 0, kw_start_ = 0;
 };
 
-result<message> decode_json_message(std::string_view bytes) {
-  result<value> v = decode_json(bytes);
-  if (!v) return v.error();
-  if (!v->is_array()) return fail("message is not an array");
-  return from_array(std::move(v->as_array()));
-}
+result<message> decode_json_message(std::string_view bytes) { return detail::message_from(decode_json(bytes)); }
 
 result<message> decode_json_routed(std::string_view bytes) {
   thread_local json_decoder_state state;
@@ -376,15 +359,7 @@ result<message> decode_json_routed(std::string_view bytes) {
   }
   const std::string_view payload = bytes.substr(routed.start(), end - routed.start());
   if (count == 1 && empty(payload)) return m;
-  std::visit(
-      [&](auto& x) {
-        if constexpr (has_raw_payload<std::decay_t<decltype(x)>>::value) {
-          x.raw.bytes.assign(payload.data(), payload.size());
-          x.raw.count = static_cast<std::uint8_t>(count);
-          x.raw.kind = serializer::json;
-        }
-      },
-      *m);
+  detail::set_raw_payload(*m, payload, count, serializer::json);
   return m;
 }
 

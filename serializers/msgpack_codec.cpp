@@ -140,17 +140,6 @@ result<value> decode_msgpack(std::string_view bytes) {
 // and ERROR only checked as the converter checks them (nothing built) and their bytes kept.
 // Anything unusual gives up, and the full decode accepts or refuses the message in its words.
 
-std::size_t routed_payload_index(std::uint64_t code) noexcept {
-  switch (static_cast<message_type>(code)) {
-    case message_type::call:
-    case message_type::yield:
-    case message_type::publish:
-    case message_type::error:
-      return find_traits(code) != nullptr ? find_traits(code)->min_length : 0;
-    default: return 0;
-  }
-}
-
 // What the converter would accept, without building it. Extensions (even msgpackr's undefined,
 // which the converter reads as absent) give up: they would not pass through unchanged.
 bool passable(const msgpack::object& o) {
@@ -239,12 +228,7 @@ std::size_t skip_objects(std::string_view b, std::size_t at, std::size_t items) 
   return at <= b.size() ? at : npos;
 }
 
-result<message> decode_msgpack_message(std::string_view bytes) {
-  result<value> v = decode_msgpack(bytes);
-  if (!v) return v.error();
-  if (!v->is_array()) return fail("message is not an array");
-  return from_array(std::move(v->as_array()));
-}
+result<message> decode_msgpack_message(std::string_view bytes) { return detail::message_from(decode_msgpack(bytes)); }
 
 result<message> decode_msgpack_routed(std::string_view bytes) {
   const std::size_t n = bytes.size();
@@ -265,7 +249,7 @@ result<message> decode_msgpack_routed(std::string_view bytes) {
       root.via.array.ptr[0].type != msgpack::type::POSITIVE_INTEGER)
     return decode_msgpack_message(bytes);
   const msgpack::object_array& elements = root.via.array;
-  const std::size_t payload_at = routed_payload_index(elements.ptr[0].via.u64);
+  const std::size_t payload_at = detail::routed_payload_index(elements.ptr[0].via.u64);
   const std::size_t count = elements.size;
   if (payload_at == 0 || count <= payload_at) {  // nothing passes through: decoded as decode does
     converter c;
@@ -297,15 +281,7 @@ result<message> decode_msgpack_routed(std::string_view bytes) {
     elements_kept = 1;
   }
   if (elements_kept == 1 && end - start == 1 && bytes[start] == '\x90') return m;
-  std::visit(
-      [&](auto& x) {
-        if constexpr (has_raw_payload<std::decay_t<decltype(x)>>::value) {
-          x.raw.bytes.assign(bytes.data() + start, end - start);
-          x.raw.count = static_cast<std::uint8_t>(elements_kept);
-          x.raw.kind = serializer::msgpack;
-        }
-      },
-      *m);
+  detail::set_raw_payload(*m, bytes.substr(start, end - start), elements_kept, serializer::msgpack);
   return m;
 }
 

@@ -290,7 +290,7 @@ class stream_connection : public connection,
     queued_seen_.store(queued(), std::memory_order_relaxed);
     if (write_scheduled_ || writing_ || dead_) return;
     write_scheduled_ = true;
-    if (write_batch::defer(this->shared_from_this()))
+    if (write_batch::defer(this->weak_from_this()))
       asio::post(socket_.get_executor(), [] { write_batch::flush(); });
   }
 

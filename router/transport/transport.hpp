@@ -112,7 +112,7 @@ inline thread_local transport* reading_now = nullptr;
 class write_batch {
  public:
   // `t` writes at the next flush(); true when it is the first of the round (post a flush()).
-  static bool defer(std::shared_ptr<transport> t) {
+  static bool defer(std::weak_ptr<transport> t) {
     batch& b = state();
     b.pending.push_back(std::move(t));
     return b.pending.size() == 1;
@@ -120,16 +120,16 @@ class write_batch {
   static void flush() {
     batch& b = state();
     // By index: a write that fails ends its connection, and what that queues joins this pass.
-    for (std::size_t i = 0; i < b.pending.size(); ++i) {
-      std::shared_ptr<transport> t = std::move(b.pending[i]);
-      t->write_queued();
-    }
+    for (std::size_t i = 0; i < b.pending.size(); ++i)
+      if (std::shared_ptr<transport> t = b.pending[i].lock()) t->write_queued();
     b.pending.clear();
   }
 
  private:
   struct batch {
-    std::vector<std::shared_ptr<transport>> pending;  // capacity kept: no allocation per round
+    // Not owning: a flush that never runs (the loop stopped) keeps no connection, and so no
+    // socket, alive past its io_context. Capacity kept: no allocation per round.
+    std::vector<std::weak_ptr<transport>> pending;
   };
   static batch& state() noexcept {
     thread_local batch b;

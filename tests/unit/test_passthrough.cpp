@@ -251,9 +251,9 @@ TEST_CASE("pass-through: MessagePack, spliced as it came and transcoded as a ful
   // undefined (read as absent: not passed through, decoded), truncated, trailing bytes.
   const std::string head = std::string("\x96\x30\x01\x80\xa5""com.x", 10);
   const std::vector<std::string> inputs = {
-      head + std::string("\x90\x82\xa1" "a" "\x01\xa1" "a" "\x02", 10),
+      head + std::string("\x90\x82\xa1" "a" "\x01\xa1" "a" "\x02", 8),
       head + std::string("\x91\xa2\xff\xfe", 4) + std::string("\x80", 1),
-      head + std::string("\x91\xd4\x00\x00\x81\xa1" "a" "\xd4\x00\x00", 11),
+      head + std::string("\x91\xd4\x00\x00\x81\xa1" "a" "\xd4\x00\x00", 10),
       head + std::string("\x92\x01", 2),
       head + std::string("\x90\x80\x00", 3),
       head + std::string("\x90\x90", 2),  // ArgumentsKw not a dict

@@ -6,7 +6,7 @@
 // which on a virtual machine costs tens of microseconds of latency per wake-up
 // (docs/PERFORMANCE.md, "Busy polling"). The price is CPU: a router that receives something
 // every few tens of microseconds keeps its core 100 % busy, and at moderate load (clients that
-// send one frame per write, tens of thousands a second) spinning costs ~25 % more CPU per call
+// send one frame per write, tens of thousands a second) spinning costs 8-25 % more CPU per call
 // than sleeping, because a sleeping loop finds several messages waiting when it wakes and a
 // spinning one handles them one by one (docs/PERFORMANCE.md, "Moderate load"). Hence blocking
 // by default; a window is for deployments that trade CPU for the latency of lone calls. Under

@@ -78,7 +78,7 @@ const char* const usage_text =
     "  --disclose-publisher MODE  the same for subscribers and PUBLISH disclose_me\n"
     "  --busy-poll US          keep polling for US microseconds (0-10000) after the last\n"
     "                          message before sleeping (default 0: never spin). 30 cuts the\n"
-    "                          latency of a lone call about threefold on VMs, and costs ~25 %\n"
+    "                          latency of a lone call about threefold on VMs, and costs 8-25 %\n"
     "                          more CPU per call at moderate load (docs/PERFORMANCE.md)\n"
     "  --threads N             I/O threads, all serving every realm (default 1; 0: one per\n"
     "                          CPU the process may run on; docs/THREADING.md)\n"

@@ -469,7 +469,7 @@ void walk_router(reader& r, router_config& c) {
   r.microseconds("busy_poll_us", c.busy_poll, 0, static_cast<std::uint64_t>(max_busy_poll.count()),
                  {"keep polling this long after the last message before sleeping; 0 (the default) "
                   "never spins. 30 cuts a lone call's latency about threefold on a VM and costs "
-                  "~25 % more CPU per call at moderate load (docs/PERFORMANCE.md)",
+                  "8-25 % more CPU per call at moderate load (docs/PERFORMANCE.md)",
                   "30"});
   r.integer<unsigned>("threads", c.threads, 0, 1024,
                       {"I/O threads, each an event loop with its share of the connections, all serving "

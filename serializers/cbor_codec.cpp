@@ -345,7 +345,7 @@ class cbor_writer {
   void operator()(const object& o) { write_object(*this, o); }
   void payload(const raw_payload& raw) {
     if (raw.kind == serializer::cbor) {
-      out_.append(raw.bytes);
+      out_.append(raw.bytes.data(), raw.bytes.size());
     } else {
       detail::write_transcoded(*this, raw);
     }

@@ -108,13 +108,13 @@ bool detail::decode_raw(const raw_payload& raw, array& args, object& kwargs) {
   switch (raw.kind) {
     case serializer::json:
       whole += '[';
-      whole += raw.bytes;
+      whole.append(raw.bytes.data(), raw.bytes.size());
       whole += ']';
       break;
     case serializer::msgpack:  // fixarray
     case serializer::cbor:     // major type 4, count in the initial byte
       whole += static_cast<char>((raw.kind == serializer::msgpack ? 0x90 : 0x80) | raw.count);
-      whole += raw.bytes;
+      whole.append(raw.bytes.data(), raw.bytes.size());
       break;
   }
   result<value> v = codec_for(raw.kind).decode_value(whole);

@@ -4,12 +4,14 @@
 // between, so each string is copied once. Encoding runs rapidjson::Writer into the caller's
 // std::string. Byte strings use the binary convention "\u0000" + base64 both ways
 // (reference/wamp-protocol.md §1.6).
+#include <rapidjson/allocators.h>
 #include <rapidjson/error/en.h>
 #include <rapidjson/memorystream.h>
 #include <rapidjson/reader.h>
 #include <rapidjson/writer.h>
 
 #include <algorithm>
+#include <cstddef>
 #include <charconv>
 #include <cmath>
 #include <cstdlib>
@@ -21,16 +23,26 @@
 
 #include "serializers/base64.hpp"
 #include "serializers/codec.hpp"
+#include "serializers/utf8.hpp"
 
 namespace junction {
 namespace {
 
 // RFC 8259 strictly: valid UTF-8, no NaN/Infinity, no comments, no trailing commas, one root
 // value (RapidJSON reports anything after it as an error, since kParseStopWhenDoneFlag is unset).
+// UTF-8 is checked over the whole message before the parse (utf8_prefix), not by RapidJSON's
+// kParseValidateEncodingFlag: its check decodes every character of every string through a table
+// (8 % of the router's CPU at rpc saturation), ours skips ASCII 8 bytes at a time. Outside
+// strings a non-ASCII byte is a syntax error either way; escapes (\u...) RapidJSON turns into
+// UTF-8 itself, and has_lone_surrogate catches the one it gets wrong.
 // Not kParseFullPrecisionFlag: RapidJSON 1.1's full-precision path reads a zero significand with
 // a large exponent wrongly ("0E113" became 1.6e296, "0.0e300" -1.1e-280; found by fuzz_json: its
 // DiyFp calls clz(0)). Fractions and exponents are re-read exactly instead (exact_double).
-constexpr unsigned parse_flags = rapidjson::kParseValidateEncodingFlag;
+constexpr unsigned parse_flags = rapidjson::kParseDefaultFlags;
+
+failure not_utf8(std::size_t offset) {
+  return fail("invalid JSON at offset " + std::to_string(offset) + ": not valid UTF-8");
+}
 
 // The number that ends at `end` (RapidJSON has just read it, so it is valid JSON), read with
 // correct rounding: std::from_chars, or strtod where from_chars reports under- or overflow
@@ -167,6 +179,8 @@ struct json_decoder_state {
 };
 
 result<value> decode_json(std::string_view bytes) {
+  if (const std::size_t ok = detail::utf8_prefix(bytes.data(), bytes.size()); ok != bytes.size())
+    return not_utf8(ok);
   thread_local json_decoder_state state;
   struct reset_on_exit {
     json_decoder_state& s;
@@ -249,15 +263,18 @@ class routed_builder {
   bool EndArray(rapidjson::SizeType elements) {
     --depth_;
     if (depth_ > 0) return skipping_ || b_.EndArray(elements);
-    if (!skipping_) return b_.EndArray(elements);
-    // The message's own array: what was built, and where the payload ends (before the ']').
+    if (!skipping_) return true;  // the whole message is on the stack
+    // The message's own array: where the payload ends (before the ']'). Its elements before the
+    // payload stay on the stack, where from_elements takes them (no array built).
     end_ = in_.Tell() - 1;
     count_ = index_ - payload_at_;
     skipping_ = false;
-    return b_.EndArray(static_cast<rapidjson::SizeType>(payload_at_));
+    return true;
   }
 
   [[nodiscard]] bool bailed() const noexcept { return bail_; }
+  // How many elements of the message were built: all of them, or those before the payload.
+  [[nodiscard]] std::size_t built() const noexcept { return count_ != 0 ? payload_at_ : index_; }
   // The payload's bytes in the input, when one was kept.
   [[nodiscard]] std::size_t count() const noexcept { return count_; }
   [[nodiscard]] std::size_t start() const noexcept { return start_; }
@@ -323,6 +340,7 @@ class routed_builder {
 result<message> decode_json_message(std::string_view bytes) { return detail::message_from(decode_json(bytes)); }
 
 result<message> decode_json_routed(std::string_view bytes) {
+  if (!detail::valid_utf8(bytes.data(), bytes.size())) return decode_json_message(bytes);  // its words
   thread_local json_decoder_state state;
   thread_local std::vector<std::uint64_t> keys;
   thread_local std::vector<std::size_t> objects;
@@ -338,10 +356,10 @@ result<message> decode_json_routed(std::string_view bytes) {
   value_builder builder(state.stack, bytes.data(), in);
   routed_builder routed(builder, in, keys, objects);
   const rapidjson::ParseResult ok = state.reader.Parse<parse_flags>(in, routed);
-  if (!ok || routed.bailed() || in.Tell() != bytes.size() || state.stack.size() != 1 ||
-      !state.stack.back().is_array())
+  // The message's elements (those before a payload that passes through) are the whole stack.
+  if (!ok || routed.bailed() || in.Tell() != bytes.size() || state.stack.size() != routed.built())
     return decode_json_message(bytes);  // an error, or something the fast path leaves alone
-  result<message> m = from_array(std::move(state.stack.back().as_array()));
+  result<message> m = from_elements(state.stack.data(), state.stack.size());
   if (!m || routed.count() == 0) return m;
   // Trailing empty elements are dropped, as the encoders drop them: ", {}", then "[]".
   const auto space = [](char c) { return c == ' ' || c == '\t' || c == '\n' || c == '\r'; };
@@ -363,22 +381,46 @@ result<message> decode_json_routed(std::string_view bytes) {
   return m;
 }
 
-// rapidjson output stream that appends to the caller's string (no StringBuffer, no extra copy).
+// rapidjson output stream over the caller's string. The Writer reserves before it writes
+// (PutReserve, below) and then stores by pointer (PutUnsafe): no capacity check per character, as
+// push_back would make. The string grows ahead of the writing and is cut to what was written
+// when the sink ends (the encoders' Writer lives only for one message).
 class string_sink {
  public:
   using Ch = char;
-  explicit string_sink(std::string& out) noexcept : out_{out} {}
-  void Put(char c) { out_.push_back(c); }
+  explicit string_sink(std::string& out) noexcept : out_{out}, used_{out.size()} {}
+  string_sink(const string_sink&) = delete;
+  string_sink& operator=(const string_sink&) = delete;
+  ~string_sink() { out_.resize(used_); }
+
+  void Put(char c) {
+    reserve(1);
+    put_unsafe(c);
+  }
   void Flush() noexcept {}
+  // Room for n more: the string's whole capacity is used as room (std::string doubles it when
+  // it must grow), and a fresh string starts with room for a small message (one allocation).
+  void reserve(std::size_t n) {
+    if (out_.size() - used_ < n) out_.resize(std::max(used_ + n + 128, out_.capacity()));
+  }
+  void put_unsafe(char c) noexcept { out_.data()[used_++] = c; }
 
  private:
   std::string& out_;
+  std::size_t used_;  // out_'s bytes written so far; the rest is room reserved ahead
 };
+// Found by argument-dependent lookup from inside rapidjson::Writer, before its generic templates.
+inline void PutReserve(string_sink& s, std::size_t n) { s.reserve(n); }
+inline void PutUnsafe(string_sink& s, char c) noexcept { s.put_unsafe(c); }
+
+// The Writer's stack of open containers lives in a buffer inside json_writer (no heap allocation
+// per message; a nesting deeper than it holds takes heap chunks, freed with the writer).
+using json_stack_allocator = rapidjson::MemoryPoolAllocator<rapidjson::CrtAllocator>;
 
 // The Writer of write_message/write_value for JSON.
 class json_writer {
  public:
-  explicit json_writer(std::string& out) : sink_{out}, writer_{sink_} {}
+  explicit json_writer(std::string& out) : sink_{out}, stack_{stack_buffer_, sizeof stack_buffer_}, writer_{sink_, &stack_} {}
 
   void begin_array(std::size_t) { writer_.StartArray(); }
   void end_array() { writer_.EndArray(); }
@@ -422,8 +464,11 @@ class json_writer {
     return static_cast<rapidjson::SizeType>(s.size());
   }
 
+  // 32 levels of 16 bytes (the Writer's first reservation) and the pool's header fit.
+  alignas(std::max_align_t) char stack_buffer_[1024];
   string_sink sink_;
-  rapidjson::Writer<string_sink> writer_;
+  json_stack_allocator stack_;
+  rapidjson::Writer<string_sink, rapidjson::UTF8<>, rapidjson::UTF8<>, json_stack_allocator> writer_;
   std::string scratch_;  // reused for every binary in the message
 };
 

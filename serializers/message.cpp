@@ -5,7 +5,9 @@
 // wrong shape is a protocol violation; the text built here goes to ABORT Details.message).
 #include "serializers/message.hpp"
 
+#include <cstring>
 #include <iterator>
+#include <new>
 #include <type_traits>
 #include <utility>
 
@@ -162,21 +164,21 @@ void take(object& dst, value& v) noexcept { dst = std::move(v.as_object()); }
 void take(array& dst, value& v) noexcept { dst = std::move(v.as_array()); }
 
 template <class M, std::size_t... I>
-void fill(M& m, array& elements, std::index_sequence<I...>) {
+void fill(M& m, value* elements, std::size_t n, std::index_sequence<I...>) {
   auto fields = m.fields();
   // Trailing optional elements that are absent keep their (empty) defaults.
-  ((I + 1 < elements.size() ? take(std::get<I>(fields), elements[I + 1]) : void()), ...);
+  ((I + 1 < n ? take(std::get<I>(fields), elements[I + 1]) : void()), ...);
 }
 
 template <std::size_t... V>
-message build(message_type type, array& elements, std::index_sequence<V...>) {
+message build(message_type type, value* elements, std::size_t n, std::index_sequence<V...>) {
   message out;
   const auto try_one = [&](auto tag) {
     constexpr std::size_t index = decltype(tag)::value;
     using M = std::variant_alternative_t<index, message>;
     if (M::type != type) return false;
     M& m = out.emplace<index>();
-    fill(m, elements, std::make_index_sequence<std::tuple_size_v<decltype(m.fields())>>{});
+    fill(m, elements, n, std::make_index_sequence<std::tuple_size_v<decltype(m.fields())>>{});
     return true;
   };
   (void)(try_one(std::integral_constant<std::size_t, V>{}) || ...);
@@ -184,6 +186,97 @@ message build(message_type type, array& elements, std::index_sequence<V...>) {
 }
 
 }  // namespace
+
+// ---------------------------------------------------------------------------------------------
+// payload_bytes' buffers: 64 << k bytes (k = 0..6, 64 B to 4 KiB), at most `keep` of each size
+// held per thread; larger payloads get exact heap blocks. A buffer freed on another thread than
+// the one that took it (a message handed to another loop) joins that thread's cache. Under
+// AddressSanitizer nothing is held, so a use after free is still caught.
+namespace {
+
+struct byte_cache {
+  static constexpr std::size_t classes = 7;
+  static constexpr std::size_t smallest = 64;
+#if defined(__SANITIZE_ADDRESS__)
+  static constexpr std::size_t keep = 0;
+#else
+  static constexpr std::size_t keep = 256;
+#endif
+  struct block {
+    block* next;
+  };
+  // Trivially destructible, so a payload freed after the thread's cleanup (a static message at
+  // exit) still finds it; `closed` then sends its buffer straight back to the heap.
+  struct lists {
+    block* heads[classes];
+    std::size_t counts[classes];
+    bool closed;
+  };
+  static lists& mine() noexcept {
+    static thread_local lists l{};
+    static thread_local struct cleanup {
+      ~cleanup() {
+        lists& c = l;
+        c.closed = true;
+        for (std::size_t k = 0; k < classes; ++k) {
+          while (block* b = c.heads[k]) {
+            c.heads[k] = b->next;
+            ::operator delete(b);
+          }
+          c.counts[k] = 0;
+        }
+      }
+    } registered;
+    (void)registered;
+    return l;
+  }
+  // The class whose buffers hold n bytes; `classes` when none does.
+  static std::size_t class_for(std::size_t n) noexcept {
+    std::size_t k = 0;
+    while (k < classes && (smallest << k) < n) ++k;
+    return k;
+  }
+};
+
+}  // namespace
+
+void payload_bytes::assign(const char* p, std::size_t n) {
+  if (n > capacity_) {
+    release();
+    const std::size_t k = byte_cache::class_for(n);
+    if (k < byte_cache::classes) {
+      byte_cache::lists& c = byte_cache::mine();
+      capacity_ = byte_cache::smallest << k;
+      if (byte_cache::block* b = c.heads[k]) {
+        c.heads[k] = b->next;
+        --c.counts[k];
+        data_ = reinterpret_cast<char*>(b);
+      } else {
+        data_ = static_cast<char*>(::operator new(capacity_));
+      }
+    } else {
+      data_ = static_cast<char*>(::operator new(n));
+      capacity_ = n;
+    }
+  }
+  if (n != 0) std::memcpy(data_, p, n);
+  size_ = n;
+}
+
+void payload_bytes::release() noexcept {
+  if (data_ == nullptr) return;
+  const std::size_t k = byte_cache::class_for(capacity_);
+  byte_cache::lists& c = byte_cache::mine();
+  if (k < byte_cache::classes && (byte_cache::smallest << k) == capacity_ && !c.closed &&
+      c.counts[k] < byte_cache::keep) {
+    c.heads[k] = new (data_) byte_cache::block{c.heads[k]};
+    ++c.counts[k];
+  } else {
+    ::operator delete(data_);
+  }
+  data_ = nullptr;
+  size_ = capacity_ = 0;
+}
 
 std::string_view name_of(field_kind k) noexcept {
   switch (k) {
@@ -197,9 +290,11 @@ std::string_view name_of(field_kind k) noexcept {
   return "?";
 }
 
-result<message> from_array(array&& elements) {
-  if (elements.empty()) return fail("empty message");
-  const value& code = elements.front();
+result<message> from_array(array&& elements) { return from_elements(elements.data(), elements.size()); }
+
+result<message> from_elements(value* elements, std::size_t n) {
+  if (n == 0) return fail("empty message");
+  const value& code = elements[0];
   // Booleans are not integers here (spec: "integers MUST NOT be used instead of boolean", and
   // the reverse holds for the type code).
   if (!code.is_integer())
@@ -208,12 +303,11 @@ result<message> from_array(array&& elements) {
   const message_traits* t = code.as_uint(code_number) ? find_traits(code_number) : nullptr;
   if (t == nullptr) return fail("unknown message type " + to_debug_string(code));
 
-  const std::size_t n = elements.size();
   if (n < t->min_length || n > t->max_length) return fail(length_failure(*t, n));
   for (std::size_t i = 1; i < n; ++i)
     if (!fits(elements[i], t->fields[i - 1])) return fail(element_failure(*t, i, elements[i]));
 
-  return build(t->type, elements, std::make_index_sequence<std::variant_size_v<message>>{});
+  return build(t->type, elements, n, std::make_index_sequence<std::variant_size_v<message>>{});
 }
 
 }  // namespace junction

@@ -64,8 +64,52 @@ inline constexpr std::size_t serializer_count = 3;
 // formats. A message with a raw payload has empty args/kwargs; the encoder splices the bytes
 // into a message of the same format and transcodes them into any other. The router reads a
 // payload only after materialize() (codec.hpp), which decodes it into args/kwargs.
+//
+// The bytes' buffers come from, and go back to, a small cache per thread (message.cpp): once it is
+// warm, decoding and forwarding a payload allocates nothing.
+class payload_bytes {
+ public:
+  payload_bytes() noexcept = default;
+  payload_bytes(const payload_bytes& o) { assign(o.data(), o.size()); }
+  payload_bytes(payload_bytes&& o) noexcept : data_{o.data_}, size_{o.size_}, capacity_{o.capacity_} {
+    o.data_ = nullptr;
+    o.size_ = o.capacity_ = 0;
+  }
+  payload_bytes& operator=(const payload_bytes& o) {
+    if (this != &o) assign(o.data(), o.size());
+    return *this;
+  }
+  payload_bytes& operator=(payload_bytes&& o) noexcept {
+    if (this != &o) {
+      release();
+      data_ = o.data_;
+      size_ = o.size_;
+      capacity_ = o.capacity_;
+      o.data_ = nullptr;
+      o.size_ = o.capacity_ = 0;
+    }
+    return *this;
+  }
+  ~payload_bytes() { release(); }
+
+  void assign(const char* p, std::size_t n);
+  [[nodiscard]] const char* data() const noexcept { return data_; }
+  [[nodiscard]] std::size_t size() const noexcept { return size_; }
+  [[nodiscard]] bool empty() const noexcept { return size_ == 0; }
+  operator std::string_view() const noexcept { return {data_, size_}; }  // NOLINT: implicit on purpose
+  friend bool operator==(const payload_bytes& a, std::string_view b) noexcept { return std::string_view(a) == b; }
+  friend bool operator!=(const payload_bytes& a, std::string_view b) noexcept { return !(a == b); }
+
+ private:
+  void release() noexcept;
+
+  char* data_ = nullptr;
+  std::size_t size_ = 0;
+  std::size_t capacity_ = 0;
+};
+
 struct raw_payload {
-  std::string bytes;
+  payload_bytes bytes;
   std::uint8_t count = 0;  // 0: no raw payload (args/kwargs hold it, decoded)
   serializer kind = serializer::json;
   [[nodiscard]] bool present() const noexcept { return count != 0; }
@@ -378,6 +422,8 @@ std::string_view name_of(field_kind k) noexcept;
 // the elements out. The failure text says exactly what was wrong ("CALL element 3 (Procedure)
 // must be a string").
 result<message> from_array(array&& elements);
+// The same over `n` elements in place (a decoder's stack): they are moved from.
+result<message> from_elements(value* elements, std::size_t n);
 
 // Whether M carries a pass-through payload (raw_payload member).
 template <class M, class = void>

@@ -1,11 +1,11 @@
 // serializers/msgpack_codec.cpp — the MessagePack format (subprotocol wamp.2.msgpack, binary
 // frames; spec v5+: str and bin are distinct, reference/wamp-protocol.md §1.6).
 //
-// msgpack-c throws; every exception is caught here and becomes a failure (DESIGN.md §5: no
-// exceptions out of the codecs).
+// Decoding is our own reader (below); msgpack-c packs. Neither throws here (DESIGN.md §5: no
+// exceptions out of the codecs): the packer only appends to a string.
 #define MSGPACK_NO_BOOST  // only the core; keeps Boost headers out of the serializers layer
 #include <cstring>
-#include <exception>
+#include <cstdint>
 #include <msgpack.hpp>
 #include <string>
 #include <utility>
@@ -16,265 +16,307 @@
 namespace junction {
 namespace {
 
-// Converts msgpack-c's object tree (which points into the input frame) into a value.
-class converter {
+// One pass over the frame, building junction::value straight from the bytes (no msgpack-c object
+// tree in between: issue 17, one copy per string and no heap allocation but the values'). Limits:
+// nesting, and no count or length beyond what the frame could hold (a container header is checked
+// before anything is allocated for it: an array of more elements than the frame has bytes, a map
+// of more entries than half of them; a string longer than the bytes left is truncated).
+class reader {
  public:
-  bool convert(const msgpack::object& o, value& out) {
-    switch (o.type) {
-      case msgpack::type::NIL: out = value{}; return true;
-      case msgpack::type::BOOLEAN: out = value{o.via.boolean}; return true;
-      case msgpack::type::POSITIVE_INTEGER: out = value{o.via.u64}; return true;
-      case msgpack::type::NEGATIVE_INTEGER: out = value{o.via.i64}; return true;
-      case msgpack::type::FLOAT32:  // msgpack-c widens float32 into via.f64
-      case msgpack::type::FLOAT64: out = value{o.via.f64}; return true;
-      case msgpack::type::STR:
-        if (!detail::valid_utf8(o.via.str.ptr, o.via.str.size)) return stop("string is not valid UTF-8");
-        out = value{std::string(o.via.str.ptr, o.via.str.size)};
+  explicit reader(std::string_view bytes) noexcept
+      : begin_{reinterpret_cast<const std::uint8_t*>(bytes.data())}, p_{begin_}, end_{begin_ + bytes.size()} {}
+
+  // One value. `undefined`: it was msgpackr's undefined (d4 00 00, JavaScript's `undefined`):
+  // read as absent — a dict entry is dropped, an array element is null.
+  bool read(value& out, bool& undefined) {
+    undefined = false;
+    item it;
+    if (!next(it)) return false;
+    switch (it.k) {
+      case kind::nil: out = value{}; return true;
+      case kind::boolean: out = value{it.u != 0}; return true;
+      case kind::uint: out = value{it.u}; return true;
+      case kind::sint: out = value{it.i}; return true;
+      case kind::real: out = value{it.d}; return true;
+      case kind::str:
+        if (!detail::valid_utf8(it.data, it.n)) return stop("string is not valid UTF-8");
+        out = value{std::string(it.data, it.n)};
         return true;
-      case msgpack::type::BIN:
-        out = value{binary{std::string(o.via.bin.ptr, o.via.bin.size)}};
-        return true;
-      case msgpack::type::ARRAY: return convert_array(o.via.array, out);
-      case msgpack::type::MAP: return convert_map(o.via.map, out);
-      case msgpack::type::EXT:
-        // msgpackr (wampy's MessagePack) writes JavaScript's `undefined` as fixext1 type 0,
-        // data 0 (d4 00 00): read as absent — a dict entry is dropped, an array element is null.
-        if (o.via.ext.type() == 0 && o.via.ext.size == 1 && o.via.ext.data()[0] == 0) {
-          undefined_ = true;
+      case kind::bin: out = value{binary{std::string(it.data, it.n)}}; return true;
+      case kind::ext:
+        if (it.ext_type == 0 && it.n == 1 && it.data[0] == 0) {
+          undefined = true;
           out = value{};
           return true;
         }
-        return stop("MessagePack extension type " + std::to_string(static_cast<int>(o.via.ext.type())) +
+        return stop("MessagePack extension type " + std::to_string(static_cast<int>(it.ext_type)) +
                     " is not supported (only msgpackr's undefined, d4 00 00, is read: as absent)");
+      case kind::array: {
+        if (!enter()) return false;
+        array a(it.n);
+        bool ignored = false;
+        for (value& e : a)
+          if (!read(e, ignored)) return false;
+        --depth_;
+        out = value{std::move(a)};
+        return true;
+      }
+      case kind::map: {
+        if (!enter()) return false;
+        object o;
+        o.reserve(it.n);
+        for (std::size_t i = 0; i < it.n; ++i) {
+          item key;
+          if (!next(key)) return false;
+          if (key.k != kind::str) return stop("dict key is not a string");
+          if (!detail::valid_utf8(key.data, key.n)) return stop("dict key is not valid UTF-8");
+          value v;
+          bool absent = false;
+          if (!read(v, absent)) return false;
+          if (absent) continue;  // {"match": undefined} is as if "match" were not sent
+          o.push_back(std::string(key.data, key.n), std::move(v));
+        }
+        --depth_;
+        if (const std::string* key = o.find_duplicate_key())
+          return stop("duplicate key \"" + *key + "\" in dict");
+        out = value{std::move(o)};
+        return true;
+      }
     }
-    return stop("unknown object type");
+    return stop("malformed data");
   }
 
+  // One value checked as read() would accept it, nothing built (a payload that passes through).
+  // False also for what read() would accept but not unchanged (msgpackr's undefined, any
+  // extension) and for dicts over 64 keys (read() checks those for duplicates): the caller then
+  // leaves the message to the full decode.
+  bool check() {
+    item it;
+    if (!next(it)) return false;
+    switch (it.k) {
+      case kind::str: return detail::valid_utf8(it.data, it.n);
+      case kind::ext: return false;
+      case kind::array:
+        if (!enter()) return false;
+        for (std::size_t i = 0; i < it.n; ++i)
+          if (!check()) return false;
+        --depth_;
+        return true;
+      case kind::map: {
+        if (it.n > 64 || !enter()) return false;
+        std::string_view keys[64];
+        for (std::size_t i = 0; i < it.n; ++i) {
+          item key;
+          if (!next(key) || key.k != kind::str || !detail::valid_utf8(key.data, key.n)) return false;
+          keys[i] = std::string_view(key.data, key.n);
+          for (std::size_t j = 0; j < i; ++j)
+            if (keys[j] == keys[i]) return false;
+          if (!check()) return false;
+        }
+        --depth_;
+        return true;
+      }
+      default: return true;
+    }
+  }
+
+  // The header of an array (the message's own): its element count. Its elements are read one
+  // level deeper, as read() reads them.
+  bool array_header(std::size_t& count) {
+    item it;
+    if (!next(it) || it.k != kind::array || !enter()) return false;
+    count = it.n;
+    return true;
+  }
+  // The next byte starts an array / a map (without reading it).
+  [[nodiscard]] bool at_array() const noexcept {
+    return p_ != end_ && ((*p_ & 0xf0) == 0x90 || *p_ == 0xdc || *p_ == 0xdd);
+  }
+  [[nodiscard]] bool at_map() const noexcept {
+    return p_ != end_ && ((*p_ & 0xf0) == 0x80 || *p_ == 0xde || *p_ == 0xdf);
+  }
+  [[nodiscard]] std::size_t offset() const noexcept { return static_cast<std::size_t>(p_ - begin_); }
+  [[nodiscard]] std::size_t left() const noexcept { return static_cast<std::size_t>(end_ - p_); }
   [[nodiscard]] const std::string& error() const noexcept { return error_; }
 
  private:
-  bool convert_array(const msgpack::object_array& in, value& out) {
-    array a(in.size);
-    for (std::uint32_t i = 0; i < in.size; ++i)
-      if (!convert(in.ptr[i], a[i])) return false;
-    out = value{std::move(a)};
-    return true;
-  }
+  enum class kind : std::uint8_t { nil, boolean, uint, sint, real, str, bin, ext, array, map };
+  // One item's head: scalars read whole; str/bin/ext their bytes (data, n); containers their count.
+  struct item {
+    kind k = kind::nil;
+    std::uint64_t u = 0;
+    std::int64_t i = 0;
+    double d = 0;
+    const char* data = nullptr;
+    std::size_t n = 0;
+    std::int8_t ext_type = 0;
+  };
 
-  bool convert_map(const msgpack::object_map& in, value& out) {
-    object o;
-    o.reserve(in.size);
-    for (std::uint32_t i = 0; i < in.size; ++i) {
-      const msgpack::object& key = in.ptr[i].key;
-      if (key.type != msgpack::type::STR) return stop("dict key is not a string");
-      if (!detail::valid_utf8(key.via.str.ptr, key.via.str.size))
-        return stop("dict key is not valid UTF-8");
-      value v;
-      undefined_ = false;
-      if (!convert(in.ptr[i].val, v)) return false;
-      if (undefined_) {  // {"match": undefined} is as if "match" were not sent
-        undefined_ = false;
-        continue;
-      }
-      o.push_back(std::string(key.via.str.ptr, key.via.str.size), std::move(v));
+  bool next(item& it) {
+    if (p_ == end_) return stop("truncated message");
+    const std::uint8_t c = *p_++;
+    if (c <= 0x7f) return scalar(it, kind::uint, c);
+    if (c >= 0xe0) {
+      it.k = kind::sint;
+      it.i = static_cast<std::int8_t>(c);
+      return true;
     }
-    if (const std::string* key = o.find_duplicate_key())
-      return stop("duplicate key \"" + *key + "\" in dict");
-    out = value{std::move(o)};
-    return true;
+    if ((c & 0xf0) == 0x80) return container(it, kind::map, c & 0x0f);
+    if ((c & 0xf0) == 0x90) return container(it, kind::array, c & 0x0f);
+    if ((c & 0xe0) == 0xa0) return body(it, kind::str, c & 0x1f);
+    std::uint64_t v = 0;
+    switch (c) {
+      case 0xc0: it.k = kind::nil; return true;
+      case 0xc2: return scalar(it, kind::boolean, 0);
+      case 0xc3: return scalar(it, kind::boolean, 1);
+      case 0xc4: return big_endian(1, v) && body(it, kind::bin, v);
+      case 0xc5: return big_endian(2, v) && body(it, kind::bin, v);
+      case 0xc6: return big_endian(4, v) && body(it, kind::bin, v);
+      case 0xc7: return big_endian(1, v) && ext(it, v);
+      case 0xc8: return big_endian(2, v) && ext(it, v);
+      case 0xc9: return big_endian(4, v) && ext(it, v);
+      case 0xca: {  // float32, widened
+        if (!big_endian(4, v)) return false;
+        const auto bits = static_cast<std::uint32_t>(v);
+        float f;
+        std::memcpy(&f, &bits, sizeof f);
+        it.k = kind::real;
+        it.d = f;
+        return true;
+      }
+      case 0xcb:
+        if (!big_endian(8, v)) return false;
+        it.k = kind::real;
+        std::memcpy(&it.d, &v, sizeof it.d);
+        return true;
+      case 0xcc: return big_endian(1, v) && scalar(it, kind::uint, v);
+      case 0xcd: return big_endian(2, v) && scalar(it, kind::uint, v);
+      case 0xce: return big_endian(4, v) && scalar(it, kind::uint, v);
+      case 0xcf: return big_endian(8, v) && scalar(it, kind::uint, v);
+      case 0xd0: return big_endian(1, v) && signed_int(it, static_cast<std::int8_t>(v));
+      case 0xd1: return big_endian(2, v) && signed_int(it, static_cast<std::int16_t>(v));
+      case 0xd2: return big_endian(4, v) && signed_int(it, static_cast<std::int32_t>(v));
+      case 0xd3: return big_endian(8, v) && signed_int(it, static_cast<std::int64_t>(v));
+      case 0xd4: return ext(it, 1);
+      case 0xd5: return ext(it, 2);
+      case 0xd6: return ext(it, 4);
+      case 0xd7: return ext(it, 8);
+      case 0xd8: return ext(it, 16);
+      case 0xd9: return big_endian(1, v) && body(it, kind::str, v);
+      case 0xda: return big_endian(2, v) && body(it, kind::str, v);
+      case 0xdb: return big_endian(4, v) && body(it, kind::str, v);
+      case 0xdc: return big_endian(2, v) && container(it, kind::array, v);
+      case 0xdd: return big_endian(4, v) && container(it, kind::array, v);
+      case 0xde: return big_endian(2, v) && container(it, kind::map, v);
+      case 0xdf: return big_endian(4, v) && container(it, kind::map, v);
+      default: return stop("malformed data");  // 0xc1, never used
+    }
   }
 
+  bool big_endian(std::size_t width, std::uint64_t& v) {
+    if (left() < width) return stop("truncated message");
+    v = 0;
+    for (std::size_t k = 0; k < width; ++k) v = v << 8 | p_[k];
+    p_ += width;
+    return true;
+  }
+  static bool scalar(item& it, kind k, std::uint64_t v) noexcept {
+    it.k = k;
+    it.u = v;
+    return true;
+  }
+  // Non-negative integers are uint64 and negative ones int64, whatever form they came in.
+  static bool signed_int(item& it, std::int64_t v) noexcept {
+    if (v >= 0) return scalar(it, kind::uint, static_cast<std::uint64_t>(v));
+    it.k = kind::sint;
+    it.i = v;
+    return true;
+  }
+  bool container(item& it, kind k, std::uint64_t count) {
+    const std::size_t frame = static_cast<std::size_t>(end_ - begin_);
+    if (count > (k == kind::map ? frame / 2 : frame)) return stop("a length exceeds the message size");
+    it.k = k;
+    it.n = static_cast<std::size_t>(count);
+    return true;
+  }
+  bool body(item& it, kind k, std::uint64_t length) {
+    if (length > left()) return stop("truncated message");  // nothing is allocated before this
+    it.k = k;
+    it.data = reinterpret_cast<const char*>(p_);
+    it.n = static_cast<std::size_t>(length);
+    p_ += length;
+    return true;
+  }
+  bool ext(item& it, std::uint64_t length) {
+    if (left() < 1) return stop("truncated message");
+    const auto type = static_cast<std::int8_t>(*p_++);
+    if (!body(it, kind::ext, length)) return false;
+    it.ext_type = type;
+    return true;
+  }
+  bool enter() {
+    if (++depth_ > detail::max_nesting_depth)
+      return stop("nesting deeper than " + std::to_string(detail::max_nesting_depth));
+    return true;
+  }
   bool stop(std::string why) {
-    error_ = "invalid MessagePack: " + std::move(why);
+    if (error_.empty()) error_ = "invalid MessagePack: " + std::move(why);
     return false;
   }
 
+  const std::uint8_t* begin_;
+  const std::uint8_t* p_;
+  const std::uint8_t* end_;
+  std::size_t depth_ = 0;
   std::string error_;
-  bool undefined_ = false;  // the value just converted was msgpackr's undefined
 };
 
-// Let msgpack-c point str/bin objects into the input instead of copying them into its zone: the
-// converter copies each one once, into the value, while the input is still alive.
-bool reference_input(msgpack::type::object_type, std::size_t, void*) { return true; }
-
 result<value> decode_msgpack(std::string_view bytes) {
-  const std::size_t n = bytes.size();
-  // Every element takes at least one byte, so no honest container holds more elements than the
-  // frame has bytes (a map entry takes two). Without these limits a 5-byte array header would
-  // make msgpack-c allocate for 4 billion elements before reading any of them.
-  const msgpack::unpack_limit limit(n, n / 2, n, n, n, detail::max_nesting_depth);
-  std::size_t offset = 0;
-  // One zone per thread, cleared after each message: clear() keeps the first 8 KiB chunk and
-  // frees any larger ones, so small messages never touch the heap for msgpack-c's objects.
-  thread_local msgpack::zone zone;
-  struct clear_on_exit {
-    ~clear_on_exit() { zone.clear(); }
-  } guard;
-  try {
-    const msgpack::object root =
-        msgpack::unpack(zone, bytes.data(), n, offset, reference_input, nullptr, limit);
-    if (offset != n)
-      return fail("invalid MessagePack: " + std::to_string(n - offset) +
-                  " trailing bytes after the message");
-    converter c;
-    value out;
-    if (!c.convert(root, out)) return fail(c.error());
-    return out;
-  } catch (const msgpack::depth_size_overflow&) {
-    return fail("invalid MessagePack: nesting deeper than " +
-                std::to_string(detail::max_nesting_depth));
-  } catch (const msgpack::size_overflow&) {
-    return fail("invalid MessagePack: a length exceeds the message size");
-  } catch (const msgpack::insufficient_bytes&) {
-    return fail("invalid MessagePack: truncated message");
-  } catch (const msgpack::parse_error&) {
-    return fail("invalid MessagePack: malformed data");
-  } catch (const std::exception& e) {
-    return fail(std::string("invalid MessagePack: ") + e.what());
-  }
-}
-
-// ---------------------------------------------------------------------------------------------
-// decode_routed: the message's array one element at a time; the elements before the payload are
-// converted as decode_msgpack converts them, the Arguments/ArgumentsKw of CALL, YIELD, PUBLISH
-// and ERROR only checked as the converter checks them (nothing built) and their bytes kept.
-// Anything unusual gives up, and the full decode accepts or refuses the message in its words.
-
-// What the converter would accept, without building it. Extensions (even msgpackr's undefined,
-// which the converter reads as absent) give up: they would not pass through unchanged.
-bool passable(const msgpack::object& o) {
-  switch (o.type) {
-    case msgpack::type::STR: return detail::valid_utf8(o.via.str.ptr, o.via.str.size);
-    case msgpack::type::ARRAY:
-      for (std::uint32_t i = 0; i < o.via.array.size; ++i)
-        if (!passable(o.via.array.ptr[i])) return false;
-      return true;
-    case msgpack::type::MAP: {
-      const msgpack::object_map& m = o.via.map;
-      if (m.size > 64) return false;  // the full decode checks big dicts for duplicates
-      for (std::uint32_t i = 0; i < m.size; ++i) {
-        const msgpack::object& key = m.ptr[i].key;
-        if (key.type != msgpack::type::STR || !detail::valid_utf8(key.via.str.ptr, key.via.str.size)) return false;
-        for (std::uint32_t j = 0; j < i; ++j)
-          if (m.ptr[j].key.via.str.size == key.via.str.size &&
-              std::memcmp(m.ptr[j].key.via.str.ptr, key.via.str.ptr, key.via.str.size) == 0)
-            return false;
-        if (!passable(m.ptr[i].val)) return false;
-      }
-      return true;
-    }
-    case msgpack::type::EXT: return false;
-    default: return true;
-  }
-}
-
-// Where the `items` MessagePack objects that begin at `at` end (msgpack-c has already checked the
-// input: this only walks it); npos if it runs off the end.
-std::size_t skip_objects(std::string_view b, std::size_t at, std::size_t items) noexcept {
-  const std::size_t npos = std::string_view::npos;
-  const auto byte = [&](std::size_t i) { return static_cast<unsigned char>(b[i]); };
-  const auto big_endian = [&](std::size_t i, std::size_t width) {
-    std::size_t v = 0;
-    for (std::size_t k = 0; k < width; ++k) v = v << 8 | byte(i + k);
-    return v;
-  };
-  while (items > 0) {
-    if (at >= b.size()) return npos;
-    const unsigned c = byte(at);
-    --items;
-    std::size_t head = 1, body = 0, width = 0;
-    if (c <= 0x7f || c >= 0xe0 || c == 0xc0 || c == 0xc2 || c == 0xc3) {
-    } else if ((c & 0xf0) == 0x80) {
-      items += 2 * (c & 0x0f);
-    } else if ((c & 0xf0) == 0x90) {
-      items += c & 0x0f;
-    } else if ((c & 0xe0) == 0xa0) {
-      body = c & 0x1f;
-    } else {
-      switch (c) {
-        case 0xc4: case 0xd9: width = 1; break;             // bin8, str8
-        case 0xc5: case 0xda: width = 2; break;             // bin16, str16
-        case 0xc6: case 0xdb: width = 4; break;             // bin32, str32
-        case 0xc7: width = 1; body = 1; break;              // ext8: + type
-        case 0xc8: width = 2; body = 1; break;
-        case 0xc9: width = 4; body = 1; break;
-        case 0xca: case 0xce: case 0xd2: body = 4; break;
-        case 0xcb: case 0xcf: case 0xd3: body = 8; break;
-        case 0xcc: case 0xd0: body = 1; break;
-        case 0xcd: case 0xd1: body = 2; break;
-        case 0xd4: body = 2; break;                         // fixext: type + data
-        case 0xd5: body = 3; break;
-        case 0xd6: body = 5; break;
-        case 0xd7: body = 9; break;
-        case 0xd8: body = 17; break;
-        case 0xdc: case 0xdd: case 0xde: case 0xdf: {       // array16/32, map16/32
-          const std::size_t w = c == 0xdc || c == 0xde ? 2 : 4;
-          if (at + 1 + w > b.size()) return npos;
-          const std::size_t n = big_endian(at + 1, w);
-          items += c >= 0xde ? 2 * n : n;
-          head = 1 + w;
-          break;
-        }
-        default: return npos;
-      }
-      if (width != 0) {
-        if (at + 1 + width > b.size()) return npos;
-        body += big_endian(at + 1, width);
-        head = 1 + width;
-      }
-    }
-    at += head + body;
-  }
-  return at <= b.size() ? at : npos;
+  reader r(bytes);
+  value out;
+  bool undefined = false;
+  if (!r.read(out, undefined)) return fail(r.error());
+  if (r.left() != 0)
+    return fail("invalid MessagePack: " + std::to_string(r.left()) + " trailing bytes after the message");
+  return out;
 }
 
 result<message> decode_msgpack_message(std::string_view bytes) { return detail::message_from(decode_msgpack(bytes)); }
 
+// ---------------------------------------------------------------------------------------------
+// decode_routed: the message's elements are read into a local array (no message has more than
+// 7), those before the payload as decode_msgpack reads them; the Arguments/ArgumentsKw of CALL,
+// YIELD, PUBLISH and ERROR only checked (reader::check, nothing built) and their bytes kept.
+// Anything unusual gives up, and the full decode accepts or refuses the message in its words.
 result<message> decode_msgpack_routed(std::string_view bytes) {
-  const std::size_t n = bytes.size();
-  const msgpack::unpack_limit limit(n, n / 2, n, n, n, detail::max_nesting_depth);
-  thread_local msgpack::zone zone;
-  struct clear_on_exit {
-    ~clear_on_exit() { zone.clear(); }
-  } guard;
-  msgpack::object root;
-  try {
-    std::size_t offset = 0;
-    root = msgpack::unpack(zone, bytes.data(), n, offset, reference_input, nullptr, limit);
-    if (offset != n) return decode_msgpack_message(bytes);  // its words for what is wrong
-  } catch (const std::exception&) {
+  constexpr std::size_t most = 7;
+  reader r(bytes);
+  std::size_t count = 0;
+  if (!r.array_header(count) || count == 0 || count > most) return decode_msgpack_message(bytes);
+  value elements[most];
+  bool undefined = false;
+  std::uint64_t code = 0;
+  if (!r.read(elements[0], undefined) || !elements[0].is_integer() || !elements[0].as_uint(code))
     return decode_msgpack_message(bytes);
+  const std::size_t payload_at = detail::routed_payload_index(code);
+  const bool passes = payload_at != 0 && count > payload_at;
+  const std::size_t built = passes ? payload_at : count;
+  for (std::size_t i = 1; i < built; ++i)
+    if (!r.read(elements[i], undefined)) return decode_msgpack_message(bytes);
+  if (!passes) {
+    if (r.left() != 0) return decode_msgpack_message(bytes);
+    return from_elements(elements, count);
   }
-  if (root.type != msgpack::type::ARRAY || root.via.array.size == 0 ||
-      root.via.array.ptr[0].type != msgpack::type::POSITIVE_INTEGER)
-    return decode_msgpack_message(bytes);
-  const msgpack::object_array& elements = root.via.array;
-  const std::size_t payload_at = detail::routed_payload_index(elements.ptr[0].via.u64);
-  const std::size_t count = elements.size;
-  if (payload_at == 0 || count <= payload_at) {  // nothing passes through: decoded as decode does
-    converter c;
-    value whole;
-    if (!c.convert(root, whole)) return fail(c.error());
-    return from_array(std::move(whole.as_array()));
-  }
-  if (count > payload_at + 2 ||
-      elements.ptr[payload_at].type != msgpack::type::ARRAY ||
-      (count == payload_at + 2 && elements.ptr[payload_at + 1].type != msgpack::type::MAP))
-    return decode_msgpack_message(bytes);
-  for (std::size_t i = payload_at; i < count; ++i)
-    if (!passable(elements.ptr[i])) return decode_msgpack_message(bytes);
-  array prefix(payload_at);
-  converter c;
-  for (std::size_t i = 0; i < payload_at; ++i)
-    if (!c.convert(elements.ptr[i], prefix[i])) return decode_msgpack_message(bytes);
-  // Where the payload's bytes are: after the array header and the elements before it.
-  const std::size_t header = static_cast<unsigned char>(bytes[0]) == 0xdc ? 3 : static_cast<unsigned char>(bytes[0]) == 0xdd ? 5 : 1;
-  const std::size_t start = skip_objects(bytes, header, payload_at);
-  const std::size_t kwargs_start = skip_objects(bytes, start, 1);
-  if (start == std::string_view::npos || kwargs_start == std::string_view::npos) return decode_msgpack_message(bytes);
-  result<message> m = from_array(std::move(prefix));
+  if (count > payload_at + 2) return decode_msgpack_message(bytes);
+  const std::size_t start = r.offset();
+  if (!r.at_array() || !r.check()) return decode_msgpack_message(bytes);
+  const std::size_t kwargs_start = r.offset();
+  if (count == payload_at + 2 && (!r.at_map() || !r.check())) return decode_msgpack_message(bytes);
+  if (r.left() != 0) return decode_msgpack_message(bytes);
+  result<message> m = from_elements(elements, payload_at);
   if (!m) return m;
   // Trailing empty elements are dropped, as the encoders drop them: {} (0x80), then [] (0x90).
+  const std::size_t n = bytes.size();
   std::size_t elements_kept = count - payload_at, end = n;
   if (elements_kept == 2 && n - kwargs_start == 1 && bytes[kwargs_start] == '\x80') {
     end = kwargs_start;

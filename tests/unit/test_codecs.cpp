@@ -706,4 +706,24 @@ TEST_CASE("codecs: msgpackr's undefined (d4 00 00) is absent") {
   REQUIRE(v.ok());
   CHECK(*v == value{object{{"b", 1}}});
   CHECK(*mp.decode_value(from_hex("92d4000001")) == value{array{null, 1}});  // in a list: null
+  // Only the entry whose own value is undefined goes: {"a": [undefined]} keeps "a" (the decoder
+  // before our own reader dropped it, the flag leaking out of the list).
+  CHECK(*mp.decode_value(from_hex("81a16191d40000")) == value{object{{"a", array{null}}}});
+  // And the router's decode_routed reads it the same (SUBSCRIBE options, not a payload).
+  const result<message> routed = mp.decode_routed(from_hex("942001" "81" "a161" "91d40000" "a5636f6d2e74"));
+  REQUIRE(routed.ok());
+  CHECK(std::get<subscribe>(*routed).options == object{{"a", array{null}}});
+}
+
+TEST_CASE("codecs: decode_routed counts the message's own array as a nesting level, as decode does") {
+  // YIELD [70, 1, {"k": 62 nested lists}, []]: the dict sits at depth 2, its deepest list at 65.
+  std::string deep = "9446" "01" "81" "a16b";
+  for (int i = 0; i < 62; ++i) deep += "91";
+  deep += "90" "90";
+  const result<message> full = mp.decode(from_hex(deep));
+  const result<message> routed = mp.decode_routed(from_hex(deep));
+  REQUIRE_FALSE(full.ok());
+  REQUIRE_FALSE(routed.ok());
+  CHECK(contains(routed.error().message, "nesting deeper than 64"));
+  CHECK(full.error().message == routed.error().message);
 }

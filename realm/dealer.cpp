@@ -139,7 +139,7 @@ void dealer::on_register(session_record& s, register_&& m) {
                     "procedure '" + m.procedure + "' is already registered with invoke '" +
                         std::string(to_string(reg.invoke)) + "'");
     reg.callees.push_back({session, m.options.get_bool("disclose_caller", false)});
-    parties_[session].registrations.push_back(reg.registration_id);
+    party_of(session).registrations.push_back(reg.registration_id);
     s.link->send(registered{m.request, reg.registration_id});
     if (events_) events_->on_add(registry_kind::registration, session, reg.registration_id);
     return;
@@ -153,7 +153,7 @@ void dealer::on_register(session_record& s, register_&& m) {
   reg.invoke = *invoke;
   reg.created = std::chrono::system_clock::now();
   reg.callees.push_back({session, m.options.get_bool("disclose_caller", false)});
-  parties_[session].registrations.push_back(registration_id);
+  party_of(session).registrations.push_back(registration_id);
   s.link->send(registered{m.request, registration_id});
   if (events_) {
     events_->on_create(registry_kind::registration, session, registration_id);
@@ -226,7 +226,7 @@ bool dealer::revoke(id registration_id, id callee, const std::string& reason) {
 // --- calls ---------------------------------------------------------------------------------
 
 std::optional<failure> dealer::on_call(session_record& s, call&& m) {
-  party& caller = parties_[s.info.session];
+  party& caller = party_of(s.info.session);
   if (auto it = caller.calls.find(m.request); it != caller.calls.end()) {
     pending_call& pc = calls_.at(it->second);
     if (!pc.invocation_open)
@@ -373,7 +373,7 @@ std::optional<failure> dealer::start_call(session_record& s, party& caller, call
   if (reg->match != match_policy::exact) inv.details.push_back("procedure", value(m.procedure));
   if (progressive_call) inv.details.push_back("progress", value(true));
 
-  party& callee_party = parties_[callee->info.session];
+  party& callee_party = party_of(callee->info.session);
   // Session-scope ids wrap to 1 after 2^53 (spec §IDs); skip ids still in flight.
   id request = callee_party.last_invocation_request;
   do {
@@ -507,7 +507,7 @@ void dealer::call_internal(const std::string& procedure, array args, object kwar
                 array{value("no callee registered for procedure '" + procedure + "'")}, {}});
     return;
   }
-  party& callee_party = parties_[callee->info.session];
+  party& callee_party = party_of(callee->info.session);
   id request = callee_party.last_invocation_request;
   do {
     if (request >= max_id) {

@@ -20,6 +20,7 @@
 #include <unordered_map>
 #include <vector>
 
+#include "realm/node_cache.hpp"
 #include "realm/operations.hpp"
 #include "realm/peer.hpp"
 #include "realm/realm_config.hpp"
@@ -140,16 +141,19 @@ class dealer {
     answer_fn internal;  // the router's own call (call_internal): its answer goes here
   };
   // Per-session dealer state, both roles: filled by REGISTER and CALL, cleaned by on_leave.
+  // The per-call maps take their nodes from the dealer's node_cache.
   struct party {
+    explicit party(std::pmr::memory_resource* nodes) : invocations{nodes}, calls{nodes} {}
     std::vector<id> registrations;                   // as callee
     id last_invocation_request = 0;                  // as callee: ids run 1, 2, 3, …
     bool invocation_ids_wrapped = false;
-    std::unordered_map<id, call_key> invocations;    // as callee: invocation request → call
-    std::unordered_map<id, call_key> calls;          // as caller: CALL request → call
+    std::pmr::unordered_map<id, call_key> invocations;  // as callee: invocation request → call
+    std::pmr::unordered_map<id, call_key> calls;        // as caller: CALL request → call
     std::deque<id> ended_progressive;                // as caller: recently ended progressive calls
   };
 
   session_record* live(id session);
+  party& party_of(id session) { return parties_.try_emplace(session, &nodes_).first->second; }
   void send_error(id session, id request, errc code, std::string text);
   // The caller of `pc` hears an ERROR: a session, or the router's own call.
   void answer_error(pending_call& pc, errc code, std::string text);
@@ -184,9 +188,10 @@ class dealer {
   id next_registration_id_ = 0;
   call_key next_call_key_ = 0;
   id next_internal_request_ = 0;  // request ids of the router's own calls (caller 0)
+  node_cache nodes_;  // before the maps that use it, so destroyed after them
   std::unordered_map<id, registration> registrations_;  // registration id → registration
   uri_trie<id> procedures_;                             // (procedure, match) → registration id
-  std::unordered_map<call_key, pending_call> calls_;    // every call in flight
+  std::pmr::unordered_map<call_key, pending_call> calls_{&nodes_};  // every call in flight
   std::unordered_map<id, party> parties_;               // session → its dealer state
 };
 

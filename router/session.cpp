@@ -68,14 +68,14 @@ void session::on_frame(std::string_view bytes) {
   }
   if (state_ == state::established && waiting_authz_) {
     // Behind a pending authorization: in order, and bounded.
-    if (held_.size() >= max_held) {
-      JLOG(warn) << "closing a session: " << held_.size()
+    if (held_count() >= max_held) {
+      JLOG(warn) << "closing a session: " << held_count()
                  << " messages wait behind a pending authorization" << log_field("session", info_.session)
                  << log_field("peer", link_ ? link_->remote() : "?");
       abort_and_close(errc::limit_exceeded, "too many messages waiting for an authorization");
       return;
     }
-    held_.push_back(std::move(m));
+    held().push_back(std::move(m));
     return;
   }
   if (state_ == state::authenticating) {
@@ -149,7 +149,7 @@ void session::route(message&& m) {
               switch (authorize(m)) {
                 case gate::stop: return;
                 case gate::wait:
-                  held_.push_front(std::move(m));
+                  held().push_front(std::move(m));
                   return;
                 case gate::pass: break;
               }
@@ -524,8 +524,8 @@ void session::on_authorizer_answer(const dealer::answer& a, const std::string& u
         .put(session_only ? auth::authorizer_cache::session_scope(info_.session) : role_->name(), uri, act,
              registration, d, std::chrono::steady_clock::now() + ttl);
   waiting_authz_ = false;
-  message m = std::move(held_.front());
-  held_.pop_front();
+  message m = std::move(held().front());
+  held().pop_front();
   if (apply_decision(m, d) == gate::pass)
     if (auto f = realm_->handle(info_.session, std::move(m))) return protocol_violation(f->message);
   release_held();
@@ -533,12 +533,12 @@ void session::on_authorizer_answer(const dealer::answer& a, const std::string& u
 
 void session::release_held() {
   auto self = shared_from_this();
-  while (!held_.empty() && !waiting_authz_ && state_ == state::established) {
-    message next = std::move(held_.front());
-    held_.pop_front();
+  while (held_count() != 0 && !waiting_authz_ && state_ == state::established) {
+    message next = std::move(held_->front());
+    held_->pop_front();
     route(std::move(next));
   }
-  if (state_ != state::established) held_.clear();
+  if (state_ != state::established || held_count() == 0) held_.reset();
 }
 
 session::gate session::apply_decision(message& m, const auth::decision& d) {
@@ -662,7 +662,7 @@ void session::protocol_violation(std::string text) {
 void session::abort_and_close(errc reason, std::string text) {
   auto self = shared_from_this();  // leaving the realm must not destroy us mid-call
   waiting_authz_ = false;  // an answer still on its way finds nothing to do
-  held_.clear();
+  held_.reset();
   if (state_ == state::authenticating) {
     end_authentication();
     owner_.release_session_id(pending_session_);
@@ -707,7 +707,7 @@ void session::on_transport_closed() {
   const core_guard lock(owner_.core());
   auto self = shared_from_this();
   waiting_authz_ = false;  // an answer still on its way finds nothing to do
-  held_.clear();
+  held_.reset();
   if (state_ == state::authenticating) {
     end_authentication();
     owner_.release_session_id(pending_session_);

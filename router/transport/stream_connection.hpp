@@ -86,6 +86,12 @@ class connection : public transport {
   keepalive_state& keepalive() noexcept { return keepalive_; }
   // Bytes queued or being written (the outbound-queue gauge).
   [[nodiscard]] virtual std::size_t queued() const noexcept = 0;
+  // The sweep, on the connection's loop: an empty outgoing buffer that kept its capacity (the
+  // WELCOME's, a burst's) and saw no write since the last sweep is given back, so an idle
+  // session holds no write buffer (docs/PERFORMANCE.md, "Idle sessions"). A busy connection
+  // keeps its buffers: reusing them is what keeps its writes free of allocation.
+  [[nodiscard]] virtual bool holds_idle_buffer() const noexcept = 0;
+  virtual void release_idle_buffer() noexcept = 0;
   // The same, as the connection's own thread last saw it (any thread: the scrape).
   [[nodiscard]] virtual std::size_t queued_estimate() const noexcept = 0;
 
@@ -333,6 +339,18 @@ class stream_connection : public connection,
     asio::post(socket_.get_executor(), [self] { self->on_end(); });
   }
 
+  [[nodiscard]] bool holds_idle_buffer() const noexcept override {
+    return !writing_ && !write_scheduled_ && out_.empty() && in_flight_.empty() &&
+           out_.capacity() + in_flight_.capacity() > 2 * std::string().capacity();
+  }
+  void release_idle_buffer() noexcept override {
+    if (writes_done_ == writes_at_sweep_ && holds_idle_buffer()) {
+      std::string().swap(out_);
+      std::string().swap(in_flight_);
+    }
+    writes_at_sweep_ = writes_done_;
+  }
+
   [[nodiscard]] bool dead() const noexcept { return dead_; }
   [[nodiscard]] bool closing() const noexcept { return closing_; }
   [[nodiscard]] std::size_t max_outbound() const noexcept { return max_outbound_; }
@@ -531,6 +549,7 @@ class stream_connection : public connection,
   std::unique_ptr<asio::steady_timer> stall_timer_;  // watch_stall
   bool stall_watch_ = false;
   std::uint64_t writes_done_ = 0;
+  std::uint64_t writes_at_sweep_ = 0;  // writes_done_ at the last sweep (release_idle_buffer)
   std::chrono::milliseconds stall_timeout_;
   std::size_t event_backlog_;  // drop-events realms skip EVENTs above this (backlogged)
   std::string initial_;           // its first plaintext bytes, until start() feeds them
@@ -634,10 +653,11 @@ class connection_set {
   // On the loop that runs them.
   static void sweep(loop_connections& l, const keepalive_settings& settings) {
     const auto now = keepalive_clock::now();
-    std::vector<std::shared_ptr<connection>> ping, expired;
+    std::vector<std::shared_ptr<connection>> ping, expired, idle;
     {
       const std::lock_guard<std::mutex> lock(l.mutex);
       for (auto& [raw, conn] : l.connections) {
+        if (conn->holds_idle_buffer()) idle.push_back(conn);
         // A connection the router stopped reading (flow control) cannot be heard: its silence
         // is ours. It counts as alive; the stall timer judges a client that does not read.
         if (conn->read_paused()) {
@@ -651,6 +671,7 @@ class connection_set {
         }
       }
     }
+    for (auto& conn : idle) conn->release_idle_buffer();
     for (auto& conn : ping) conn->keepalive_ping();
     for (auto& conn : expired) conn->keepalive_expired(settings.timeout);
   }

@@ -398,10 +398,11 @@ class string_sink {
     put_unsafe(c);
   }
   void Flush() noexcept {}
-  // Room for n more: the string's whole capacity is used as room (std::string doubles it when
-  // it must grow), and a fresh string starts with room for a small message (one allocation).
+  // Room for n more, and 256 bytes beyond, so a small message takes one step (std::string
+  // doubles its capacity when it must grow). Never up to the whole capacity: resize() writes
+  // every byte it adds, and a congested connection's buffer may hold megabytes of capacity.
   void reserve(std::size_t n) {
-    if (out_.size() - used_ < n) out_.resize(std::max(used_ + n + 128, out_.capacity()));
+    if (out_.size() - used_ < n) out_.resize(used_ + n + 256);
   }
   void put_unsafe(char c) noexcept { out_.data()[used_++] = c; }
 

@@ -387,8 +387,12 @@ class stream_connection : public connection,
     stall_timer_->expires_after(stall_timeout_);
     stall_timer_->async_wait([self = this->shared_from_this(), writes](const boost::system::error_code& e) {
       self->stall_watch_ = false;
-      if (e || self->dead_ || self->queued() <= self->max_outbound_ / 4) return;
+      if (e || self->dead_) return;
       if (self->writes_done_ != writes) return self->watch_stall();  // slow, but reading
+      // Drained, with nothing on its way: the watch ends. A write still pending after no
+      // progress for the whole timeout is a stalled client, however little it holds (a partial
+      // direct write can leave a small remainder that never completes).
+      if (!self->writing_ && self->queued() <= self->max_outbound_ / 4) return;
       JLOG(warn) << "closing " << self->kind_ << " connection: slow consumer (" << self->queued()
                  << " bytes queued and nothing written for " << self->stall_timeout_.count() << " ms)"
                  << log_field("peer", self->remote_);
@@ -482,6 +486,16 @@ class stream_connection : public connection,
         return written({});
       }
       out_.erase(0, n);
+      if (n > 0) {
+        // Progress, as a completed write is: the stall clock sees it, and if the queue is now
+        // drained the senders waiting on it read again (no completion may follow: the rest can
+        // be stuck at a client that stopped reading, and the stall timer then ends it).
+        ++writes_done_;
+        if (in_flight_.size() + out_.size() <= max_outbound_ / 4) {
+          if (paused_) resume_reading();
+          release_waiters();
+        }
+      }
     }
     in_flight_.swap(out_);
     writing_ = true;

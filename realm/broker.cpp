@@ -231,7 +231,7 @@ void broker::send_retained(session_record& subscriber, id subscription_id, std::
   }
   for (event& e : events) {
     // Retained events go out as themselves; one too big for this subscriber is skipped (counted).
-    const auto how = subscriber.link->send(std::make_shared<const shared_message>(std::move(e)));
+    const auto how = subscriber.link->send(make_shared_message(std::move(e)));
     if (how == junction::delivery::too_big) stats_.events_too_big.add();
     if (how == junction::delivery::dropped) stats_.events_dropped.add();
   }
@@ -463,7 +463,7 @@ void broker::deliver(id publication, id publisher, const std::string& authid,
     e.args = last ? std::move(args) : args;
     e.kwargs = last ? std::move(kwargs) : kwargs;
     e.raw = last ? std::move(raw) : raw;  // pass-through: the PUBLISH's payload bytes
-    const auto frame = std::make_shared<const shared_message>(std::move(e));
+    const auto frame = make_shared_message(std::move(e));
     std::size_t too_big = 0, dropped = 0;
     for (std::size_t t = d.first; t < d.last; ++t) {
       const auto how = targets[t]->send(frame);

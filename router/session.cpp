@@ -34,6 +34,13 @@ void session::on_frame(std::string_view bytes) {
   // Before the core lock: decoding touches nothing shared. Payloads of the messages the router
   // forwards stay encoded (codec::decode_routed, payload pass-through).
   auto decoded = codec_.decode_routed(bytes);
+  // Once routed, the message's URI buffers go back to this thread's decoder (after the lock).
+  struct recycle_on_exit {
+    result<message>& decoded;
+    ~recycle_on_exit() {
+      if (decoded) recycle_strings(*decoded);
+    }
+  } recycle{decoded};
   const core_guard lock(owner_.core());
   if (state_ == state::closed) return;  // after ABORT, further input is ignored
   if (!decoded) {

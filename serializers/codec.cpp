@@ -2,6 +2,9 @@
 // every serialization format.
 #include "serializers/codec.hpp"
 
+#include <string>
+#include <tuple>
+#include <type_traits>
 #include <utility>
 
 namespace junction {
@@ -125,6 +128,55 @@ bool detail::decode_raw(const raw_payload& raw, array& args, object& kwargs) {
   args = std::move(elements[0].as_array());
   if (raw.count > 1) kwargs = std::move(elements[1].as_object());
   return true;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Recycled string buffers: a few per thread, between 16 bytes (past std::string's inline buffer)
+// and 1 KiB. Plain std::string objects in a thread_local array: only decoders and the session's
+// routing (both on a live thread) touch them.
+namespace {
+struct string_spares {
+  static constexpr std::size_t most = 8;
+  static constexpr std::size_t largest = 1024;
+  std::string held[most];
+  std::size_t count = 0;
+};
+thread_local string_spares spares;
+}  // namespace
+
+std::string detail::decoded_string(const char* s, std::size_t n) {
+  if (n > 15) {
+    for (std::size_t i = spares.count; i-- > 0;) {
+      if (spares.held[i].capacity() < n) continue;
+      std::string out = std::move(spares.held[i]);
+      if (i != spares.count - 1) spares.held[i] = std::move(spares.held[spares.count - 1]);
+      --spares.count;
+      out.assign(s, n);
+      return out;
+    }
+  }
+  return std::string(s, n);
+}
+
+void recycle_strings(message& m) noexcept {
+  std::visit(
+      [](auto& x) {
+        std::apply(
+            [](auto&... field) {
+              auto one = [](auto& f) {
+                if constexpr (std::is_same_v<std::decay_t<decltype(f)>, std::string>) {
+                  if (f.capacity() > 15 && f.capacity() <= string_spares::largest &&
+                      spares.count < string_spares::most) {
+                    spares.held[spares.count++] = std::move(f);
+                    f.clear();
+                  }
+                }
+              };
+              (one(field), ...);
+            },
+            x.fields());
+      },
+      m);
 }
 
 bool materialize(raw_payload& raw, array& args, object& kwargs) {

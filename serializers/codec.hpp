@@ -48,6 +48,17 @@ const codec& codec_for(serializer s) noexcept;
 // nullptr when `subprotocol` is not one we speak.
 const codec* find_codec_by_subprotocol(std::string_view subprotocol) noexcept;
 
+// Gives the buffers of m's own string fields (a CALL's procedure, a PUBLISH's topic, an ERROR's
+// URI, …) back to this thread's decoders, which copy the next message's strings into them
+// (detail::decoded_string): once the realm is done with a message (it copies what it keeps), a
+// routed call's URI costs no allocation however long it is. The session calls it after routing.
+void recycle_strings(message& m) noexcept;
+
+namespace detail {
+// A decoded string of n bytes: in a recycled buffer when one of this thread's fits, else new.
+std::string decoded_string(const char* s, std::size_t n);
+}  // namespace detail
+
 // Decodes a raw payload into args/kwargs and clears it (nothing to do without one). false: the
 // bytes do not decode — never for a payload decode_routed accepted.
 bool materialize(raw_payload& raw, array& args, object& kwargs);

@@ -106,7 +106,7 @@ class value_builder {
       return push(value{binary{std::move(*bytes)}});
     }
     if (has_lone_surrogate(s, n)) return stop("lone surrogate escape in string");
-    return push(value{std::string(s, n)});
+    return push(value{detail::decoded_string(s, n)});
   }
 
   bool Key(const char* s, rapidjson::SizeType n, bool) {

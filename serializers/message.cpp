@@ -188,8 +188,8 @@ message build(message_type type, value* elements, std::size_t n, std::index_sequ
 }  // namespace
 
 // ---------------------------------------------------------------------------------------------
-// payload_bytes' buffers: 64 << k bytes (k = 0..6, 64 B to 4 KiB), at most `keep` of each size
-// held per thread; larger payloads get exact heap blocks. A buffer freed on another thread than
+// payload_bytes' buffers, and the blocks of take_block: 64 << k bytes (k = 0..6, 64 B to 4 KiB),
+// at most `keep` of each size held per thread; larger ones are exact heap blocks. A buffer freed on another thread than
 // the one that took it (a message handed to another loop) joins that thread's cache. Under
 // AddressSanitizer nothing is held, so a use after free is still caught.
 namespace {
@@ -240,40 +240,43 @@ struct byte_cache {
 
 }  // namespace
 
+void* detail::take_block(std::size_t n) {
+  const std::size_t k = byte_cache::class_for(n);
+  if (k >= byte_cache::classes) return ::operator new(n);
+  byte_cache::lists& c = byte_cache::mine();
+  if (byte_cache::block* b = c.heads[k]) {
+    c.heads[k] = b->next;
+    --c.counts[k];
+    return b;
+  }
+  return ::operator new(byte_cache::smallest << k);
+}
+
+void detail::give_block(void* p, std::size_t n) noexcept {
+  if (p == nullptr) return;
+  const std::size_t k = byte_cache::class_for(n);
+  byte_cache::lists& c = byte_cache::mine();
+  if (k < byte_cache::classes && !c.closed && c.counts[k] < byte_cache::keep) {
+    c.heads[k] = new (p) byte_cache::block{c.heads[k]};
+    ++c.counts[k];
+  } else {
+    ::operator delete(p);
+  }
+}
+
 void payload_bytes::assign(const char* p, std::size_t n) {
   if (n > capacity_) {
     release();
     const std::size_t k = byte_cache::class_for(n);
-    if (k < byte_cache::classes) {
-      byte_cache::lists& c = byte_cache::mine();
-      capacity_ = byte_cache::smallest << k;
-      if (byte_cache::block* b = c.heads[k]) {
-        c.heads[k] = b->next;
-        --c.counts[k];
-        data_ = reinterpret_cast<char*>(b);
-      } else {
-        data_ = static_cast<char*>(::operator new(capacity_));
-      }
-    } else {
-      data_ = static_cast<char*>(::operator new(n));
-      capacity_ = n;
-    }
+    capacity_ = k < byte_cache::classes ? byte_cache::smallest << k : n;
+    data_ = static_cast<char*>(detail::take_block(capacity_));
   }
   if (n != 0) std::memcpy(data_, p, n);
   size_ = n;
 }
 
 void payload_bytes::release() noexcept {
-  if (data_ == nullptr) return;
-  const std::size_t k = byte_cache::class_for(capacity_);
-  byte_cache::lists& c = byte_cache::mine();
-  if (k < byte_cache::classes && (byte_cache::smallest << k) == capacity_ && !c.closed &&
-      c.counts[k] < byte_cache::keep) {
-    c.heads[k] = new (data_) byte_cache::block{c.heads[k]};
-    ++c.counts[k];
-  } else {
-    ::operator delete(data_);
-  }
+  detail::give_block(data_, capacity_);
   data_ = nullptr;
   size_ = capacity_ = 0;
 }

@@ -108,6 +108,26 @@ class payload_bytes {
   std::size_t capacity_ = 0;
 };
 
+namespace detail {
+// Blocks from the per-thread cache behind payload_bytes (64 B to 4 KiB; larger ones straight from
+// the heap): take_block gives at least n bytes, give_block takes them back with the same n.
+void* take_block(std::size_t n);
+void give_block(void* p, std::size_t n) noexcept;
+}  // namespace detail
+
+// An allocator over those blocks (the shared EVENT of a publication: std::allocate_shared).
+template <class T>
+struct block_allocator {
+  using value_type = T;
+  block_allocator() noexcept = default;
+  template <class U>
+  block_allocator(const block_allocator<U>&) noexcept {}  // NOLINT: rebinding is implicit
+  T* allocate(std::size_t n) { return static_cast<T*>(detail::take_block(n * sizeof(T))); }
+  void deallocate(T* p, std::size_t n) noexcept { detail::give_block(p, n * sizeof(T)); }
+  friend bool operator==(const block_allocator&, const block_allocator&) noexcept { return true; }
+  friend bool operator!=(const block_allocator&, const block_allocator&) noexcept { return false; }
+};
+
 struct raw_payload {
   payload_bytes bytes;
   std::uint8_t count = 0;  // 0: no raw payload (args/kwargs hold it, decoded)

@@ -40,7 +40,7 @@ class reader {
       case kind::real: out = value{it.d}; return true;
       case kind::str:
         if (!detail::valid_utf8(it.data, it.n)) return stop("string is not valid UTF-8");
-        out = value{std::string(it.data, it.n)};
+        out = value{detail::decoded_string(it.data, it.n)};
         return true;
       case kind::bin: out = value{binary{std::string(it.data, it.n)}}; return true;
       case kind::ext:

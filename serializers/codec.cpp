@@ -138,6 +138,7 @@ namespace {
 struct string_spares {
   static constexpr std::size_t most = 8;
   static constexpr std::size_t largest = 1024;
+  static constexpr std::size_t inline_bytes = 15;  // what std::string holds without the heap
   std::string held[most];
   std::size_t count = 0;
 };
@@ -145,7 +146,7 @@ thread_local string_spares spares;
 }  // namespace
 
 std::string detail::decoded_string(const char* s, std::size_t n) {
-  if (n > 15) {
+  if (n > string_spares::inline_bytes) {
     for (std::size_t i = spares.count; i-- > 0;) {
       if (spares.held[i].capacity() < n) continue;
       std::string out = std::move(spares.held[i]);
@@ -165,7 +166,7 @@ void recycle_strings(message& m) noexcept {
             [](auto&... field) {
               auto one = [](auto& f) {
                 if constexpr (std::is_same_v<std::decay_t<decltype(f)>, std::string>) {
-                  if (f.capacity() > 15 && f.capacity() <= string_spares::largest &&
+                  if (f.capacity() > string_spares::inline_bytes && f.capacity() <= string_spares::largest &&
                       spares.count < string_spares::most) {
                     spares.held[spares.count++] = std::move(f);
                     f.clear();

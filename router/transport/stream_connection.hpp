@@ -491,10 +491,7 @@ class stream_connection : public connection,
         // drained the senders waiting on it read again (no completion may follow: the rest can
         // be stuck at a client that stopped reading, and the stall timer then ends it).
         ++writes_done_;
-        if (in_flight_.size() + out_.size() <= max_outbound_ / 4) {
-          if (paused_) resume_reading();
-          release_waiters();
-        }
+        let_go_if_drained();
       }
     }
     in_flight_.swap(out_);
@@ -520,11 +517,16 @@ class stream_connection : public connection,
     if (dead_) return;
     if (ec) return terminate(ec.message());
     ++writes_done_;
-    if (queued() <= max_outbound_ / 4) {  // drained: flow control lets go
-      if (paused_) resume_reading();
-      release_waiters();
-    }
+    let_go_if_drained();
     do_write();
+  }
+
+  // Drained to a quarter of max_outbound: flow control lets go (this connection reads again, and
+  // the senders paused on it).
+  void let_go_if_drained() {
+    if (queued() > max_outbound_ / 4) return;
+    if (paused_) resume_reading();
+    release_waiters();
   }
 
   // Everything queued before finish() is written.

@@ -7,6 +7,8 @@
 #include <cassert>
 #include <cstring>
 
+#include "serializers/utf8.hpp"
+
 namespace junction::websocket {
 
 namespace {
@@ -433,18 +435,12 @@ bool utf8_validator::feed(std::string_view bytes) noexcept {
     lower_ = 0x80;
     upper_ = 0xBF;
   }
-  constexpr std::uint64_t high_bits = 0x8080808080808080ULL;
   while (p != end) {
-    // ASCII, 8 octets at a time: the common case of WAMP's JSON.
-    while (end - p >= 8) {
-      std::uint64_t word;
-      std::memcpy(&word, p, 8);
-      if (word & high_bits) break;
-      p += 8;
-    }
+    // Every whole, well-formed sequence at once (ASCII 8 octets at a time: the common case of
+    // WAMP's JSON); what stops it is a broken sequence or one the next piece completes.
+    p += detail::utf8_prefix(reinterpret_cast<const char*>(p), static_cast<std::size_t>(end - p));
     if (p == end) break;
     const unsigned char lead = *p++;
-    if (lead < 0x80) continue;
     // RFC 3629 §4: the lead octet fixes the count and the range of the first continuation octet,
     // which excludes overlongs (E0, F0), surrogates (ED) and code points above U+10FFFF (F4).
     std::uint8_t need;

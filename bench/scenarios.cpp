@@ -168,11 +168,14 @@ void context::turn(std::uint64_t until_ns) {
   }
 }
 
-void context::run_for(double seconds) {
+void context::run_for(double seconds, bool quiet) {
   net.refresh_now();
   const std::uint64_t until = net.now() + static_cast<std::uint64_t>(seconds * 1e9);
   phase_ = measuring_ ? "measuring" : "warming up";
-  while (net.now() < until) turn(until);
+  while (net.now() < until) {
+    if (quiet) progress();
+    turn(until);
+  }
 }
 
 void context::begin_measure() {
@@ -754,7 +757,7 @@ class sessions_scenario final : public wamp_scenario {
     ctx_.end_measure();
     const std::uint64_t opened = static_cast<std::uint64_t>(established_);
     // Hold them: nothing should move, and none may be dropped.
-    ctx_.run_for(ctx_.opts.hold_s);
+    ctx_.run_for(ctx_.opts.hold_s, /*quiet=*/true);
     std::size_t open = 0;
     for (connection* c : conns_) open += c->is_open() ? 1 : 0;
     if (open != conns_.size())

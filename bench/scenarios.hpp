@@ -94,8 +94,9 @@ class context {
     phase_ = what;
     while (!pred()) turn(std::uint64_t(-1));
   }
-  // Runs the loop for `seconds` (the watchdog still applies while work is outstanding).
-  void run_for(double seconds);
+  // Runs the loop for `seconds`. `quiet`: nothing is expected to move (the sessions scenario's
+  // hold), so the no-progress watchdog does not apply.
+  void run_for(double seconds, bool quiet = false);
   // Called after every loop turn while set (rpc --rate sends the calls that are due); returns
   // the time of the next thing due in ns on the loop's clock, or 0 when nothing is due.
   std::function<std::uint64_t()> pace;

@@ -150,7 +150,7 @@ void broker::on_subscribe(session_record& s, subscribe&& m) {
     return reject(errc::invalid_uri,
                   "invalid topic URI '" + m.topic + "' for match " + std::string(to_string(match)));
 
-  const id session = s.info.session;
+  const id session = s.info->session;
   if (const std::size_t cap = config_.limits.subscriptions; cap != 0) {
     auto mine = by_session_.find(session);
     if (mine != by_session_.end() && mine->second.size() >= cap &&
@@ -191,7 +191,7 @@ void broker::on_subscribe(session_record& s, subscribe&& m) {
 void broker::send_retained(session_record& subscriber, id subscription_id, std::string_view topic,
                            match_policy match) {
   if (retained_.empty()) return;
-  const session_info& info = subscriber.info;
+  const session_info& info = *subscriber.info;
   std::vector<event> events;
   auto offer = [&](std::string_view event_topic, const retained_event& r) {
     // The retained event goes only to whom its publication would have gone (spec §2.17: "the
@@ -238,7 +238,7 @@ void broker::send_retained(session_record& subscriber, id subscription_id, std::
 }
 
 void broker::on_unsubscribe(session_record& s, unsubscribe&& m) {
-  const id session = s.info.session;
+  const id session = s.info->session;
   const dropped how = detach(m.subscription, session);
   if (how == dropped::no) {
     s.link->send(
@@ -255,7 +255,7 @@ bool broker::revoke(id subscription_id, id subscriber, const std::string& reason
   if (how == dropped::no) return false;
   auto it = sessions_.find(subscriber);
   if (it != sessions_.end() &&
-      it->second.info.features.has(client_role::subscriber, feature::subscription_revocation)) {
+      it->second.info->features.has(client_role::subscriber, feature::subscription_revocation)) {
     unsubscribed u;
     u.request = 0;
     u.details.push_back("subscription", value(subscription_id));
@@ -346,7 +346,7 @@ broker::publish_options broker::read_publish_options(const object& options) {
 }
 
 void broker::on_publish(session_record& s, publish&& m) {
-  const id publisher = s.info.session;
+  const id publisher = s.info->session;
   const bool acknowledge = m.options.get_bool("acknowledge", false);
   // Without acknowledge the spec gives the publisher no reply channel: a refused publication is
   // dropped silently (spec §2.16).
@@ -379,7 +379,7 @@ void broker::on_publish(session_record& s, publish&& m) {
   const id publication = ids_.next();
   const id request = m.request;
   stats_.publications.add();
-  deliver(publication, publisher, s.info.authid, s.info.authrole, disclose, m.topic,
+  deliver(publication, publisher, s.info->authid, s.info->authrole, disclose, m.topic,
           std::move(m.args), std::move(m.kwargs), std::move(m.raw), std::move(o.filter), o.retain);
   if (acknowledge) s.link->send(published{request, publication});
 }
@@ -412,7 +412,7 @@ void broker::deliver(id publication, id publisher, const std::string& authid,
       if (!identity && !filter.admits_id(publisher, subscriber)) continue;
       auto it = sessions_.find(subscriber);
       if (it == sessions_.end()) continue;  // never: on_leave drops a session's subscriptions
-      if (identity && !filter.admits(publisher, it->second.info)) continue;
+      if (identity && !filter.admits(publisher, *it->second.info)) continue;
       targets.push_back(it->second.link.get());
     }
     d.last = targets.size();

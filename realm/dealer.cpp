@@ -116,7 +116,7 @@ void dealer::on_register(session_record& s, register_&& m) {
     return reject(errc::invalid_uri, "invalid procedure URI '" + m.procedure + "' for match " +
                                          std::string(to_string(*match)));
 
-  const id session = s.info.session;
+  const id session = s.info->session;
   if (const std::size_t cap = config_.limits.registrations; cap != 0) {
     auto mine = parties_.find(session);
     if (mine != parties_.end() && mine->second.registrations.size() >= cap) {
@@ -192,7 +192,7 @@ void dealer::on_unregister(session_record& s, unregister&& m) {
   const registration* reg = find_registration(m.registration);
   const bool mine =
       reg != nullptr && std::any_of(reg->callees.begin(), reg->callees.end(),
-                                    [&](const callee_entry& c) { return c.session == s.info.session; });
+                                    [&](const callee_entry& c) { return c.session == s.info->session; });
   if (!mine) {
     s.link->send(make_error(message_type::unregister, m.request, errc::no_such_registration,
                             "no registration " + std::to_string(m.registration) +
@@ -201,7 +201,7 @@ void dealer::on_unregister(session_record& s, unregister&& m) {
   }
   // Calls already routed to this callee still complete: it answers them.
   s.link->send(unregistered{m.request, {}});
-  detach(m.registration, s.info.session);  // after the reply: meta events follow it
+  detach(m.registration, s.info->session);  // after the reply: meta events follow it
 }
 
 bool dealer::revoke(id registration_id, id callee, const std::string& reason) {
@@ -212,7 +212,7 @@ bool dealer::revoke(id registration_id, id callee, const std::string& reason) {
     return false;
   // The revocation first, then the meta events detach() causes (as UNREGISTER replies first).
   session_record* s = live(callee);
-  if (s != nullptr && s->info.features.has(client_role::callee, feature::registration_revocation)) {
+  if (s != nullptr && s->info->features.has(client_role::callee, feature::registration_revocation)) {
     unregistered u;
     u.request = 0;
     u.details.push_back("registration", value(registration_id));
@@ -226,7 +226,7 @@ bool dealer::revoke(id registration_id, id callee, const std::string& reason) {
 // --- calls ---------------------------------------------------------------------------------
 
 std::optional<failure> dealer::on_call(session_record& s, call&& m) {
-  party& caller = party_of(s.info.session);
+  party& caller = party_of(s.info->session);
   if (auto it = caller.calls.find(m.request); it != caller.calls.end()) {
     pending_call& pc = calls_.at(it->second);
     if (!pc.invocation_open)
@@ -297,7 +297,7 @@ const dealer::callee_entry* dealer::pick_callee(registration& reg) {
 }
 
 std::optional<failure> dealer::start_call(session_record& s, party& caller, call&& m) {
-  const id caller_id = s.info.session;
+  const id caller_id = s.info->session;
   if (draining_) {
     refuse_call(caller_id, m.request, errc::canceled, "the router is shutting down");
     return std::nullopt;
@@ -309,7 +309,7 @@ std::optional<failure> dealer::start_call(session_record& s, party& caller, call
   }
   const bool progressive_call = m.options.get_bool("progress", false);
   if (progressive_call &&
-      !s.info.features.has(client_role::caller, feature::progressive_call_invocations))
+      !s.info->features.has(client_role::caller, feature::progressive_call_invocations))
     return failure{"CALL.Options.progress used, but the caller did not announce "
                    "progressive_call_invocations"};
   auto timeout = timeout_option(m.options);
@@ -334,7 +334,7 @@ std::optional<failure> dealer::start_call(session_record& s, party& caller, call
                "no callee registered for procedure '" + m.procedure + "'");
     return std::nullopt;
   }
-  const client_features& callee_features = callee->info.features;
+  const client_features& callee_features = callee->info->features;
   if (progressive_call &&
       !(callee_features.has(client_role::callee, feature::progressive_call_invocations) &&
         callee_features.has(client_role::callee, feature::call_canceling))) {
@@ -362,8 +362,8 @@ std::optional<failure> dealer::start_call(session_record& s, party& caller, call
   }
   if (disclose) {
     inv.details.push_back("caller", value(caller_id));
-    inv.details.push_back("caller_authid", value(s.info.authid));
-    inv.details.push_back("caller_authrole", value(s.info.authrole));
+    inv.details.push_back("caller_authid", value(s.info->authid));
+    inv.details.push_back("caller_authrole", value(s.info->authrole));
   }
   // Progressive results only toward a callee that can send them (never forced on it).
   const bool receive_progress =
@@ -373,7 +373,7 @@ std::optional<failure> dealer::start_call(session_record& s, party& caller, call
   if (reg->match != match_policy::exact) inv.details.push_back("procedure", value(m.procedure));
   if (progressive_call) inv.details.push_back("progress", value(true));
 
-  party& callee_party = party_of(callee->info.session);
+  party& callee_party = party_of(callee->info->session);
   // Session-scope ids wrap to 1 after 2^53 (spec §IDs); skip ids still in flight.
   id request = callee_party.last_invocation_request;
   do {
@@ -391,7 +391,7 @@ std::optional<failure> dealer::start_call(session_record& s, party& caller, call
   pending_call& pc = calls_[key];
   pc.caller = caller_id;
   pc.caller_request = m.request;
-  pc.callee = callee->info.session;
+  pc.callee = callee->info->session;
   pc.invocation_request = request;
   pc.registration_id = reg->registration_id;
   // Kept only where it is read again (continuations, the timeout's message): a copy per call
@@ -432,7 +432,7 @@ void dealer::arm_timeout(call_key key, pending_call& pc) {
 void dealer::send_interrupt(const pending_call& pc, const char* mode, errc reason) {
   session_record* callee = live(pc.callee);
   if (callee == nullptr ||
-      !callee->info.features.has(client_role::callee, feature::call_canceling))
+      !callee->info->features.has(client_role::callee, feature::call_canceling))
     return;
   junction::interrupt i;
   i.request = pc.invocation_request;
@@ -463,7 +463,7 @@ std::optional<failure> dealer::on_cancel(session_record& s, cancel&& m) {
                      to_debug_string(*v)};
     mode = v->as_string();
   }
-  auto p = parties_.find(s.info.session);
+  auto p = parties_.find(s.info->session);
   if (p == parties_.end()) return std::nullopt;
   auto c = p->second.calls.find(m.request);
   if (c == p->second.calls.end()) return std::nullopt;  // already answered: nothing to cancel
@@ -472,7 +472,7 @@ std::optional<failure> dealer::on_cancel(session_record& s, cancel&& m) {
   if (pc.kill_requested) return std::nullopt;  // repeated CANCEL (impatient elevator button)
   session_record* callee = live(pc.callee);
   const bool callee_cancels =
-      callee != nullptr && callee->info.features.has(client_role::callee, feature::call_canceling);
+      callee != nullptr && callee->info->features.has(client_role::callee, feature::call_canceling);
   if (!callee_cancels) mode = "skip";  // spec: a callee that cannot cancel gets skip
   if (mode == "kill") {
     // The caller's answer is the callee's: its ERROR (usually canceled) or its RESULT.
@@ -507,7 +507,7 @@ void dealer::call_internal(const std::string& procedure, array args, object kwar
                 array{value("no callee registered for procedure '" + procedure + "'")}, {}});
     return;
   }
-  party& callee_party = party_of(callee->info.session);
+  party& callee_party = party_of(callee->info->session);
   id request = callee_party.last_invocation_request;
   do {
     if (request >= max_id) {
@@ -523,7 +523,7 @@ void dealer::call_internal(const std::string& procedure, array args, object kwar
   pending_call& pc = calls_[key];
   pc.caller = 0;  // the router
   pc.caller_request = ++next_internal_request_;
-  pc.callee = callee->info.session;
+  pc.callee = callee->info->session;
   pc.invocation_request = request;
   pc.registration_id = reg->registration_id;
   pc.procedure = procedure;
@@ -581,7 +581,7 @@ dealer::pending_call* dealer::find_invocation(id callee, id request, call_key& k
 std::optional<failure> dealer::on_yield(session_record& s, yield&& m) {
   call_key key = 0;
   bool known = false;
-  pending_call* pc = find_invocation(s.info.session, m.request, key, known);
+  pending_call* pc = find_invocation(s.info->session, m.request, key, known);
   if (pc == nullptr) {
     if (known) return std::nullopt;  // the call ended first (cancel, timeout, caller gone)
     return failure{"YIELD for unknown INVOCATION request " + std::to_string(m.request)};
@@ -623,7 +623,7 @@ std::optional<failure> dealer::on_error(session_record& s, error&& m) {
   // The session layer has already checked that REQUEST.Type is INVOCATION.
   call_key key = 0;
   bool known = false;
-  pending_call* pc = find_invocation(s.info.session, m.request, key, known);
+  pending_call* pc = find_invocation(s.info->session, m.request, key, known);
   if (pc == nullptr) {
     if (known) return std::nullopt;
     return failure{"ERROR for unknown INVOCATION request " + std::to_string(m.request)};

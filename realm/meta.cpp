@@ -190,7 +190,7 @@ meta_api::reply meta_api::session_count(session_record&, junction::call& m) {
     return reply::fail(errc::invalid_argument, "filter_authroles must be a list of strings");
   std::uint64_t n = 0;
   for (const auto& [session, record] : realm_.sessions())
-    if (role_passes(filter, record.info.authrole)) ++n;
+    if (role_passes(filter, record.info->authrole)) ++n;
   return reply::ok(array{value(n)});
 }
 
@@ -200,7 +200,7 @@ meta_api::reply meta_api::session_list(session_record&, junction::call& m) {
     return reply::fail(errc::invalid_argument, "filter_authroles must be a list of strings");
   array ids;
   for (const auto& [session, record] : realm_.sessions())
-    if (role_passes(filter, record.info.authrole)) ids.emplace_back(session);
+    if (role_passes(filter, record.info->authrole)) ids.emplace_back(session);
   return reply::ok(array{value(std::move(ids))});
 }
 
@@ -210,7 +210,7 @@ meta_api::reply meta_api::session_get(session_record&, junction::call& m) {
   auto it = realm_.sessions().find(*target);
   if (it == realm_.sessions().end())
     return reply::fail(errc::no_such_session, "no session " + std::to_string(*target));
-  return reply::ok(array{value(session_details(it->second.info))});
+  return reply::ok(array{value(session_details(*it->second.info))});
 }
 
 namespace {
@@ -235,7 +235,7 @@ std::vector<id> meta_api::kill_where(id caller, const std::string& reason,
                                      const std::string& message, Pick pick) {
   std::vector<id> victims;
   for (const auto& [session, record] : realm_.sessions())
-    if (session != caller && pick(record.info)) victims.push_back(session);
+    if (session != caller && pick(*record.info)) victims.push_back(session);
   for (id v : victims) realm_.kill(v, reason, message);
   return victims;
 }
@@ -246,7 +246,7 @@ meta_api::reply meta_api::session_kill(session_record& caller, junction::call& m
   const auto reason = kill_reason(m, realm_.config().uri_check);
   if (!reason) return reply::fail(errc::invalid_uri, "kill reason must be a URI");
   // The spec answers no_such_session for the caller's own id too: use GOODBYE to leave.
-  if (*target == caller.info.session || realm_.sessions().count(*target) == 0)
+  if (*target == caller.info->session || realm_.sessions().count(*target) == 0)
     return reply::fail(errc::no_such_session, "no session " + std::to_string(*target) +
                                                   " other than the caller's in this realm");
   realm_.kill(*target, *reason, kill_message(m));
@@ -260,7 +260,7 @@ meta_api::reply meta_api::session_kill_by_authid(session_record& caller, junctio
   const auto reason = kill_reason(m, realm_.config().uri_check);
   if (!reason) return reply::fail(errc::invalid_uri, "kill reason must be a URI");
   array killed;
-  for (id v : kill_where(caller.info.session, *reason, kill_message(m),
+  for (id v : kill_where(caller.info->session, *reason, kill_message(m),
                          [&](const session_info& i) { return i.authid == *authid; }))
     killed.emplace_back(v);
   return reply::ok(array{value(std::move(killed))});
@@ -272,7 +272,7 @@ meta_api::reply meta_api::session_kill_by_authrole(session_record& caller, junct
     return reply::fail(errc::invalid_argument, "wamp.session.kill_by_authrole takes an authrole");
   const auto reason = kill_reason(m, realm_.config().uri_check);
   if (!reason) return reply::fail(errc::invalid_uri, "kill reason must be a URI");
-  const auto killed = kill_where(caller.info.session, *reason, kill_message(m),
+  const auto killed = kill_where(caller.info->session, *reason, kill_message(m),
                                  [&](const session_info& i) { return i.authrole == *authrole; });
   return reply::ok(array{value(killed.size())});
 }
@@ -281,7 +281,7 @@ meta_api::reply meta_api::session_kill_all(session_record& caller, junction::cal
   const auto reason = kill_reason(m, realm_.config().uri_check);
   if (!reason) return reply::fail(errc::invalid_uri, "kill reason must be a URI");
   const auto killed =
-      kill_where(caller.info.session, *reason, kill_message(m), [](const session_info&) { return true; });
+      kill_where(caller.info->session, *reason, kill_message(m), [](const session_info&) { return true; });
   return reply::ok(array{value(killed.size())});
 }
 
@@ -306,7 +306,7 @@ meta_api::reply meta_api::add_testament(session_record& caller, junction::call& 
     if (const char* problem = broker::options_problem(options))
       return reply::fail(errc::invalid_argument, std::string("publish_options: ") + problem);
   }
-  auto& list = testaments_[caller.info.session];
+  auto& list = testaments_[caller.info->session];
   if (list.size() >= max_testaments)
     return reply::fail(errc::invalid_argument,
                        "a session may hold at most " + std::to_string(max_testaments) + " testaments");
@@ -324,7 +324,7 @@ meta_api::reply meta_api::flush_testaments(session_record& caller, junction::cal
     return reply::fail(errc::invalid_argument, "testament scope must be \"destroyed\" or \"detached\"");
   const bool detached = scope != nullptr && *scope == "detached";
   std::size_t n = 0;
-  if (auto it = testaments_.find(caller.info.session); it != testaments_.end()) {
+  if (auto it = testaments_.find(caller.info->session); it != testaments_.end()) {
     auto& list = it->second;
     const auto before = list.size();
     list.erase(std::remove_if(list.begin(), list.end(),

@@ -58,8 +58,10 @@ struct session_info {
   } transport;
 };
 
+// `info` is shared with the session itself (router/session.hpp): one copy per session, never
+// changed after the join.
 struct session_record {
-  session_info info;
+  std::shared_ptr<const session_info> info;
   std::shared_ptr<peer> link;  // filled by realm::join, dropped by realm::leave
 };
 

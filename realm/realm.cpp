@@ -18,12 +18,12 @@ realm::realm(realm_config config, timer_queue& timers)
   broker_.set_events(&meta_);
 }
 
-void realm::join(session_info info, std::shared_ptr<peer> link) {
+void realm::join(std::shared_ptr<const session_info> info, std::shared_ptr<peer> link) {
   const realm_operations::scope op(ops_);
-  const id session = info.session;
+  const id session = info->session;
   auto& record = sessions_[session];
   record = session_record{std::move(info), std::move(link)};
-  meta_.on_join(record.info);
+  meta_.on_join(*record.info);
 }
 
 void realm::leave(id session) { ops_.leave(session); }
@@ -33,11 +33,11 @@ void realm::leave_now(id session) {
   if (it == sessions_.end()) return;
   // Keep the peer alive until cleanup is done: the dealer may still answer callers.
   auto link = std::move(it->second.link);
-  const session_info info = std::move(it->second.info);
+  const std::shared_ptr<const session_info> info = std::move(it->second.info);
   sessions_.erase(it);
   broker_.on_leave(session);
   dealer_.on_leave(session);
-  meta_.on_leave(info);
+  meta_.on_leave(*info);
 }
 
 void realm::kill(id session, const std::string& reason, const std::string& message) {

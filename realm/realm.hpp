@@ -34,7 +34,10 @@ class realm {
 
   // Adds an authenticated session; the realm holds `link` until leave(). The caller guarantees
   // the session id is unique router-wide.
-  void join(session_info info, std::shared_ptr<peer> link);
+  void join(std::shared_ptr<const session_info> info, std::shared_ptr<peer> link);
+  void join(session_info info, std::shared_ptr<peer> link) {
+    join(std::make_shared<const session_info>(std::move(info)), std::move(link));
+  }
   // Removes the session and everything it owned; idempotent. Asked during an operation (a peer
   // whose send found its connection gone), it runs when that operation ends.
   void leave(id session);

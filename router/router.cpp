@@ -147,7 +147,7 @@ std::string router::revoke_forbidden(const realm_settings& after) {
   auto forbidden = [&](id session, const std::string& uri, auth::action a) {
     auto it = r->sessions().find(session);
     if (it == r->sessions().end()) return false;
-    const auth::role* role = authz->find(it->second.info.authrole);
+    const auth::role* role = authz->find(it->second.info->authrole);
     if (role != nullptr && role->dynamic()) return false;
     return role == nullptr || !role->decide(uri, a).allow;
   };
@@ -195,7 +195,7 @@ std::string router::kill_removed_principals(const realm_settings& before, const 
   if (r == nullptr) return {};
   std::vector<id> victims;
   for (const auto& [sid, record] : r->sessions()) {
-    const session_info& i = record.info;
+    const session_info& i = *record.info;
     if (i.authprovider == "static" && i.authmethod != "anonymous" &&
         still_configured(before.auth, i.authmethod, i.authid) &&
         !still_configured(after.auth, i.authmethod, i.authid))

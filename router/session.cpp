@@ -17,8 +17,24 @@ namespace {
 constexpr std::size_t max_held = 1024;
 }  // namespace
 
+const std::shared_ptr<const session_info>& session::no_info() {
+  static const auto none = std::make_shared<const session_info>();
+  return none;
+}
+
 session::session(router& owner, transport& link, const codec& codec)
     : owner_(owner), link_(&link), codec_(codec) {}
+
+// What only an authentication in progress needs (session.hpp: authn_).
+struct session::authentication {
+  std::unique_ptr<auth::authenticator> machine;
+  std::shared_ptr<const auth::realm_auth> config;
+  std::string realm;                      // asked for in HELLO
+  client_features features;               // what HELLO.Details.roles announced
+  id session = 0;                         // reserved for the WELCOME
+  timer_queue::handle challenge_timer = 0;
+  bool awaiting_authenticate = false;     // a CHALLENGE was sent
+};
 
 session::~session() = default;
 
@@ -77,7 +93,7 @@ void session::on_frame(std::string_view bytes) {
     // Behind a pending authorization: in order, and bounded.
     if (held_count() >= max_held) {
       JLOG(warn) << "closing a session: " << held_count()
-                 << " messages wait behind a pending authorization" << log_field("session", info_.session)
+                 << " messages wait behind a pending authorization" << log_field("session", info_->session)
                  << log_field("peer", link_ ? link_->remote() : "?");
       abort_and_close(errc::limit_exceeded, "too many messages waiting for an authorization");
       return;
@@ -86,16 +102,16 @@ void session::on_frame(std::string_view bytes) {
     return;
   }
   if (state_ == state::authenticating) {
-    if (auto* a = std::get_if<authenticate>(&m); a != nullptr && awaiting_authenticate_)
-      return on_authenticate(std::move(*a));
+    const bool awaiting = authn_ && authn_->awaiting_authenticate;
+    if (auto* a = std::get_if<authenticate>(&m); a != nullptr && awaiting) return on_authenticate(std::move(*a));
     if (std::holds_alternative<abort>(m)) {  // the client gave up authenticating
-      end_authentication();
+      abandon_authentication();
       close_link("client sent ABORT");
       state_ = state::closed;
       return;
     }
     protocol_violation("received " + std::string(traits.name) +
-                       (awaiting_authenticate_ ? " instead of AUTHENTICATE" : " while being authenticated"));
+                       (awaiting ? " instead of AUTHENTICATE" : " while being authenticated"));
     return;
   }
   route(std::move(m));
@@ -116,7 +132,7 @@ void session::route(message&& m) {
           [&](goodbye& g) { on_goodbye(std::move(g)); },
           [&](abort& a) {
             JLOG(debug) << "session aborted by the client: " << a.reason
-                        << log_field("session", info_.session);
+                        << log_field("session", info_->session);
             leave_realm();
             state_ = state::closed;
             close_link("client sent ABORT");
@@ -128,7 +144,7 @@ void session::route(message&& m) {
                                  "; a router only receives ERROR for INVOCATION (68)");
               return;
             }
-            if (auto f = realm_->handle(info_.session, std::move(m))) protocol_violation(f->message);
+            if (auto f = realm_->handle(info_->session, std::move(m))) protocol_violation(f->message);
           },
           [&](auto& x) {
             using T = std::decay_t<decltype(x)>;
@@ -140,7 +156,7 @@ void session::route(message&& m) {
               // Asked only when the id is out of sequence (never in lenient mode).
               auto continuation = [&] {
                 if constexpr (std::is_same_v<T, call>)
-                  return realm_->get_dealer().knows_call(info_.session, x.request);
+                  return realm_->get_dealer().knows_call(info_->session, x.request);
                 return false;
               };
               if (!check_request_id(x.request) && !continuation()) {
@@ -161,7 +177,7 @@ void session::route(message&& m) {
                 case gate::pass: break;
               }
             }
-            if (auto f = realm_->handle(info_.session, std::move(m))) protocol_violation(f->message);
+            if (auto f = realm_->handle(info_->session, std::move(m))) protocol_violation(f->message);
           },
       },
       m);
@@ -261,8 +277,9 @@ void session::on_hello(hello&& h) {
   facts.authid = string_of(h.details, "authid");
   facts.authrole = string_of(h.details, "authrole");
   if (const value* e = h.details.find("authextra"); e != nullptr && e->is_object()) facts.authextra = e->as_object();
-  pending_session_ = owner_.allocate_session_id();
-  facts.session = pending_session_;
+  auto started = std::make_unique<authentication>();
+  started->session = owner_.allocate_session_id();
+  facts.session = started->session;
   if (link_ != nullptr) {
     facts.transport = std::string(link_->kind());
     facts.protocol = std::string(link_->protocol());
@@ -270,13 +287,14 @@ void session::on_hello(hello&& h) {
     link_->describe_tls(facts);
   }
   facts.now_iso8601 = now_iso8601();
-  requested_realm_ = h.realm;
-  hello_features_ = client_features::from_roles(roles->as_object());
-  auth_config_ = std::move(config);
-  auth_ = std::move(auth);
+  started->realm = h.realm;
+  started->features = client_features::from_roles(roles->as_object());
+  started->config = std::move(config);
+  started->machine = std::move(auth);
+  authn_ = std::move(started);
   state_ = state::authenticating;
   ++auth_epoch_;
-  drive(auth_->on_hello(facts));
+  drive(authn_->machine->on_hello(facts));
 }
 
 void session::drive(auth::step&& step) {
@@ -298,11 +316,12 @@ void session::drive(auth::step&& step) {
             ch.authmethod = std::move(c.authmethod);
             ch.extra = std::move(c.extra);
             send(std::move(ch));
-            awaiting_authenticate_ = true;
-            const auto timeout = auth_config_->challenge_timeout;
-            challenge_timer_ = owner_.timers().schedule(timeout, [current, timeout] {
+            if (!authn_) return;  // the send ended the session
+            authn_->awaiting_authenticate = true;
+            const auto timeout = authn_->config->challenge_timeout;
+            authn_->challenge_timer = owner_.timers().schedule(timeout, [current, timeout] {
               if (auto s = current()) {
-                s->challenge_timer_ = 0;
+                s->authn_->challenge_timer = 0;
                 s->authentication_failed(auth::reject_step{
                     errc::authentication_failed,
                     "no AUTHENTICATE within " + std::to_string(timeout.count()) + " ms"});
@@ -319,12 +338,12 @@ void session::drive(auth::step&& step) {
             }
             // The answer arrives inside an operation of that realm: it is handed to this session
             // in a handler of its own (docs/THREADING.md).
-            where->call_internal(l.procedure, std::move(l.args), {}, auth_config_->authenticator_timeout,
+            where->call_internal(l.procedure, std::move(l.args), {}, authn_->config->authenticator_timeout,
                                  [current, exec](dealer::answer&& a) {
                                    auto shared = std::make_shared<dealer::answer>(std::move(a));
                                    exec->post([current, shared] {
                                      if (auto s = current())
-                                       s->drive(s->auth_->on_lookup(auth::lookup_answer{
+                                       s->drive(s->authn_->machine->on_lookup(auth::lookup_answer{
                                            shared->ok, std::move(shared->error), std::move(shared->args),
                                            std::move(shared->kwargs)}));
                                    });
@@ -333,11 +352,11 @@ void session::drive(auth::step&& step) {
           [&](auth::work_step& w) {
             executor* exec = owner_.exec();
             if (exec == nullptr) {
-              drive(auth_->on_work(w.verify()));
+              drive(authn_->machine->on_work(w.verify()));
               return;
             }
             exec->offload(std::move(w.verify), [current](bool ok) {
-              if (auto s = current()) s->drive(s->auth_->on_work(ok));
+              if (auto s = current()) s->drive(s->authn_->machine->on_work(ok));
             });
           },
       },
@@ -345,42 +364,45 @@ void session::drive(auth::step&& step) {
 }
 
 void session::on_authenticate(authenticate&& a) {
-  awaiting_authenticate_ = false;
-  if (challenge_timer_ != 0) {
-    owner_.timers().cancel(challenge_timer_);
-    challenge_timer_ = 0;
+  authn_->awaiting_authenticate = false;
+  if (authn_->challenge_timer != 0) {
+    owner_.timers().cancel(authn_->challenge_timer);
+    authn_->challenge_timer = 0;
   }
-  drive(auth_->on_authenticate(a));
+  drive(authn_->machine->on_authenticate(a));
 }
 
-void session::end_authentication() {
-  if (challenge_timer_ != 0) {
-    owner_.timers().cancel(challenge_timer_);
-    challenge_timer_ = 0;
+std::unique_ptr<session::authentication> session::end_authentication() {
+  if (authn_ && authn_->challenge_timer != 0) {
+    owner_.timers().cancel(authn_->challenge_timer);
+    authn_->challenge_timer = 0;
   }
   if (holds_slot_) {
     if (link_ != nullptr)
       if (auth_slots* slots = link_->authenticating(); slots != nullptr && slots->pending > 0) --slots->pending;
     holds_slot_ = false;
   }
-  awaiting_authenticate_ = false;
   ++auth_epoch_;  // outstanding callbacks find themselves outdated
-  auth_.reset();
-  auth_config_.reset();
+  return std::move(authn_);
+}
+
+std::unique_ptr<session::authentication> session::abandon_authentication() {
+  auto ended = end_authentication();
+  if (ended) owner_.release_session_id(ended->session);
+  return ended;
 }
 
 void session::authentication_failed(const auth::reject_step& r) {
-  const std::string method = auth_ ? auth_->method() : "";
-  end_authentication();
-  owner_.release_session_id(pending_session_);
-  pending_session_ = 0;
+  const std::string method = authn_ && authn_->machine ? authn_->machine->method() : "";
+  const auto ended = abandon_authentication();
   if (r.reason == errc::protocol_violation) {
     protocol_violation(r.log);
     return;
   }
-  owner_.count_authentication(requested_realm_, method, false);
+  const std::string realm_name = ended ? ended->realm : std::string();
+  owner_.count_authentication(realm_name, method, false);
   const std::string peer = link_ != nullptr ? std::string(link_->remote()) : "?";
-  JLOG(info) << "authentication failed: " << r.log << log_field("realm", requested_realm_)
+  JLOG(info) << "authentication failed: " << r.log << log_field("realm", realm_name)
              << log_field("authmethod", method) << log_field("peer", peer);
   if (method != "anonymous" && link_ != nullptr) {
     const auto lockout =
@@ -423,7 +445,7 @@ void session::refresh_authorization() {
   if (authz_epoch_ == owner_.authorization_epoch()) return;
   authz_epoch_ = owner_.authorization_epoch();
   authz_ = realm_ != nullptr ? owner_.authorizer_of(realm_->name()) : nullptr;
-  role_ = authz_ ? authz_->find(info_.authrole) : nullptr;
+  role_ = authz_ ? authz_->find(info_->authrole) : nullptr;
   // A dynamic role's authorizer realm and the realm's cache stay put until the next reload.
   authz_cache_ = nullptr;
   authz_where_ = nullptr;
@@ -444,26 +466,26 @@ session::gate session::authorize(message& m) {
   realm* where = authz_where_;
   const dealer::registration* reg = where != nullptr ? where->get_dealer().match(role_->authorizer()) : nullptr;
   const std::uint64_t registration = reg != nullptr ? reg->registration_id : 0;
-  if (auto d = authz_cache_->lookup(role_->name(), info_.session, *t.uri, t.act, registration,
+  if (auto d = authz_cache_->lookup(role_->name(), info_->session, *t.uri, t.act, registration,
                                     std::chrono::steady_clock::now()))
     return apply_decision(m, *d);
   if (registration == 0) {
     JLOG(warn) << "authorization denied: no authorizer " << role_->authorizer() << " is registered"
-               << log_field("realm", realm_->name()) << log_field("authrole", info_.authrole);
+               << log_field("realm", realm_->name()) << log_field("authrole", info_->authrole);
     owner_.count_authorizer(realm_->name(), "error");
     return apply_decision(m, auth::decision{});
   }
   // Ask the authorizer: (session details, uri, action, options). The session waits, and so does
   // everything it sends until the answer (WAMP's ordering guarantees).
-  object details{{"session", value(info_.session)},
-                 {"authid", value(info_.authid)},
-                 {"authrole", value(info_.authrole)},
-                 {"authmethod", value(info_.authmethod)},
-                 {"authprovider", value(info_.authprovider)}};
-  if (!info_.transport.type.empty())
-    details.push_back("transport", value(object{{"type", value(info_.transport.type)},
-                                                {"protocol", value(info_.transport.protocol)},
-                                                {"peer", value(info_.transport.peer)}}));
+  object details{{"session", value(info_->session)},
+                 {"authid", value(info_->authid)},
+                 {"authrole", value(info_->authrole)},
+                 {"authmethod", value(info_->authmethod)},
+                 {"authprovider", value(info_->authprovider)}};
+  if (!info_->transport.type.empty())
+    details.push_back("transport", value(object{{"type", value(info_->transport.type)},
+                                                {"protocol", value(info_->transport.protocol)},
+                                                {"peer", value(info_->transport.peer)}}));
   array args{value(std::move(details)), value(*t.uri), value(auth::name_of(t.act)), value(*t.options)};
   waiting_authz_ = true;
   const std::uint64_t wait = ++authz_wait_;
@@ -496,7 +518,7 @@ void session::on_authorizer_answer(const dealer::answer& a, const std::string& u
   const std::string& realm_name = realm_->name();
   if (!a.ok) {
     JLOG(warn) << "authorization denied: the authorizer answered " << a.error << log_field("realm", realm_name)
-               << log_field("authrole", info_.authrole) << log_field("uri", uri);
+               << log_field("authrole", info_->authrole) << log_field("uri", uri);
     owner_.count_authorizer(realm_name, a.error == uri_of(errc::timeout) ? "timeout" : "error");
   } else {
     const value* first = a.args.empty() ? nullptr : &a.args.front();
@@ -522,19 +544,19 @@ void session::on_authorizer_answer(const dealer::answer& a, const std::string& u
       owner_.count_authorizer(realm_name, d.allow ? "allow" : "deny");
     } else {
       JLOG(warn) << "authorization denied: the authorizer's answer is neither true/false nor {allow, ...}"
-                 << log_field("realm", realm_name) << log_field("authrole", info_.authrole) << log_field("uri", uri);
+                 << log_field("realm", realm_name) << log_field("authrole", info_->authrole) << log_field("uri", uri);
       owner_.count_authorizer(realm_name, "error");
     }
   }
   if (cache && ttl.count() > 0 && role_ != nullptr)
     owner_.authorizer_cache(realm_name)
-        .put(session_only ? auth::authorizer_cache::session_scope(info_.session) : role_->name(), uri, act,
+        .put(session_only ? auth::authorizer_cache::session_scope(info_->session) : role_->name(), uri, act,
              registration, d, std::chrono::steady_clock::now() + ttl);
   waiting_authz_ = false;
   message m = std::move(held().front());
   held().pop_front();
   if (apply_decision(m, d) == gate::pass)
-    if (auto f = realm_->handle(info_.session, std::move(m))) return protocol_violation(f->message);
+    if (auto f = realm_->handle(info_->session, std::move(m))) return protocol_violation(f->message);
   release_held();
 }
 
@@ -552,9 +574,9 @@ session::gate session::apply_decision(message& m, const auth::decision& d) {
   const target t = target_of(m);
   if (!d.allow) {
     owner_.count_denied(realm_->name(), t.act);
-    const std::string text = "role '" + info_.authrole + "' may not " + auth::name_of(t.act) + " '" + *t.uri +
+    const std::string text = "role '" + info_->authrole + "' may not " + auth::name_of(t.act) + " '" + *t.uri +
                              "' in realm '" + realm_->name() + "'";
-    JLOG(debug) << "authorization denied: " << text << log_field("session", info_.session);
+    JLOG(debug) << "authorization denied: " << text << log_field("session", info_->session);
     // A PUBLISH without acknowledge has no reply channel: dropped (and counted).
     const bool answer = t.act != auth::action::publish || t.options->get_bool("acknowledge", false);
     if (answer) send(make_error(t.type, t.request, errc::not_authorized, text));
@@ -570,7 +592,7 @@ session::gate session::apply_decision(message& m, const auth::decision& d) {
 }
 
 void session::welcome_client(auth::welcome_step&& w) {
-  realm* target = owner_.find_realm(w.realm.empty() ? requested_realm_ : w.realm);
+  realm* target = owner_.find_realm(w.realm.empty() ? authn_->realm : w.realm);
   if (target == nullptr) {
     authentication_failed(auth::reject_step{errc::authentication_failed,
                                             "the authenticator chose realm '" + w.realm + "', which is not served"});
@@ -581,24 +603,24 @@ void session::welcome_client(auth::welcome_step&& w) {
                                                                      target->name() + "'"});
     return;
   }
-  const std::string method = auth_ ? auth_->method() : w.authmethod;
-  end_authentication();
+  const std::string method = authn_->machine ? authn_->machine->method() : w.authmethod;
+  const auto ended = end_authentication();
   if (method != "anonymous" && link_ != nullptr)
     owner_.auth_throttle().success(auth::throttle::address_of(link_->remote()));
   owner_.count_authentication(target->name(), method, true);
-  info_ = session_info{};
-  info_.session = pending_session_;
-  pending_session_ = 0;
-  info_.authid = std::move(w.authid);
-  info_.authrole = std::move(w.authrole);
-  info_.authmethod = std::move(w.authmethod);
-  info_.authprovider = std::move(w.authprovider);
-  info_.features = hello_features_;
-  info_.authextra = std::move(w.authextra);
+  auto info = std::make_shared<session_info>();
+  info->session = ended->session;
+  info->authid = std::move(w.authid);
+  info->authrole = std::move(w.authrole);
+  info->authmethod = std::move(w.authmethod);
+  info->authprovider = std::move(w.authprovider);
+  info->features = ended->features;
+  info->authextra = std::move(w.authextra);
   if (link_ != nullptr) {
-    info_.transport = {std::string(link_->kind()), std::string(link_->protocol()),
+    info->transport = {std::string(link_->kind()), std::string(link_->protocol()),
                        std::string(link_->remote())};
   }
+  info_ = std::move(info);
   last_request_id_ = 0;
   realm_ = target;
   authz_epoch_ = 0;  // the rules of the realm (and role) joined now, not of an earlier session
@@ -607,18 +629,18 @@ void session::welcome_client(auth::welcome_step&& w) {
 
   // Announce only what is implemented (realm/features.cpp lists it).
   welcome wm;
-  wm.session = info_.session;
+  wm.session = info_->session;
   wm.details.push_back("realm", value(target->name()));
-  wm.details.push_back("authid", value(info_.authid));
-  wm.details.push_back("authrole", value(info_.authrole));
-  wm.details.push_back("authmethod", value(info_.authmethod));
-  wm.details.push_back("authprovider", value(info_.authprovider));
-  if (!info_.authextra.empty()) wm.details.push_back("authextra", value(info_.authextra));
+  wm.details.push_back("authid", value(info_->authid));
+  wm.details.push_back("authrole", value(info_->authrole));
+  wm.details.push_back("authmethod", value(info_->authmethod));
+  wm.details.push_back("authprovider", value(info_->authprovider));
+  if (!info_->authextra.empty()) wm.details.push_back("authextra", value(info_->authextra));
   wm.details.push_back("roles", router_roles());
   wm.details.push_back("agent", value("Junction/" JUNCTION_VERSION));
-  JLOG(debug) << "session joined" << log_field("session", info_.session) << log_field("realm", target->name())
-              << log_field("authid", info_.authid) << log_field("authrole", info_.authrole)
-              << log_field("authmethod", info_.authmethod)
+  JLOG(debug) << "session joined" << log_field("session", info_->session) << log_field("realm", target->name())
+              << log_field("authid", info_->authid) << log_field("authrole", info_->authrole)
+              << log_field("authmethod", info_->authmethod)
               << log_field("peer", link_ ? link_->remote() : "?");
   metrics::io().sessions_opened.add();
   if (link_ != nullptr && !send_link(wm)) {
@@ -626,7 +648,7 @@ void session::welcome_client(auth::welcome_step&& w) {
     // may announce 512): the roles without their feature lists, and without the agent string.
     // Its connection carries the session; it just does not learn the advanced features.
     JLOG(info) << "WELCOME without feature announcements: the client accepts too few bytes for them"
-               << log_field("session", info_.session) << log_field("peer", link_->remote());
+               << log_field("session", info_->session) << log_field("peer", link_->remote());
     object compact;
     for (auto& [key, v] : wm.details)
       if (key != "roles" && key != "agent") compact.push_back(key, std::move(v));
@@ -639,7 +661,7 @@ void session::welcome_client(auth::welcome_step&& w) {
 }
 
 void session::on_goodbye(goodbye&& g) {
-  JLOG(debug) << "session said goodbye: " << g.reason << log_field("session", info_.session);
+  JLOG(debug) << "session said goodbye: " << g.reason << log_field("session", info_->session);
   leave_realm();
   state_ = state::awaiting_hello;  // the connection may carry another session
   goodbye reply;
@@ -651,14 +673,14 @@ void session::leave_realm() {
   if (realm_ == nullptr) return;
   realm* r = realm_;
   realm_ = nullptr;
-  r->leave(info_.session);  // may drop the realm's reference to this session
-  owner_.release_session_id(info_.session);
+  r->leave(info_->session);  // may drop the realm's reference to this session
+  owner_.release_session_id(info_->session);
 }
 
 void session::protocol_violation(std::string text) {
   if (log_enabled(log_level::info)) {
     std::vector<log_field> fields{{"peer", link_ ? link_->remote() : std::string_view("?")}};
-    if (info_.session != 0) fields.emplace_back("session", info_.session);
+    if (info_->session != 0) fields.emplace_back("session", info_->session);
     if (realm_ != nullptr) fields.emplace_back("realm", realm_->name());
     log_write(log_level::info, "protocol violation: " + text, fields);
   }
@@ -670,11 +692,7 @@ void session::abort_and_close(errc reason, std::string text) {
   auto self = shared_from_this();  // leaving the realm must not destroy us mid-call
   waiting_authz_ = false;  // an answer still on its way finds nothing to do
   held_.reset();
-  if (state_ == state::authenticating) {
-    end_authentication();
-    owner_.release_session_id(pending_session_);
-    pending_session_ = 0;
-  }
+  if (state_ == state::authenticating) abandon_authentication();
   leave_realm();
   abort a;
   a.details.push_back("message", value(std::move(text)));
@@ -700,9 +718,9 @@ void session::kill(const std::string& reason, const std::string& message) {
   if (state_ != state::established) return;
   // The realm has already let this session go: only the router-wide id is still ours.
   realm_ = nullptr;
-  owner_.release_session_id(info_.session);
-  JLOG(info) << "session killed: " << reason << log_field("session", info_.session)
-             << log_field("authid", info_.authid);
+  owner_.release_session_id(info_->session);
+  JLOG(info) << "session killed: " << reason << log_field("session", info_->session)
+             << log_field("authid", info_->authid);
   goodbye g;
   if (!message.empty()) g.details.push_back("message", value(message));
   g.reason = reason;
@@ -715,11 +733,7 @@ void session::on_transport_closed() {
   auto self = shared_from_this();
   waiting_authz_ = false;  // an answer still on its way finds nothing to do
   held_.reset();
-  if (state_ == state::authenticating) {
-    end_authentication();
-    owner_.release_session_id(pending_session_);
-    pending_session_ = 0;
-  }
+  if (state_ == state::authenticating) abandon_authentication();
   leave_realm();
   state_ = state::closed;
   link_ = nullptr;
@@ -763,7 +777,7 @@ delivery session::send(const std::shared_ptr<const shared_message>& m) {
     }
     if (events_dropped_ != 0) {  // caught up: say what it missed (WAMP has no way to tell the client)
       JLOG(info) << "a slow subscriber caught up after missing " << events_dropped_
-                 << " events (slow_consumer: drop-events)" << log_field("session", info_.session)
+                 << " events (slow_consumer: drop-events)" << log_field("session", info_->session)
                  << log_field("peer", link_->remote());
       events_dropped_ = 0;
     }

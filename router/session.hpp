@@ -59,12 +59,13 @@ class session final : public peer, public shared_sink, public std::enable_shared
   // shared_sink: an EVENT handed over from another loop (send_link_shared), on this one.
   void deliver_handed_over(const std::shared_ptr<const shared_message>& m) override;
 
-  [[nodiscard]] id session_id() const noexcept { return info_.session; }
+  [[nodiscard]] id session_id() const noexcept { return info_->session; }
   [[nodiscard]] const codec& wire_codec() const noexcept { return codec_; }
 
  private:
   // closing: the router said GOODBYE (kill) and awaits the client's GOODBYE, ignoring the rest.
   enum class state { awaiting_hello, authenticating, established, closing, closed };
+  struct authentication;  // session.cpp
 
   void on_hello(hello&& h);
   // Authentication: one step of the machine, and its outcomes.
@@ -72,8 +73,11 @@ class session final : public peer, public shared_sink, public std::enable_shared
   void welcome_client(auth::welcome_step&& w);
   void authentication_failed(const auth::reject_step& r);
   void on_authenticate(authenticate&& a);
-  // Ends the authentication (either way): frees the listener's slot, the timer, the machine.
-  void end_authentication();
+  // Ends the authentication (either way): frees the listener's slot, the timer, the machine;
+  // returns what is left of it (nullptr if none ran) for the caller to read.
+  std::unique_ptr<authentication> end_authentication();
+  // Ends it without a WELCOME: the session id it reserved is given back too.
+  std::unique_ptr<authentication> abandon_authentication();
 
   // Authorization (auth/authorizer.hpp): whether a CALL, REGISTER, PUBLISH or SUBSCRIBE may go on
   // (pass), was refused and answered (stop), or waits for a dynamic authorizer (wait: it is
@@ -117,19 +121,16 @@ class session final : public peer, public shared_sink, public std::enable_shared
   const codec& codec_;
   state state_ = state::awaiting_hello;
   realm* realm_ = nullptr;  // the joined realm while established
-  session_info info_;
+  // Who the session is, from its WELCOME on (shared with the realm's record, never changed
+  // after); before that an empty one (session 0).
+  std::shared_ptr<const session_info> info_ = no_info();
+  static const std::shared_ptr<const session_info>& no_info();
   id last_request_id_ = 0;
 
-  // While authenticating: the machine, the realm asked for, the features announced, the session
-  // id WELCOME will carry, the CHALLENGE's timer, and an epoch that invalidates the callbacks of
-  // an authentication that ended.
-  std::unique_ptr<auth::authenticator> auth_;
-  std::shared_ptr<const auth::realm_auth> auth_config_;
-  std::string requested_realm_;
-  client_features hello_features_;
-  id pending_session_ = 0;
-  timer_queue::handle challenge_timer_ = 0;
-  bool awaiting_authenticate_ = false;
+  // While authenticating (session.cpp): made at HELLO, dropped when it ends either way, so an
+  // established session carries none of it. auth_epoch_ invalidates the callbacks of an
+  // authentication that ended.
+  std::unique_ptr<authentication> authn_;
   bool holds_slot_ = false;
   std::uint64_t auth_epoch_ = 0;
 

@@ -167,7 +167,7 @@ std::string render(const router& r, const std::vector<listener_view>& listeners,
   r.for_each_realm([&](const realm& rl) {
     std::map<std::string, std::size_t> by_transport{{"websocket", 0}, {"rawsocket", 0}};
     for (const auto& [id, record] : rl.sessions()) {
-      const std::string& type = record.info.transport.type;
+      const std::string& type = record.info->transport.type;
       ++by_transport[type.empty() ? "other" : type];
     }
     for (const auto& [type, n] : by_transport)

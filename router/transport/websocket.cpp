@@ -539,9 +539,9 @@ std::size_t frame_reader::header_size() const noexcept {
 }
 
 std::optional<frame_error> frame_reader::fail_frame(std::uint16_t code, std::string text) {
-  error_ = frame_error{code, std::move(text)};
+  error_ = std::make_unique<frame_error>(frame_error{code, std::move(text)});
   release();
-  return error_;
+  return *error_;
 }
 
 void frame_reader::release() noexcept {
@@ -679,7 +679,7 @@ void frame_reader::buffer(std::string& into, std::string_view part, std::size_t 
 }
 
 std::optional<frame_error> frame_reader::feed(char* data, std::size_t size, frame_sink& sink) {
-  if (error_) return error_;
+  if (error_) return *error_;
   if (closed_) return std::nullopt;
   for (;;) {
     if (!in_payload_) {

@@ -19,6 +19,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <memory>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -185,7 +186,7 @@ class frame_reader {
 
   std::optional<frame_error> feed(char* data, std::size_t size, frame_sink& sink);
 
-  [[nodiscard]] bool failed() const noexcept { return error_.has_value(); }
+  [[nodiscard]] bool failed() const noexcept { return error_ != nullptr; }
   [[nodiscard]] bool closed() const noexcept { return closed_; }
   // Octets held for an incomplete frame or message (0 between messages).
   [[nodiscard]] std::size_t buffered() const noexcept;
@@ -224,7 +225,7 @@ class frame_reader {
   // A control frame split across feeds (interleaves with a fragmented message).
   std::string control_;
   bool closed_ = false;
-  std::optional<frame_error> error_;
+  std::unique_ptr<frame_error> error_;  // the first failure, kept (a pointer: 8 bytes per connection, not 48)
 };
 
 }  // namespace junction::websocket

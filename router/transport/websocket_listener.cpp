@@ -40,7 +40,17 @@ constexpr std::chrono::milliseconds close_linger{1000};
 struct subprotocol {
   const codec* wire;
   batching::mode batch;
+  const char* name;  // as negotiated ("wamp.2.json.batched"); static storage
 };
+
+const char* subprotocol_name(serializer kind, bool batched) noexcept {
+  switch (kind) {
+    case serializer::json: return batched ? "wamp.2.json.batched" : "wamp.2.json";
+    case serializer::msgpack: return batched ? "wamp.2.msgpack.batched" : "wamp.2.msgpack";
+    case serializer::cbor: return batched ? "wamp.2.cbor.batched" : "wamp.2.cbor";
+  }
+  return "";
+}
 
 std::optional<subprotocol> find_subprotocol(std::string_view name) {
   constexpr std::string_view suffix = ".batched";
@@ -49,8 +59,10 @@ std::optional<subprotocol> find_subprotocol(std::string_view name) {
   if (batched) name.remove_suffix(suffix.size());
   const codec* c = find_codec_by_subprotocol(name);
   if (c == nullptr) return std::nullopt;
-  if (!batched) return subprotocol{c, batching::mode::none};
-  return subprotocol{c, c->kind() == serializer::json ? batching::mode::json : batching::mode::length_prefixed};
+  const char* canonical = subprotocol_name(c->kind(), batched);
+  if (!batched) return subprotocol{c, batching::mode::none, canonical};
+  return subprotocol{c, c->kind() == serializer::json ? batching::mode::json : batching::mode::length_prefixed,
+                     canonical};
 }
 
 // One accepted WebSocket connection carrying WAMP sessions. Socket: a TCP socket, or a TLS
@@ -127,7 +139,7 @@ class ws_connection final : public stream::stream_connection<Socket>, private ws
   }
 
   [[nodiscard]] std::string_view kind() const noexcept override { return "websocket"; }
-  [[nodiscard]] std::string_view protocol() const noexcept override { return protocol_; }
+  [[nodiscard]] std::string_view protocol() const noexcept override { return proto_.name; }
 
  private:
   enum class phase : std::uint8_t { handshake, open, closing };
@@ -264,12 +276,8 @@ class ws_connection final : public stream::stream_connection<Socket>, private ws
     }
     // The first subprotocol in the client's order of preference that we speak wins.
     std::optional<subprotocol> chosen;
-    std::string chosen_name;
     for (const std::string& offered : req.protocols) {
-      if ((chosen = find_subprotocol(offered))) {
-        chosen_name = offered;
-        break;
-      }
+      if ((chosen = find_subprotocol(offered))) break;
     }
     if (!chosen) {
       JLOG(info) << "refused WebSocket upgrade: no supported WAMP subprotocol offered"
@@ -280,16 +288,15 @@ class ws_connection final : public stream::stream_connection<Socket>, private ws
              "and each with .batched)\n");
       return false;
     }
-    this->out_ += ws::switching_protocols(req.key, chosen_name);
+    this->out_ += ws::switching_protocols(req.key, chosen->name);
     this->schedule_write();
     this->handshake_done();
     proto_ = *chosen;
-    protocol_ = chosen_name;
     opcode_ = proto_.wire->binary_frames() ? ws::opcode::binary : ws::opcode::text;
     phase_ = phase::open;
     reader_.emplace(config_.max_message_size);
     session_ = std::make_shared<session>(owner_, *this, *proto_.wire);
-    JLOG(debug) << "WebSocket connection (" << chosen_name << ")" << log_field("peer", this->remote());
+    JLOG(debug) << "WebSocket connection (" << proto_.name << ")" << log_field("peer", this->remote());
     return true;
   }
 
@@ -384,8 +391,7 @@ class ws_connection final : public stream::stream_connection<Socket>, private ws
   bool over_limit_;
   phase phase_ = phase::handshake;
   std::string head_;  // the request head while it arrives
-  subprotocol proto_{nullptr, batching::mode::none};
-  std::string protocol_;  // the subprotocol as negotiated ("wamp.2.json.batched")
+  subprotocol proto_{nullptr, batching::mode::none, ""};
   ws::opcode opcode_ = ws::opcode::text;
   char separator_ = batching::json_separator;  // JSON batches: what this client separates with
   std::optional<ws::frame_reader> reader_;       // once open

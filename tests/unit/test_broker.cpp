@@ -710,7 +710,7 @@ struct bare_broker {
     info.features.set_role(client_role::subscriber);
     if (announces_revocation)
       info.features.set(client_role::subscriber, feature::subscription_revocation);
-    sessions[session] = session_record{std::move(info), p};
+    sessions[session] = session_record{std::make_shared<const session_info>(std::move(info)), p};
     return p;
   }
   id subscribe_to(id session, const std::string& topic, object options = {}) {

@@ -77,7 +77,7 @@ TEST_CASE_FIXTURE(fixture, "session auth: CHALLENGE, AUTHENTICATE, WELCOME with 
   CHECK(*w.details.get_string("authmethod") == "ticket");
   CHECK(*w.details.get_string("authprovider") == "static");
   CHECK(r->find_realm("closed")->session_count() == 1);
-  const auto& info = r->find_realm("closed")->sessions().at(w.session).info;
+  const auto& info = *r->find_realm("closed")->sessions().at(w.session).info;
   CHECK(info.authid == "joe");
   CHECK(info.authrole == "user");
   std::map<std::string, std::uint64_t> counts;
@@ -142,6 +142,20 @@ TEST_CASE_FIXTURE(fixture, "session auth: anything but AUTHENTICATE after a CHAL
   c.send(R"([32,1,{},"com.t"])");
   CHECK(c.wire.take<junction::abort>().reason == uri_of(errc::protocol_violation));
   CHECK(timers.pending() == 0);  // the challenge timer went with it
+  CHECK(r->live_sessions() == 0);
+}
+
+TEST_CASE_FIXTURE(fixture, "session auth: a client that ABORTs after a CHALLENGE gives its session id back") {
+  conn c(*r);
+  c.hello("closed", R"(["ticket"])", "joe");
+  c.wire.take<challenge>();
+  CHECK(r->live_sessions() == 1);  // reserved for the WELCOME
+  c.send(R"([3,{},"wamp.close.goodbye_and_out"])");
+  CHECK(c.wire.closed);
+  CHECK(timers.pending() == 0);
+  CHECK(r->live_sessions() == 0);  // it used to stay reserved for the router's lifetime
+  c.send(R"([5,"letmein",{}])");    // too late: ignored
+  CHECK(c.wire.sent.empty());
 }
 
 TEST_CASE_FIXTURE(fixture, "session auth: repeated failures lock the address out") {

@@ -346,10 +346,12 @@ def metric_sum(text, name, labels=''):
 
 
 async def http_get(host, port, path, method='GET', timeout=None):
-    """One plain HTTP/1.1 request; returns (status, headers dict lower-case, body bytes)."""
+    """One plain HTTP/1.1 request on a connection of its own (Connection: close, so the answer ends with
+    the connection); returns (status, headers dict lower-case, body bytes)."""
     r, w = await asyncio.wait_for(asyncio.open_connection(host, port), timeout or T)
     try:
-        w.write('{} {} HTTP/1.1\r\nHost: {}:{}\r\nContent-Length: 0\r\n\r\n'.format(method, path, host, port).encode())
+        w.write('{} {} HTTP/1.1\r\nHost: {}:{}\r\nContent-Length: 0\r\nConnection: close\r\n\r\n'.format(
+            method, path, host, port).encode())
         data = await asyncio.wait_for(r.read(), timeout or T)
     finally:
         w.close()

@@ -3,7 +3,9 @@ on SIGTERM, /healthz /readyz /metrics (checked with Debian's promtool where inst
 Each test runs a router of its own, started from a config file."""
 
 import asyncio
+import base64
 import json
+import os
 import shutil
 import signal
 import subprocess
@@ -248,6 +250,93 @@ class OpsTests(WampCases):
         self.assertEqual(status, 405)
         self.assertEqual(headers['allow'], 'GET, HEAD')
         self.assertEqual((await self.get('/nothing'))[0], 404)
+
+    # ---- HTTP/1.1: keep-alive, pipelining, bodies (issue 18) --------------------------------------
+
+    async def read_response(self, r):
+        """One response from a kept-alive connection: (status, headers lower-case, body)."""
+        head = await asyncio.wait_for(r.readuntil(b'\r\n\r\n'), T)
+        lines = head.decode('latin-1').split('\r\n')
+        headers = {}
+        for line in lines[1:]:
+            if ':' in line:
+                k, v = line.split(':', 1)
+                headers[k.strip().lower()] = v.strip()
+        n = int(headers.get('content-length', '0'))
+        body = await asyncio.wait_for(r.readexactly(n), T) if n else b''
+        return int(lines[0].split()[1]), headers, body
+
+    async def test_curl_reuses_one_connection_for_several_requests(self):
+        self.start(base_config())
+        base = 'http://{}:{}'.format(self.host, self.port)
+        out = await asyncio.to_thread(subprocess.run, ['curl', '-sv', base + '/healthz', base + '/readyz',
+                                                       base + '/nothing'], capture_output=True, text=True, timeout=T)
+        self.assertEqual(out.stdout, 'ok\nready\nnot found\n')
+        self.assertIn('Re-using existing connection', out.stderr)
+        self.assertNotIn('Closing connection', out.stderr.split('Re-using', 1)[0])
+        # Expect: 100-continue is answered before the body is sent (curl would otherwise wait 1 s)
+        out = await asyncio.to_thread(subprocess.run, ['curl', '-sv', '-H', 'Expect: 100-continue', '--data-binary',
+                                                       'x' * 2000, base + '/healthz'],
+                                      capture_output=True, text=True, timeout=T)
+        self.assertIn('HTTP/1.1 100 Continue', out.stderr)
+        self.assertIn('HTTP/1.1 405', out.stderr)
+        self.assertIn('< Allow: GET, HEAD', out.stderr)
+
+    async def test_pipelined_requests_with_bodies_then_an_upgrade_on_the_same_connection(self):
+        self.start(base_config())
+        r, w = await asyncio.open_connection(self.host, self.port)
+        try:
+            body = b'{"topic": "com.example"}'
+            chunked = b'%x\r\n%s\r\n0\r\n\r\n' % (len(body), body)
+            w.write(b'GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n'
+                    b'POST /readyz HTTP/1.1\r\nHost: x\r\nContent-Length: %d\r\n\r\n%s' % (len(body), body) +
+                    b'POST /metrics HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n' + chunked +
+                    b'HEAD /readyz HTTP/1.1\r\nHost: x\r\n\r\n')
+            self.assertEqual((await self.read_response(r))[0:3:2], (200, b'ok\n'))
+            status, headers, _ = await self.read_response(r)
+            self.assertEqual((status, headers['allow'], headers['connection']), (405, 'GET, HEAD', 'keep-alive'))
+            self.assertEqual((await self.read_response(r))[0], 405)  # the chunked body was read past
+            head = await asyncio.wait_for(r.readuntil(b'\r\n\r\n'), T)  # HEAD: no body follows
+            self.assertIn(b'Content-Length: 6\r\n', head)
+            # Now the same connection becomes a WebSocket
+            key = base64.b64encode(os.urandom(16)).decode()
+            w.write(('GET /ws HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n'
+                     'Sec-WebSocket-Key: {}\r\nSec-WebSocket-Version: 13\r\nSec-WebSocket-Protocol: wamp.2.json\r\n'
+                     '\r\n').format(key).encode())
+            head = await asyncio.wait_for(r.readuntil(b'\r\n\r\n'), T)
+            self.assertTrue(head.startswith(b'HTTP/1.1 101 '), head)
+        finally:
+            w.close()
+
+    async def test_request_limits_and_keep_alive_timeout(self):
+        config = base_config()
+        config['listeners'][0]['handshake_timeout_ms'] = 400
+        self.start(config)
+        # A body over the limit is refused before it is sent, and the connection ends
+        r, w = await asyncio.open_connection(self.host, self.port)
+        w.write(b'POST /healthz HTTP/1.1\r\nHost: x\r\nContent-Length: 2000000\r\n\r\n')
+        status, headers, body = await self.read_response(r)
+        self.assertEqual((status, headers['connection']), (413, 'close'))
+        self.assertIn(b'request body over 1048576 bytes', body)
+        self.assertEqual(await asyncio.wait_for(r.read(), T), b'')
+        w.close()
+        # An unknown transfer coding is 501
+        r, w = await asyncio.open_connection(self.host, self.port)
+        w.write(b'POST /healthz HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: gzip\r\n\r\n')
+        self.assertEqual((await self.read_response(r))[0], 501)
+        w.close()
+        # A kept-alive connection that sends nothing more is closed after handshake_timeout_ms
+        r, w = await asyncio.open_connection(self.host, self.port)
+        w.write(b'GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n')
+        self.assertEqual((await self.read_response(r))[0], 200)
+        t0 = time.monotonic()
+        await asyncio.sleep(0.25)
+        w.write(b'GET /readyz HTTP/1.1\r\nHost: x\r\n\r\n')  # within the timeout: answered, timer restarts
+        self.assertEqual((await self.read_response(r))[0], 200)
+        self.assertEqual(await asyncio.wait_for(r.read(), T), b'')
+        self.assertGreater(time.monotonic() - t0, 0.5)
+        w.close()
+        self.router.wait_for_log('no next HTTP request')
 
     async def test_admin_routes_only_where_the_config_says(self):
         config = base_config()

@@ -136,7 +136,7 @@ void walk_listener(reader& r, listener_config& l) {
                           "1000"});
   r.milliseconds("handshake_timeout_ms", l.handshake_timeout, 1, 600'000,
                  {"a connection's first byte, TLS handshake and WebSocket/RawSocket handshake must "
-                  "be done within this",
+                  "be done within this; a kept-alive HTTP connection's next request too",
                   "10000"});
   r.object("keepalive", {"dead-peer detection by the router"}, [&](reader& k) { walk_keepalive(k, l); });
   if (!writing || !rawsocket_only)

@@ -202,14 +202,7 @@ class stream_connection : public connection,
     boost::system::error_code ec;
     socket_.lowest_layer().non_blocking(true, ec);
     handshake_timer_ = std::make_unique<asio::steady_timer>(socket_.get_executor());
-    handshake_timer_->expires_after(handshake_timeout_);
-    handshake_timer_->async_wait([self = this->shared_from_this()](const boost::system::error_code& e) {
-      if (e || self->dead_ || !self->handshake_timer_) return;
-      JLOG(info) << "closing " << self->kind_ << " connection: handshake not completed within "
-                 << self->handshake_timeout_.count() << " ms" << log_field("peer", self->remote_);
-      metrics::io().refuse(metrics::refusal::timeout);
-      self->terminate({});
-    });
+    arm_handshake_timer();
     if constexpr (tls) {
       if (tls_established_) {
         // The universal port did the TLS handshake and read the first bytes: they come first,
@@ -251,6 +244,22 @@ class stream_connection : public connection,
   virtual void on_end() = 0;
 
   // The protocol's handshake is done: the handshake deadline no longer applies.
+  // (Re)starts the handshake timeout: at the start, and after each HTTP response on a kept-alive
+  // connection (its next request, or the upgrade, has as long again).
+  void arm_handshake_timer() {
+    if (!handshake_timer_) return;
+    handshake_timer_->expires_after(handshake_timeout_);
+    handshake_timer_->async_wait([self = this->shared_from_this(), armed = ++handshake_armed_](
+                                     const boost::system::error_code& e) {
+      if (e || self->dead_ || !self->handshake_timer_ || armed != self->handshake_armed_) return;
+      JLOG(info) << "closing " << self->kind_ << " connection: handshake not completed within "
+                 << self->handshake_timeout_.count() << " ms (or, kept alive, no next HTTP request)"
+                 << log_field("peer", self->remote_);
+      metrics::io().refuse(metrics::refusal::timeout);
+      self->terminate({});
+    });
+  }
+
   void handshake_done() {
     if (!handshake_timer_) return;
     handshake_timer_->cancel();
@@ -551,6 +560,7 @@ class stream_connection : public connection,
   static constexpr std::size_t tls_buffer_size = 16 * 1024;  // one TLS record
   std::unique_ptr<char[]> tls_buffer_;
   std::unique_ptr<asio::steady_timer> handshake_timer_;  // until handshake_done()
+  std::uint32_t handshake_armed_ = 0;                    // the latest arming (an earlier wait may still complete)
   std::unique_ptr<asio::steady_timer> linger_timer_;     // a lingering close
   std::chrono::milliseconds linger_{0};
   bool write_scheduled_ = false;

@@ -164,12 +164,18 @@ std::string_view reason_phrase(int status) noexcept {
       return "Not Found";
     case 405:
       return "Method Not Allowed";
+    case 406:
+      return "Not Acceptable";
     case 408:
       return "Request Timeout";
+    case 409:
+      return "Conflict";
     case 413:
       return "Payload Too Large";
     case 414:
       return "URI Too Long";
+    case 415:
+      return "Unsupported Media Type";
     case 426:
       return "Upgrade Required";
     case 429:
@@ -180,8 +186,12 @@ std::string_view reason_phrase(int status) noexcept {
       return "Internal Server Error";
     case 501:
       return "Not Implemented";
+    case 502:
+      return "Bad Gateway";
     case 503:
       return "Service Unavailable";
+    case 504:
+      return "Gateway Timeout";
     case 505:
       return "HTTP Version Not Supported";
     default:
@@ -271,6 +281,7 @@ result<request> parse_request(std::string_view head) {
   std::size_t end = head.find("\r\n");
   if (auto e = parse_request_line(head.substr(0, end), r)) return std::move(*e);
   bool seen_host = false, seen_origin = false, seen_key = false, seen_version = false;
+  bool seen_length = false, seen_coding = false, seen_type = false, seen_auth = false, seen_expect = false;
   std::string upgrade, connection;
   while (end != std::string_view::npos) {
     head.remove_prefix(end + 2);
@@ -303,6 +314,21 @@ result<request> parse_request(std::string_view head) {
       r.upgrade_websocket = r.upgrade_websocket || has_token(value, "websocket");
     } else if (iequals(name, "Connection")) {
       r.connection_upgrade = r.connection_upgrade || has_token(value, "upgrade");
+      r.connection_close = r.connection_close || has_token(value, "close");
+      r.connection_keep_alive = r.connection_keep_alive || has_token(value, "keep-alive");
+    } else if (iequals(name, "Content-Length")) {
+      e = set_once(r.content_length, seen_length, "Content-Length", value);
+    } else if (iequals(name, "Transfer-Encoding")) {
+      e = set_once(r.transfer_encoding, seen_coding, "Transfer-Encoding", value);
+    } else if (iequals(name, "Content-Type")) {
+      e = set_once(r.content_type, seen_type, "Content-Type", value);
+    } else if (iequals(name, "Authorization")) {
+      e = set_once(r.authorization, seen_auth, "Authorization", value);
+    } else if (iequals(name, "Expect")) {
+      e = set_once(r.expect, seen_expect, "Expect", value);
+    } else if (iequals(name, "Accept")) {
+      if (!r.accept.empty()) r.accept += ", ";
+      r.accept += value;
     }
     if (e) return std::move(*e);
   }
@@ -365,14 +391,14 @@ std::string switching_protocols(std::string_view client_key, std::string_view su
 }
 
 std::string http_response(int status, std::string_view body, std::string_view extra_headers,
-                          std::string_view content_type) {
+                          std::string_view content_type, bool keep_alive) {
   std::string out = "HTTP/1.1 " + std::to_string(status) + ' ';
   out += reason_phrase(status);
   out += "\r\nContent-Type: ";
   out += content_type;
   out += "\r\nContent-Length: ";
   out += std::to_string(body.size());
-  out += "\r\nConnection: close\r\n";
+  out += keep_alive ? "\r\nConnection: keep-alive\r\n" : "\r\nConnection: close\r\n";
   // The headers these statuses require (RFC 7231 §6.5.5, §6.5.15), unless the caller gave them:
   // the router serves nothing but GET, and what it upgrades to is WebSocket.
   if (status == 405 && !has_header_line(extra_headers, "Allow")) out += "Allow: GET\r\n";

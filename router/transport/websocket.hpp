@@ -52,6 +52,16 @@ struct request {
   std::vector<std::string> protocols;   // Sec-WebSocket-Protocol tokens, in the client's order
   bool upgrade_websocket = false;       // Upgrade has the token "websocket" (any case)
   bool connection_upgrade = false;      // Connection has the token "upgrade" (any case)
+  // What plain HTTP requests need (router/transport/http.hpp): the body's framing (values as sent;
+  // empty: absent), keep-alive, and the headers the router's own routes read. Each at most once.
+  std::string content_length;
+  std::string transfer_encoding;
+  std::string content_type;
+  std::string authorization;
+  std::string expect;
+  std::string accept;                   // repeated Accept headers are joined with ", "
+  bool connection_close = false;        // Connection has the token "close"
+  bool connection_keep_alive = false;   // Connection has the token "keep-alive"
 
   // The target without its query ("/ws").
   [[nodiscard]] std::string_view path() const noexcept;
@@ -83,13 +93,15 @@ struct refusal {
 // empty, Sec-WebSocket-Protocol.
 [[nodiscard]] std::string switching_protocols(std::string_view client_key, std::string_view subprotocol);
 
-// A complete HTTP/1.1 response (text/plain unless told otherwise) with "Connection: close".
+// A complete HTTP/1.1 response (text/plain unless told otherwise) with "Connection: close", or
+// "Connection: keep-alive" when `keep_alive` (the connection reads the client's next request).
 // `extra_headers` are whole lines, each ending in "\r\n" (e.g. "Sec-WebSocket-Version: 13\r\n").
 // Headers the status requires are added when extra_headers lacks them: "Allow: GET" on 405,
 // "Upgrade: websocket" on 426 (RFC 7231 §6.5.5, §6.5.15).
 [[nodiscard]] std::string http_response(int status, std::string_view body,
                                         std::string_view extra_headers = {},
-                                        std::string_view content_type = "text/plain; charset=utf-8");
+                                        std::string_view content_type = "text/plain; charset=utf-8",
+                                        bool keep_alive = false);
 
 // ---- frames (RFC 6455 §5) ------------------------------------------------------------------------
 

@@ -17,6 +17,7 @@
 #include "router/transport/acceptor.hpp"
 #include "router/transport/loops.hpp"
 #include "router/transport/batching.hpp"
+#include "router/transport/http.hpp"
 #include "router/ops/log.hpp"
 #include "router/router.hpp"
 #include "router/session.hpp"
@@ -191,57 +192,75 @@ class ws_connection final : public stream::stream_connection<Socket>, private ws
     if (session_) session_->on_transport_closed();
   }
 
-  // ---- the opening handshake ----------------------------------------------------------------
+  // ---- HTTP and the opening handshake --------------------------------------------------------
 
+  // A kept-alive connection answers this many requests, then closes (as nginx's keepalive_requests:
+  // no client holds one connection, and what it costs, for ever).
+  static constexpr std::uint32_t max_requests_per_connection = 1000;
+
+  // HTTP/1.1 (router/transport/http.hpp): requests are answered in order, one at a time, on a
+  // kept-alive connection until the client closes, asks to, or upgrades to WebSocket.
   void on_request_bytes(const char* data, std::size_t size) {
-    head_.append(data, size);
-    const std::size_t length = ws::head_length(head_);
-    if (length == 0) {
-      if (head_.size() >= ws::max_request_head)
-        refuse(431, "request head over " + std::to_string(ws::max_request_head) + " bytes\n");
-      return;
+    if (!http_) http_ = std::make_unique<http::request_reader>();
+    http_->append(data, size);
+    while (phase_ == phase::handshake && !this->dead() && !this->closing()) {
+      const auto state = http_->next();
+      if (state == http::request_reader::state::need_more) {
+        if (http_->take_expect_continue()) {
+          this->out_ += "HTTP/1.1 100 Continue\r\n\r\n";
+          this->schedule_write();
+        }
+        return;
+      }
+      if (state == http::request_reader::state::failed) {
+        JLOG(info) << "refused HTTP request: " << http_->error() << log_field("peer", this->remote());
+        metrics::io().refuse(metrics::refusal::handshake);
+        return refuse(http_->status(), http_->error() + "\n");
+      }
+      http::request req = http_->take_request();
+      if (req.head.wants_upgrade()) {
+        std::string rest = http_->take_rest();  // frames a client sent right behind its request
+        http_.reset();
+        if (!upgrade(req.head)) return;
+        if (!rest.empty()) on_bytes(rest.data(), rest.size());
+        return;
+      }
+      answer_plain(req);
     }
-    if (length > ws::max_request_head) {
-      refuse(431, "request head over " + std::to_string(ws::max_request_head) + " bytes\n");
-      return;
-    }
-    std::string rest = head_.substr(length);  // frames a client sent right behind its request
-    const auto req = ws::parse_request(std::string_view(head_).substr(0, length));
-    std::string().swap(head_);
-    if (!req) {
-      JLOG(info) << "refused HTTP request: " << req.error().message << log_field("peer", this->remote());
-      metrics::io().refuse(metrics::refusal::handshake);
-      return refuse(400, req.error().message + "\n");
-    }
-    if (!answer(*req)) return;
-    if (!rest.empty()) on_bytes(rest.data(), rest.size());
   }
 
-  // Accepts the upgrade (true) or answers with an HTTP error (false).
-  bool answer(const ws::request& req) {
+  // A request that is not an upgrade: the admin routes (health, metrics, reload) where this
+  // listener serves them, 426 on the WAMP path, 404 elsewhere. The connection stays open for the
+  // next request unless the client or a bound says otherwise.
+  void answer_plain(const http::request& req) {
+    metrics::io().http_requests.add();
+    const bool wamp = config_.kind != listener_config::protocol::http;  // http: admin routes only
+    const bool our_path = wamp && req.head.path() == config_.path;
+    const bool keep_alive = req.keep_alive && ++requests_ < max_requests_per_connection && !owner_.draining();
+    auto respond = [&](int status, std::string_view body, std::string_view headers, std::string_view type) {
+      std::string response = ws::http_response(status, body, headers, type, keep_alive);
+      if (req.head.method == "HEAD") response.resize(response.size() - body.size());
+      this->out_ += response;
+      this->schedule_write();
+      if (keep_alive) {
+        this->arm_handshake_timer();
+      } else {
+        this->finish();
+      }
+    };
+    constexpr std::string_view text = "text/plain; charset=utf-8";
+    if (config_.serves_admin() && owner_.routes() != nullptr) {
+      if (auto a = owner_.routes()->answer(req.head.method, req.head.path(), loopback_peer()))
+        return respond(a->status, a->body, a->headers, a->content_type);
+    }
+    if (our_path) return respond(426, "this is a WAMP WebSocket endpoint\n", "Upgrade: websocket\r\n", text);
+    respond(404, "not found\n", {}, text);
+  }
+
+  // Accepts the upgrade (true) or answers with an HTTP error and closes (false).
+  bool upgrade(const ws::request& req) {
     const bool wamp = config_.kind != listener_config::protocol::http;  // http: admin routes only
     const bool our_path = wamp && req.path() == config_.path;
-    if (!req.wants_upgrade()) {
-      // Plain HTTP: the admin routes (health, metrics, reload) where this listener serves them,
-      // 426 on the WAMP path, 404 elsewhere.
-      metrics::io().http_requests.add();
-      if (config_.serves_admin() && owner_.routes() != nullptr) {
-        if (auto a = owner_.routes()->answer(req.method, req.path(), loopback_peer())) {
-          std::string response = ws::http_response(a->status, a->body, a->headers, a->content_type);
-          if (req.method == "HEAD") response.resize(response.size() - a->body.size());
-          this->out_ += response;
-          this->schedule_write();
-          this->finish();
-          return false;
-        }
-      }
-      if (our_path) {
-        refuse(426, "this is a WAMP WebSocket endpoint\n", "Upgrade: websocket\r\n");
-      } else {
-        refuse(404, "not found\n");
-      }
-      return false;
-    }
     if (over_limit_) {
       JLOG(info) << "refused WebSocket upgrade: the listener's max_connections ("
                  << config_.max_connections << ") are open" << log_field("peer", this->remote());
@@ -390,7 +409,8 @@ class ws_connection final : public stream::stream_connection<Socket>, private ws
   const listener_config& config_;  // *config_holder_
   bool over_limit_;
   phase phase_ = phase::handshake;
-  std::string head_;  // the request head while it arrives
+  std::unique_ptr<http::request_reader> http_;  // HTTP requests until the upgrade
+  std::uint32_t requests_ = 0;                   // answered on this connection
   subprotocol proto_{nullptr, batching::mode::none, ""};
   ws::opcode opcode_ = ws::opcode::text;
   char separator_ = batching::json_separator;  // JSON batches: what this client separates with

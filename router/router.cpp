@@ -3,6 +3,7 @@
 #include <algorithm>
 
 #include "auth/crypto.hpp"
+#include "router/bridge.hpp"
 #include "router/ops/config_file.hpp"
 #include "serializers/errors.hpp"
 
@@ -14,7 +15,11 @@ router::router(const router_config& config, timer_queue& timers)
   for (const auto& rc : config_.realms)
     realms_.emplace(rc.name, std::make_unique<realm>(rc, timers));
   update_auth();
+  bridge_ = std::make_unique<http_bridge>(*this);
+  bridge_->configure(config_);
 }
+
+router::~router() { bridge_.reset(); }
 
 void router::update_auth() {
   auth_.clear();
@@ -84,6 +89,17 @@ std::string realm_changes(const realm_config& a, const realm_config& b) {
   item("session_limits.subscriptions", std::to_string(a.limits.subscriptions), std::to_string(b.limits.subscriptions));
   return out;
 }
+
+// Everything of a realm's HTTP bridge section, for telling whether a reload changed it (compared,
+// never logged: it holds the signing keys' secrets).
+std::string bridge_fingerprint(const std::optional<http_bridge_config>& b) {
+  if (!b) return {};
+  std::string s = b->path + '\n' + std::to_string(b->call_timeout.count()) + '\n' + std::to_string(b->max_body) +
+                  '\n' + b->auth.anonymous_role + '\n' + std::to_string(b->auth.max_clock_skew.count());
+  for (const auto& t : b->auth.tokens) s += "\nt " + t.sha256_hex + ' ' + t.authid + ' ' + t.authrole;
+  for (const auto& k : b->auth.keys) s += "\nk " + k.key + ' ' + k.secret + ' ' + k.authid + ' ' + k.authrole;
+  return s;
+}
 }  // namespace
 
 std::vector<std::string> router::apply(const router_config& config) {
@@ -129,8 +145,15 @@ std::vector<std::string> router::apply(const router_config& config) {
                                  config::realm_authorization_json(rc.authorization))
       authorization_changed.push_back(&rc);
   }
+  for (const realm_settings& rc : config.realms) {
+    const auto* before = find_settings(rc.name);
+    if (bridge_fingerprint(before != nullptr ? before->bridge : std::nullopt) != bridge_fingerprint(rc.bridge))
+      changes.push_back("realm " + rc.name + ": HTTP bridge " +
+                        (!rc.bridge ? "removed" : before != nullptr && before->bridge ? "changed" : "added"));
+  }
   config_ = config;
   update_auth();
+  bridge_->configure(config_);
   for (const realm_settings* rc : authorization_changed)
     changes.push_back("realm " + rc->name + ": roles changed (for the next action of every session)" +
                       revoke_forbidden(*rc));

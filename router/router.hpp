@@ -51,10 +51,13 @@ class executor {
   virtual void offload(std::function<bool()> work, std::function<void(bool)> done) = 0;
 };
 
+class http_bridge;
+
 class router {
  public:
   // `timers` runs the realms' timers (call timeouts) and must outlive the router.
   router(const router_config& config, timer_queue& timers);
+  ~router();
 
   [[nodiscard]] realm* find_realm(std::string_view name) noexcept;
   [[nodiscard]] const router_config& config() const noexcept { return config_; }
@@ -76,6 +79,8 @@ class router {
   void end_calls(const std::string& why);
   [[nodiscard]] std::size_t calls_in_flight() const;
 
+  // The HTTP bridge (router/bridge.hpp): its sessions are the router's own.
+  [[nodiscard]] http_bridge& bridge() noexcept { return *bridge_; }
   void set_http_routes(http_routes* routes) noexcept { http_ = routes; }
   [[nodiscard]] http_routes* routes() const noexcept { return http_; }
   void set_executor(executor* e) noexcept { executor_ = e; }
@@ -163,6 +168,7 @@ class router {
   core_mutex core_;
   std::map<std::string, std::unique_ptr<realm>, std::less<>> realms_;
   std::unordered_set<id> live_sessions_;
+  std::unique_ptr<http_bridge> bridge_;  // last: its sessions leave the realms before they go
 };
 
 }  // namespace junction

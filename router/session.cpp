@@ -297,6 +297,22 @@ void session::on_hello(hello&& h) {
   drive(authn_->machine->on_hello(facts));
 }
 
+void session::join_trusted(const std::string& realm_name, auth::welcome_step who, const object& roles) {
+  const core_guard lock(owner_.core());
+  if (state_ != state::awaiting_hello) return;
+  if (owner_.draining()) return abort_and_close(errc::system_shutdown, "the router is shutting down");
+  if (owner_.find_realm(realm_name) == nullptr)
+    return abort_and_close(errc::no_such_realm, "no realm named '" + realm_name + "' on this router");
+  auto started = std::make_unique<authentication>();
+  started->session = owner_.allocate_session_id();
+  started->realm = realm_name;
+  started->features = client_features::from_roles(roles);
+  authn_ = std::move(started);
+  state_ = state::authenticating;
+  ++auth_epoch_;
+  welcome_client(std::move(who));
+}
+
 void session::drive(auth::step&& step) {
   auto self = shared_from_this();
   std::weak_ptr<session> weak = self;

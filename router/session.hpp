@@ -60,6 +60,13 @@ class session final : public peer, public shared_sink, public std::enable_shared
   void deliver_handed_over(const std::shared_ptr<const shared_message>& m) override;
 
   [[nodiscard]] id session_id() const noexcept { return info_->session; }
+  [[nodiscard]] bool established() const noexcept { return state_ == state::established; }
+
+  // The router's own clients (the HTTP bridge, router/bridge.hpp): joins `realm` as `who` says,
+  // without HELLO's authentication (the bridge authenticated the HTTP request), announcing
+  // `roles` as HELLO.Details.roles would. Then established(), or ABORTed (no such realm, or a
+  // role the realm's authorization does not define) and closed. Takes the core lock.
+  void join_trusted(const std::string& realm, auth::welcome_step who, const object& roles);
   [[nodiscard]] const codec& wire_codec() const noexcept { return codec_; }
 
  private:

@@ -26,7 +26,7 @@ sys.path.insert(0, HERE)
 
 MODULES = ['test_session', 'test_rpc', 'test_pubsub', 'test_pubsub_advanced', 'test_realms', 'test_interop', 'test_transport',
            'test_rawsocket', 'test_malformed', 'test_cli', 'test_batched', 'test_keepalive', 'test_universal', 'test_tls', 'test_limits',
-           'test_rpc_advanced', 'test_meta', 'test_busy_poll', 'test_websocket', 'test_reentrancy', 'test_config_file', 'test_ops', 'test_readme', 'test_auth', 'test_authz', 'test_payload_size', 'test_flood', 'test_faults', 'test_echo_junction', 'test_threads', 'test_passthrough']
+           'test_rpc_advanced', 'test_meta', 'test_busy_poll', 'test_websocket', 'test_reentrancy', 'test_config_file', 'test_ops', 'test_readme', 'test_auth', 'test_authz', 'test_payload_size', 'test_flood', 'test_faults', 'test_echo_junction', 'test_threads', 'test_passthrough', 'test_bridge']
 
 
 def router_alive():

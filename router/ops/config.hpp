@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "auth/authorizer.hpp"
+#include "auth/bridge_auth.hpp"
 #include "auth/config.hpp"
 #include "realm/realm_config.hpp"
 #include "router/event_loop.hpp"
@@ -71,11 +72,21 @@ enum class log_format { text, json };
 
 // A realm as the config file describes it (/realms/*): the realm's own settings (realm/, which
 // knows nothing of authentication) and how the router authenticates its sessions.
+// The realm's HTTP bridge (/realms/*/http_bridge, router/bridge.hpp): POST {path}/publish and
+// {path}/call on every listener that speaks HTTP.
+struct http_bridge_config {
+  std::string path;  // "/bridge/realm1": no trailing slash
+  std::chrono::milliseconds call_timeout{10000};  // a CALL's timeout unless its options give one
+  std::size_t max_body = std::size_t{1} << 20;     // a request's body (413 past it)
+  auth::bridge_auth_config auth;
+};
+
 struct realm_settings : realm_config {
   realm_settings() = default;
   explicit realm_settings(std::string realm_name) { name = std::move(realm_name); }
   auth::realm_auth auth;
   auth::realm_authorization authorization;  // /realms/*/roles and /realms/*/authorization
+  std::optional<http_bridge_config> bridge;  // /realms/*/http_bridge; absent: no bridge
 };
 
 struct router_config {

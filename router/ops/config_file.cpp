@@ -2,6 +2,7 @@
 // modes). Keep each key's `doc` true: it is the schema's description and docs/CONFIG.md's text.
 #include "router/ops/config_file.hpp"
 
+#include <cctype>
 #include <fstream>
 #include <map>
 #include <sstream>
@@ -379,6 +380,56 @@ void walk_authorization(reader& r, auth::realm_authorization& a) {
              "live until their session ends)"});
 }
 
+void walk_bridge(reader& r, http_bridge_config& b) {
+  r.string("path", b.path,
+           {"the bridge's base path: POST PATH/publish and PATH/call (docs/BRIDGE.md)", "\"/bridge/realm1\"", true},
+           2);
+  if (r.loading() && (b.path.front() != '/' || b.path.back() == '/' || b.path.find_first_of("?# ") != std::string::npos))
+    r.fail_at("path", "must start with '/' and end without one, with no '?', '#' or space");
+  r.milliseconds("call_timeout_ms", b.call_timeout, 1, 3'600'000,
+                 {"a call's timeout unless its options give one; then the request gets 504", "10000"});
+  r.integer<std::size_t>("max_body_bytes", b.max_body, 64, std::size_t{64} << 20,
+                         {"the largest request body (413 past it)", "1048576"});
+  r.array<auth::bridge_token>(
+      "tokens", b.auth.tokens, 0, {"bearer tokens (Authorization: Bearer TOKEN), stored as SHA-256"},
+      [](reader& t, auth::bridge_token& tok) {
+        t.describe_object("a bearer token and the principal it stands for");
+        t.string("token_sha256", tok.sha256_hex,
+                 {"the token's SHA-256 in hex (printf %s \"$TOKEN\" | sha256sum)",
+                  "\"9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08\"", true},
+                 64);
+        if (t.loading()) {
+          for (char& ch : tok.sha256_hex) ch = static_cast<char>(std::tolower(static_cast<unsigned char>(ch)));
+          if (tok.sha256_hex.size() != 64 || tok.sha256_hex.find_first_not_of("0123456789abcdef") != std::string::npos)
+            t.fail_at("token_sha256", "must be 64 hex digits (a SHA-256)");
+        }
+        t.string("authid", tok.authid, {"the principal's authid", "\"billing\"", true}, 1);
+        t.string("authrole", tok.authrole, {"the principal's authrole", "\"backend\"", true}, 1);
+      });
+  r.array<auth::bridge_key>(
+      "keys", b.auth.keys, 0,
+      {"signing keys for Crossbar-style signed requests (query: key, timestamp, seq, nonce, signature)"},
+      [](reader& k, auth::bridge_key& key) {
+        k.describe_object("a signing key and the principal it stands for");
+        k.string("key", key.key, {"the key's name, as the request's key parameter gives it", "\"billing-app\"", true}, 1);
+        k.string("secret", key.secret, {"the shared secret HMAC-SHA256 signs with", "\"kkjH68GiuUZ\"", true}, 16);
+        k.string("authid", key.authid, {"the principal's authid", "\"billing\"", true}, 1);
+        k.string("authrole", key.authrole, {"the principal's authrole", "\"backend\"", true}, 1);
+      });
+  r.string("anonymous_role", b.auth.anonymous_role,
+           {"requests without credentials run with this role (absent: they get 401)", "\"public\""}, 1);
+  std::uint64_t skew = static_cast<std::uint64_t>(b.auth.max_clock_skew.count());
+  r.integer<std::uint64_t>("max_clock_skew_s", skew, 1, 86'400,
+                           {"a signed request's timestamp may be this far from the router's clock", "300"});
+  b.auth.max_clock_skew = std::chrono::seconds(skew);
+  if (r.loading()) {
+    std::map<std::string, std::size_t> seen;
+    for (std::size_t i = 0; i < b.auth.keys.size(); ++i)
+      if (auto [it, fresh] = seen.emplace(b.auth.keys[i].key, i); !fresh)
+        r.fail_at("keys", "element " + std::to_string(i) + " repeats the key of element " + std::to_string(it->second));
+  }
+}
+
 void walk_realm(reader& r, realm_settings& c) {
   r.describe_object("a realm: its sessions, registrations and subscriptions are its own");
   r.string("name", c.name, {"the realm's name, as clients give it in HELLO", "\"realm1\"", true}, 1);
@@ -433,6 +484,8 @@ void walk_realm(reader& r, realm_settings& c) {
                                walk_role_config);
   r.object("authorization", {"settings of the realm's authorization"},
            [&](reader& a) { walk_authorization(a, c.authorization); });
+  optional_section(r, "http_bridge", c.bridge,
+                   {"HTTP clients publish and call in this realm (docs/BRIDGE.md); absent: no bridge"}, walk_bridge);
   if (r.loading()) {
     std::map<std::string, std::size_t> names;
     for (std::size_t i = 0; i < c.authorization.roles.size(); ++i) {

@@ -260,6 +260,16 @@ class stream_connection : public connection,
     });
   }
 
+  // The connection's own loop, for work posted to it.
+  [[nodiscard]] auto loop_executor() { return socket_.get_executor(); }
+
+  // Stops the handshake timeout until the next arm_handshake_timer().
+  void pause_handshake_timer() {
+    if (!handshake_timer_) return;
+    ++handshake_armed_;
+    handshake_timer_->cancel();
+  }
+
   void handshake_done() {
     if (!handshake_timer_) return;
     handshake_timer_->cancel();

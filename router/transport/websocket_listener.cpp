@@ -19,6 +19,7 @@
 #include "router/transport/batching.hpp"
 #include "router/transport/http.hpp"
 #include "router/ops/log.hpp"
+#include "router/bridge.hpp"
 #include "router/router.hpp"
 #include "router/session.hpp"
 #include "router/transport/stream_connection.hpp"
@@ -201,9 +202,18 @@ class ws_connection final : public stream::stream_connection<Socket>, private ws
   // HTTP/1.1 (router/transport/http.hpp): requests are answered in order, one at a time, on a
   // kept-alive connection until the client closes, asks to, or upgrades to WebSocket.
   void on_request_bytes(const char* data, std::size_t size) {
-    if (!http_) http_ = std::make_unique<http::request_reader>();
+    if (!http_) {
+      http::limits l;
+      l.max_body = std::max(l.max_body, owner_.bridge().max_body());
+      http_ = std::make_unique<http::request_reader>(l);
+    }
     http_->append(data, size);
-    while (phase_ == phase::handshake && !this->dead() && !this->closing()) {
+    serve_requests();
+  }
+
+  // Answers the requests read so far, in order; stops while one waits for the bridge's answer.
+  void serve_requests() {
+    while (phase_ == phase::handshake && !awaiting_answer_ && !this->dead() && !this->closing()) {
       const auto state = http_->next();
       if (state == http::request_reader::state::need_more) {
         if (http_->take_expect_continue()) {
@@ -237,9 +247,11 @@ class ws_connection final : public stream::stream_connection<Socket>, private ws
     const bool wamp = config_.kind != listener_config::protocol::http;  // http: admin routes only
     const bool our_path = wamp && req.head.path() == config_.path;
     const bool keep_alive = req.keep_alive && ++requests_ < max_requests_per_connection && !owner_.draining();
-    auto respond = [&](int status, std::string_view body, std::string_view headers, std::string_view type) {
+    const bool head = req.head.method == "HEAD";
+    auto respond = [this, keep_alive, head](int status, std::string_view body, std::string_view headers,
+                                            std::string_view type) {
       std::string response = ws::http_response(status, body, headers, type, keep_alive);
-      if (req.head.method == "HEAD") response.resize(response.size() - body.size());
+      if (head) response.resize(response.size() - body.size());
       this->out_ += response;
       this->schedule_write();
       if (keep_alive) {
@@ -249,12 +261,85 @@ class ws_connection final : public stream::stream_connection<Socket>, private ws
       }
     };
     constexpr std::string_view text = "text/plain; charset=utf-8";
+    if (wamp && owner_.bridge().handles(req.head.path())) {
+      // The answer comes later, maybe from another loop: posted to this connection's loop, never
+      // run inside the routing that produced it. Meanwhile later requests wait, and the
+      // handshake timer does not run (a call may take longer).
+      awaiting_answer_ = true;
+      this->pause_handshake_timer();
+      std::weak_ptr<ws_connection> weak = std::static_pointer_cast<ws_connection>(this->shared_from_this());
+      auto executor = this->loop_executor();
+      bridge_responder answer;
+      answer.reply = [weak, executor, respond](bridge_response r) mutable {
+        asio::post(executor, [weak, respond, r = std::move(r)]() mutable {
+          auto self = weak.lock();
+          if (!self || self->dead()) return;
+          self->awaiting_answer_ = false;
+          respond(r.status, r.body, r.headers, "application/json");
+          self->serve_requests();
+        });
+      };
+      answer.open_stream = [weak, executor](bool drop_when_backlogged) -> std::shared_ptr<event_stream> {
+        asio::post(executor, [weak] {
+          if (auto self = weak.lock(); self && !self->dead()) self->start_event_stream();
+        });
+        return std::make_shared<sse_stream>(weak, executor, drop_when_backlogged);
+      };
+      owner_.bridge().handle(req, std::move(answer));
+      return;
+    }
     if (config_.serves_admin() && owner_.routes() != nullptr) {
       if (auto a = owner_.routes()->answer(req.head.method, req.head.path(), loopback_peer()))
         return respond(a->status, a->body, a->headers, a->content_type);
     }
     if (our_path) return respond(426, "this is a WAMP WebSocket endpoint\n", "Upgrade: websocket\r\n", text);
     respond(404, "not found\n", {}, text);
+  }
+
+  // ---- Server-Sent Events (the bridge's subscribe and progressive calls) ----------------------
+
+  // A bridge stream on this connection: records are posted to its loop and written there; the
+  // connection carries nothing else until it closes.
+  class sse_stream final : public event_stream {
+   public:
+    sse_stream(std::weak_ptr<ws_connection> c, asio::any_io_executor ex, bool drop)
+        : connection_(std::move(c)), executor_(std::move(ex)), drop_(drop) {}
+    bool push(std::string record) override {
+      if (connection_.expired()) return false;
+      asio::post(executor_, [c = connection_, record = std::move(record), drop = drop_] {
+        if (auto self = c.lock()) self->write_event(record, drop);
+      });
+      return true;
+    }
+    void end() override {
+      asio::post(executor_, [c = connection_] {
+        if (auto self = c.lock()) self->finish();
+      });
+    }
+    [[nodiscard]] bool alive() const override { return !connection_.expired(); }
+
+   private:
+    std::weak_ptr<ws_connection> connection_;
+    asio::any_io_executor executor_;
+    bool drop_;
+  };
+
+  void start_event_stream() {
+    this->out_ +=
+        "HTTP/1.1 200 OK\r\nContent-Type: text/event-stream\r\nCache-Control: no-store\r\n"
+        "Connection: close\r\nX-Accel-Buffering: no\r\n\r\n";
+    this->schedule_write();
+  }
+
+  // One event to an SSE client; one that does not keep up is handled by the realm's
+  // slow_consumer policy: skipped (drop-events; not yet counted in junction_events_dropped_total,
+  // a realm counter this loop may not write) or, past max_outbound_bytes, closed.
+  void write_event(const std::string& record, bool drop_when_backlogged) {
+    if (this->dead() || this->closing()) return;
+    if (drop_when_backlogged && this->backlogged()) return;
+    if (!this->queue_ok(record.size())) return;
+    this->out_ += record;
+    this->schedule_write();
   }
 
   // Accepts the upgrade (true) or answers with an HTTP error and closes (false).
@@ -411,6 +496,7 @@ class ws_connection final : public stream::stream_connection<Socket>, private ws
   phase phase_ = phase::handshake;
   std::unique_ptr<http::request_reader> http_;  // HTTP requests until the upgrade
   std::uint32_t requests_ = 0;                   // answered on this connection
+  bool awaiting_answer_ = false;                 // a bridge request is being answered
   subprotocol proto_{nullptr, batching::mode::none, ""};
   ws::opcode opcode_ = ws::opcode::text;
   char separator_ = batching::json_separator;  // JSON batches: what this client separates with

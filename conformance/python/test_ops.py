@@ -338,6 +338,72 @@ class OpsTests(WampCases):
         w.close()
         self.router.wait_for_log('no next HTTP request')
 
+    # ---- static files (issue 18) ------------------------------------------------------------------
+
+    async def test_static_files_and_no_way_out_of_the_directory(self):
+        import tempfile
+        with tempfile.TemporaryDirectory() as tmp:
+            site = os.path.join(tmp, 'site')
+            os.makedirs(os.path.join(site, 'sub'))
+            with open(os.path.join(site, 'index.html'), 'w') as f:
+                f.write('<h1>home</h1>')
+            with open(os.path.join(site, 'app.js'), 'w') as f:
+                f.write('console.log(1)')
+            with open(os.path.join(site, 'sub', 'page.html'), 'w') as f:
+                f.write('<p>sub</p>')
+            with open(os.path.join(site, '.env'), 'w') as f:
+                f.write('SECRET=1')
+            with open(os.path.join(tmp, 'outside.txt'), 'w') as f:
+                f.write('outside')
+            os.symlink(os.path.join(tmp, 'outside.txt'), os.path.join(site, 'link.txt'))
+            config = base_config()
+            config['listeners'][0]['web'] = [{'path': '/app', 'directory': site, 'max_age_s': 60}]
+            self.start(config)
+
+            async def get(target, method='GET', extra=''):
+                r, w = await asyncio.open_connection(self.host, self.port)
+                try:
+                    w.write('{} {} HTTP/1.1\r\nHost: x\r\n{}\r\n'.format(method, target, extra).encode())
+                    return await self.read_response(r) if method != 'HEAD' else (
+                        await asyncio.wait_for(r.readuntil(b'\r\n\r\n'), T))
+                finally:
+                    w.close()
+
+            status, headers, body = await get('/app/')
+            self.assertEqual((status, body), (200, b'<h1>home</h1>'))
+            self.assertEqual(headers['content-type'], 'text/html; charset=utf-8')
+            self.assertEqual(headers['cache-control'], 'public, max-age=60')
+            status, headers, _ = await get('/app')
+            self.assertEqual((status, headers['location']), (301, '/app/'))
+            status, headers, body = await get('/app/app.js')
+            self.assertEqual((status, headers['content-type'], body),
+                             (200, 'text/javascript; charset=utf-8', b'console.log(1)'))
+            status, _, body = await get('/app/sub/page.html')
+            self.assertEqual((status, body), (200, b'<p>sub</p>'))
+            # revalidation: the ETag comes back as 304 without a body
+            etag = headers['etag']
+            status, headers, body = await get('/app/app.js', extra='If-None-Match: {}\r\n'.format(etag))
+            self.assertEqual((status, body), (304, b''))
+            self.assertNotIn('content-length', headers)
+            head = await get('/app/app.js', method='HEAD')
+            self.assertIn(b'Content-Length: 14', head)
+            self.assertEqual((await get('/app/app.js', method='POST', extra='Content-Length: 0\r\n'))[0], 405)
+            # no way out: dot segments raw and encoded, hidden files, a symlink leading outside, NUL
+            for target in ['/app/../outside.txt', '/app/%2e%2e/outside.txt', '/app/..%2foutside.txt',
+                           '/app/sub/..%2f..%2foutside.txt', '/app/sub/%2E%2E/%2E%2E/outside.txt',
+                           '/app/.env', '/app/sub/../.env', '/app/link.txt', '/app/app.js%00.html',
+                           '/app/%5c..%5coutside.txt', '/app/nothing.html', '/appx/index.html']:
+                status, _, body = await get(target)
+                self.assertIn(status, (403, 404), target)
+                self.assertNotIn(b'outside', body, target)
+                self.assertNotIn(b'SECRET', body, target)
+            # curl, as a user would
+            out = await asyncio.to_thread(subprocess.run, ['curl', '-s', '--path-as-is', '-o', '/dev/null', '-w',
+                                                           '%{http_code}', 'http://{}:{}/app/../outside.txt'.format(
+                                                               self.host, self.port)],
+                                          capture_output=True, text=True, timeout=T)
+            self.assertEqual(out.stdout, '404')
+
     async def test_admin_routes_only_where_the_config_says(self):
         config = base_config()
         config['listeners'] = [{'type': 'universal', 'port': 0, 'admin': False},

@@ -30,6 +30,14 @@ struct tls_config {
 };
 
 // One listening endpoint (config file: /listeners/*, docs/CONFIG.md; flags: --listen URL).
+// A directory a listener serves over HTTP (/listeners/*/web, router/transport/static_files.hpp).
+struct web_mount {
+  std::string path;          // URL prefix: "/app" (or "/")
+  std::string directory;     // absolute, or relative to the working directory
+  std::string index = "index.html";  // served for a path naming a directory
+  std::uint32_t max_age_s = 0;       // Cache-Control: max-age (0: no-cache, revalidate each time)
+};
+
 struct listener_config {
   // websocket: ws:// or wss://; rawsocket: rs://, rss:// or a Unix socket; universal: WebSocket
   // and RawSocket on one port (the first byte decides); http: health, metrics and the admin
@@ -58,6 +66,7 @@ struct listener_config {
   // Serve /healthz, /readyz, /metrics (and the admin routes) over plain HTTP on this port.
   // Absent: yes on a loopback address, no otherwise (metrics reveal a deployment's shape).
   std::optional<bool> admin;
+  std::vector<web_mount> web;  // static files; none by default
 
   // "ws://127.0.0.1:8080/ws", "rs://127.0.0.1:8081", "unix:/path",
   // "universal://127.0.0.1:8080/ws", "http://127.0.0.1:9100" — for logs.
@@ -70,8 +79,6 @@ struct listener_config {
 
 enum class log_format { text, json };
 
-// A realm as the config file describes it (/realms/*): the realm's own settings (realm/, which
-// knows nothing of authentication) and how the router authenticates its sessions.
 // The realm's HTTP bridge (/realms/*/http_bridge, router/bridge.hpp): POST {path}/publish and
 // {path}/call on every listener that speaks HTTP.
 struct http_bridge_config {
@@ -81,6 +88,8 @@ struct http_bridge_config {
   auth::bridge_auth_config auth;
 };
 
+// A realm as the config file describes it (/realms/*): the realm's own settings (realm/, which
+// knows nothing of authentication) and how the router authenticates its sessions.
 struct realm_settings : realm_config {
   realm_settings() = default;
   explicit realm_settings(std::string realm_name) { name = std::move(realm_name); }

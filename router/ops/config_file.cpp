@@ -145,11 +145,27 @@ void walk_listener(reader& r, listener_config& l) {
                      {"serve /healthz, /readyz, /metrics and POST /admin/reload over plain HTTP "
                       "here (HTTP-capable types: ws, wss, universal, http)",
                       "true"});
+  if (!writing || !l.web.empty())
+    r.array<web_mount>("web", l.web, 0,
+                       {"directories served as static files over HTTP here (docs/OPERATIONS.md, \"Static "
+                        "files\"); HTTP-capable types only"},
+                       [](reader& w, web_mount& m) {
+                         w.describe_object("a directory served under a URL path");
+                         w.string("path", m.path, {"the URL path it is served under", "\"/app\"", true}, 1);
+                         if (w.loading() && (m.path.front() != '/' || (m.path.size() > 1 && m.path.back() == '/')))
+                           w.fail_at("path", "must start with '/' and not end with one (\"/\" alone serves the root)");
+                         w.string("directory", m.directory, {"the directory whose files are served", "\"/srv/app\"", true}, 1);
+                         w.string("index", m.index, {"the file served for a directory", "\"index.html\""}, 1);
+                         w.integer<std::uint32_t>("max_age_s", m.max_age_s, 0, 31'536'000,
+                                                  {"Cache-Control max-age in seconds (0: browsers revalidate "
+                                                   "every time, with ETag and Last-Modified)",
+                                                   "3600"});
+                       });
   r.when("type", {"wss", "rss"}, {"tls"}, {});
   r.when("type", {"ws", "rs", "unix", "http"}, {}, {"tls"});
-  r.when("type", {"unix"}, {"socket"}, {"host", "port", "path", "admin"});
+  r.when("type", {"unix"}, {"socket"}, {"host", "port", "path", "admin", "web"});
   r.when("type", {"ws", "wss", "rs", "rss", "universal", "http"}, {}, {"socket"});
-  r.when("type", {"rs", "rss"}, {}, {"path", "admin"});
+  r.when("type", {"rs", "rss"}, {}, {"path", "admin", "web"});
   r.when("type", {"http"}, {}, {"path"});
   if (r.loading()) {
     l.kind = protocol_of(type);

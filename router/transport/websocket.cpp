@@ -329,6 +329,9 @@ result<request> parse_request(std::string_view head) {
     } else if (iequals(name, "Accept")) {
       if (!r.accept.empty()) r.accept += ", ";
       r.accept += value;
+    } else if (iequals(name, "If-None-Match")) {
+      if (!r.if_none_match.empty()) r.if_none_match += ", ";
+      r.if_none_match += value;
     }
     if (e) return std::move(*e);
   }
@@ -394,10 +397,16 @@ std::string http_response(int status, std::string_view body, std::string_view ex
                           std::string_view content_type, bool keep_alive) {
   std::string out = "HTTP/1.1 " + std::to_string(status) + ' ';
   out += reason_phrase(status);
-  out += "\r\nContent-Type: ";
-  out += content_type;
-  out += "\r\nContent-Length: ";
-  out += std::to_string(body.size());
+  // 304 has no content, and no Content-Length but the one a 200 would have had (RFC 9110 §8.6):
+  // neither header, and no body.
+  if (status == 304) {
+    body = {};
+  } else {
+    out += "\r\nContent-Type: ";
+    out += content_type;
+    out += "\r\nContent-Length: ";
+    out += std::to_string(body.size());
+  }
   out += keep_alive ? "\r\nConnection: keep-alive\r\n" : "\r\nConnection: close\r\n";
   // The headers these statuses require (RFC 7231 §6.5.5, §6.5.15), unless the caller gave them:
   // the router serves nothing but GET, and what it upgrades to is WebSocket.

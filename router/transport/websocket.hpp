@@ -60,6 +60,7 @@ struct request {
   std::string authorization;
   std::string expect;
   std::string accept;                   // repeated Accept headers are joined with ", "
+  std::string if_none_match;            // likewise
   bool connection_close = false;        // Connection has the token "close"
   bool connection_keep_alive = false;   // Connection has the token "keep-alive"
 
@@ -95,6 +96,7 @@ struct refusal {
 
 // A complete HTTP/1.1 response (text/plain unless told otherwise) with "Connection: close", or
 // "Connection: keep-alive" when `keep_alive` (the connection reads the client's next request).
+// A 304 has neither Content-Type nor Content-Length, and no body.
 // `extra_headers` are whole lines, each ending in "\r\n" (e.g. "Sec-WebSocket-Version: 13\r\n").
 // Headers the status requires are added when extra_headers lacks them: "Allow: GET" on 405,
 // "Upgrade: websocket" on 426 (RFC 7231 §6.5.5, §6.5.15).

@@ -18,6 +18,7 @@
 #include "router/transport/loops.hpp"
 #include "router/transport/batching.hpp"
 #include "router/transport/http.hpp"
+#include "router/transport/static_files.hpp"
 #include "router/ops/log.hpp"
 #include "router/bridge.hpp"
 #include "router/router.hpp"
@@ -251,7 +252,7 @@ class ws_connection final : public stream::stream_connection<Socket>, private ws
     auto respond = [this, keep_alive, head](int status, std::string_view body, std::string_view headers,
                                             std::string_view type) {
       std::string response = ws::http_response(status, body, headers, type, keep_alive);
-      if (head) response.resize(response.size() - body.size());
+      if (head && status != 304) response.resize(response.size() - body.size());
       this->out_ += response;
       this->schedule_write();
       if (keep_alive) {
@@ -293,6 +294,10 @@ class ws_connection final : public stream::stream_connection<Socket>, private ws
         return respond(a->status, a->body, a->headers, a->content_type);
     }
     if (our_path) return respond(426, "this is a WAMP WebSocket endpoint\n", "Upgrade: websocket\r\n", text);
+    if (const web_mount* m = web::find_mount(config_.web, req.head.path())) {
+      const web::answer a = web::serve(*m, req.head.method, req.head.path(), req.head.if_none_match);
+      return respond(a.status, a.body, a.headers, a.content_type);
+    }
     respond(404, "not found\n", {}, text);
   }
 

@@ -16,11 +16,24 @@ std::string listener_config::url() const {
   return std::string("ws") + secure + "://" + authority + path;
 }
 
+namespace {
+bool loopback_host(const std::string& host) {
+  return host == "127.0.0.1" || host == "::1" || host == "localhost" ||
+         (host.size() > 4 && host.compare(0, 4, "127.") == 0);
+}
+}  // namespace
+
 bool listener_config::serves_admin() const noexcept {
   if (kind == protocol::rawsocket) return false;  // no HTTP on RawSocket
   if (admin) return *admin;
-  return host == "127.0.0.1" || host == "::1" || host == "localhost" ||
-         (host.size() > 4 && host.compare(0, 4, "127.") == 0);
+  return loopback_host(host);
+}
+
+bool listener_config::serves_console() const noexcept {
+  // The console speaks WAMP back to the port that served it: WebSocket ports only.
+  if (kind == protocol::rawsocket || kind == protocol::http) return false;
+  if (console) return *console;
+  return loopback_host(host);
 }
 
 std::string listener_config::address_key() const {

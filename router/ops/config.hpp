@@ -66,6 +66,8 @@ struct listener_config {
   // Serve /healthz, /readyz, /metrics (and the admin routes) over plain HTTP on this port.
   // Absent: yes on a loopback address, no otherwise (metrics reveal a deployment's shape).
   std::optional<bool> admin;
+  // Serve the web console (router_config::console_path) here. Absent: on a loopback address only.
+  std::optional<bool> console;
   std::vector<web_mount> web;  // static files; none by default
 
   // "ws://127.0.0.1:8080/ws", "rs://127.0.0.1:8081", "unix:/path",
@@ -73,6 +75,8 @@ struct listener_config {
   [[nodiscard]] std::string url() const;
   // Whether it serves the HTTP admin routes (see `admin`).
   [[nodiscard]] bool serves_admin() const noexcept;
+  // Whether it serves the web console (see `console`).
+  [[nodiscard]] bool serves_console() const noexcept;
   // The listener's identity for reloads: the socket it binds (kind, address, TLS or not).
   [[nodiscard]] std::string address_key() const;
 };
@@ -123,6 +127,10 @@ struct router_config {
   std::chrono::milliseconds stall_threshold{2000};
   // POST /admin/reload on admin listeners (from loopback peers only) re-reads the config file.
   bool reload_endpoint = true;
+  // The web console (web/console/, issue 18): its URL path, and the directory its files come from
+  // ("" : the build's own web/console, JUNCTION_CONSOLE_DIR).
+  std::string console_path = "/console";
+  std::string console_directory;
   // Bytes queued for a client that does not read before it is closed as a slow consumer; half of
   // it makes the client congested (flow control, router/transport/stream_connection.hpp). 1 MiB:
   // the kernel's send buffer (up to 4 MiB with autotuning) absorbs a healthy client's bursts

@@ -145,6 +145,11 @@ void walk_listener(reader& r, listener_config& l) {
                      {"serve /healthz, /readyz, /metrics and POST /admin/reload over plain HTTP "
                       "here (HTTP-capable types: ws, wss, universal, http)",
                       "true"});
+  if (!writing || !rawsocket_only)
+    r.optional_boolean("console", l.console, "true on a loopback address, false otherwise",
+                       {"serve the web console (/console/, docs/OPERATIONS.md) here: ws, wss and universal "
+                        "listeners; it logs in over WAMP like any client",
+                        "true"});
   if (!writing || !l.web.empty())
     r.array<web_mount>("web", l.web, 0,
                        {"directories served as static files over HTTP here (docs/OPERATIONS.md, \"Static "
@@ -163,10 +168,10 @@ void walk_listener(reader& r, listener_config& l) {
                        });
   r.when("type", {"wss", "rss"}, {"tls"}, {});
   r.when("type", {"ws", "rs", "unix", "http"}, {}, {"tls"});
-  r.when("type", {"unix"}, {"socket"}, {"host", "port", "path", "admin", "web"});
+  r.when("type", {"unix"}, {"socket"}, {"host", "port", "path", "admin", "web", "console"});
   r.when("type", {"ws", "wss", "rs", "rss", "universal", "http"}, {}, {"socket"});
-  r.when("type", {"rs", "rss"}, {}, {"path", "admin", "web"});
-  r.when("type", {"http"}, {}, {"path"});
+  r.when("type", {"rs", "rss"}, {}, {"path", "admin", "web", "console"});
+  r.when("type", {"http"}, {}, {"path", "console"});
   if (r.loading()) {
     l.kind = protocol_of(type);
     if (type != listener_type::unix_socket) l.unix_path.clear();
@@ -594,6 +599,17 @@ void walk_router(reader& r, router_config& c) {
               {"POST /admin/reload re-reads the config file (as SIGHUP does); answered only to "
                "loopback peers"});
   });
+  r.object("console", {"the web console, served on console listeners (docs/OPERATIONS.md, \"Web console\")"},
+           [&](reader& w) {
+             w.string("path", c.console_path, {"its URL path", "\"/console\""}, 2);
+             if (w.loading() && (c.console_path.front() != '/' || c.console_path.back() == '/'))
+               w.fail_at("path", "must start with '/' and not end with one");
+             w.string("directory", c.console_directory,
+                      {"where its files are (index.html, console.js, console.css, vendor/autobahn.min.js); "
+                       "default: the build's web/console",
+                       "\"/usr/share/junction/console\""},
+                      1);
+           });
   r.array<listener_config>("listeners", c.listeners, 1,
                            {"where Junction listens; the default is one universal listener on "
                             "127.0.0.1:8080 (WebSocket at /ws, RawSocket, HTTP admin routes)"},

@@ -50,14 +50,14 @@ answer not_found() { return answer{404, "text/plain; charset=utf-8", "not found\
 
 }  // namespace
 
+bool under(std::string_view p, std::string_view path) noexcept {
+  return p == "/" || path == p || (path.size() > p.size() && path.compare(0, p.size(), p) == 0 && path[p.size()] == '/');
+}
+
 const web_mount* find_mount(const std::vector<web_mount>& mounts, std::string_view path) {
   const web_mount* best = nullptr;
-  for (const web_mount& m : mounts) {
-    const std::string_view p = m.path;
-    const bool matches = p == "/" || path == p ||
-                         (path.size() > p.size() && path.compare(0, p.size(), p) == 0 && path[p.size()] == '/');
-    if (matches && (best == nullptr || p.size() > best->path.size())) best = &m;
-  }
+  for (const web_mount& m : mounts)
+    if (under(m.path, path) && (best == nullptr || m.path.size() > best->path.size())) best = &m;
   return best;
 }
 

@@ -27,6 +27,9 @@ struct answer {
 // The largest file served (a larger one is 500: it belongs on a CDN, not in a router's memory).
 inline constexpr std::size_t max_file_size = std::size_t{32} << 20;
 
+// Whether `path` is `mount_path` or below it ("/app" holds "/app" and "/app/x", not "/apps").
+[[nodiscard]] bool under(std::string_view mount_path, std::string_view path) noexcept;
+
 // The mount serving `path` (a request's path, without its query): the longest `path` prefix that
 // ends at a '/' or at the end; nullptr if none.
 [[nodiscard]] const web_mount* find_mount(const std::vector<web_mount>& mounts, std::string_view path);

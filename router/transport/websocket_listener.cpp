@@ -294,11 +294,57 @@ class ws_connection final : public stream::stream_connection<Socket>, private ws
         return respond(a->status, a->body, a->headers, a->content_type);
     }
     if (our_path) return respond(426, "this is a WAMP WebSocket endpoint\n", "Upgrade: websocket\r\n", text);
+    if (config_.serves_console() && answer_console(req, respond)) return;
     if (const web_mount* m = web::find_mount(config_.web, req.head.path())) {
       const web::answer a = web::serve(*m, req.head.method, req.head.path(), req.head.if_none_match);
       return respond(a.status, a.body, a.headers, a.content_type);
     }
     respond(404, "not found\n", {}, text);
+  }
+
+  // The web console (web/console/): its files, and info.json — where the page connects back to
+  // (this listener's WAMP path), the realms to choose from, and whether /metrics is here. False:
+  // the path is not the console's.
+  template <class Respond>
+  bool answer_console(const http::request& req, Respond& respond) {
+    web_mount m;
+    std::string realms;
+    {
+      const core_guard lock(owner_.core());  // the router's settings change on reload
+      m.path = owner_.config().console_path;
+      m.directory = owner_.config().console_directory.empty() ? std::string(JUNCTION_CONSOLE_DIR)
+                                                              : owner_.config().console_directory;
+      for (const auto& r : owner_.config().realms) realms += (realms.empty() ? "" : ",") + json_quoted(r.name);
+    }
+    const std::string_view path = req.head.path();
+    if (!web::under(m.path, path)) return false;
+    if (path == m.path + "/info.json") {
+      respond(200,
+              "{\"ws_path\":" + json_quoted(config_.path) + ",\"realms\":[" + realms +
+                  "],\"metrics\":" + (config_.serves_admin() ? "true" : "false") + "}",
+              "Cache-Control: no-store\r\n", "application/json");
+      return true;
+    }
+    const web::answer a = web::serve(m, req.head.method, path, req.head.if_none_match);
+    respond(a.status, a.body, a.headers, a.content_type);
+    return true;
+  }
+
+  static std::string json_quoted(std::string_view s) {
+    std::string out = "\"";
+    for (char c : s) {
+      if (c == '"' || c == '\\') {
+        out += '\\';
+        out += c;
+      } else if (static_cast<unsigned char>(c) < 0x20) {
+        char buf[8];
+        std::snprintf(buf, sizeof buf, "\\u%04x", c);
+        out += buf;
+      } else {
+        out += c;
+      }
+    }
+    return out + "\"";
   }
 
   // ---- Server-Sent Events (the bridge's subscribe and progressive calls) ----------------------

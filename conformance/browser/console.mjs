@@ -146,6 +146,8 @@ async function main() {
     await app.session.call('com.demo.echo', [i]);
     await new Promise((r) => setTimeout(r, 10));
   }
+  const calls = await waitFor('a call rate', async () => { const t = await page.textContent('#rate-calls'); return Number(t) > 0 && t; });
+  check('calls per second are drawn while calls flow', Number(calls) > 0, calls);
   const subs = await rowsOf(page, 'subscriptions');
   check("the console's own wamp.* meta subscriptions are not listed", !subs.some((r) => r[0].startsWith('wamp.')),
     JSON.stringify(subs));

@@ -9,7 +9,10 @@
   let info = { ws_path: '/ws', realms: ['realm1'], metrics: false };
   let session = null;
   let refreshTimer = null;
-  const series = { in: [], out: [] };
+  // Counters of /metrics drawn as rates: series key → metric (summed over its labels).
+  const COUNTERS = { in: 'junction_messages_received_total', out: 'junction_messages_sent_total',
+    calls: 'junction_calls_total' };
+  const series = { in: [], out: [], calls: [] };
   let lastScrape = null;
 
   function setStatus(text, on) {
@@ -167,17 +170,16 @@
       if (!r.ok) throw new Error('HTTP ' + r.status);
       const text = await r.text();
       const now = performance.now();
-      const sample = { t: now, in: sumOf(text, 'junction_messages_received_total'), out: sumOf(text, 'junction_messages_sent_total') };
+      const sample = { t: now };
+      for (const [k, metric] of Object.entries(COUNTERS)) sample[k] = sumOf(text, metric);
       if (lastScrape) {
         const dt = (sample.t - lastScrape.t) / 1000;
-        for (const k of ['in', 'out']) {
+        for (const k of Object.keys(COUNTERS)) {
           series[k].push(Math.max(0, (sample[k] - lastScrape[k]) / dt));
           if (series[k].length > 60) series[k].shift();
+          $('rate-' + k).textContent = series[k][series[k].length - 1].toFixed(1);
+          draw($('chart-' + k), series[k]);
         }
-        $('rate-in').textContent = series.in[series.in.length - 1].toFixed(1);
-        $('rate-out').textContent = series.out[series.out.length - 1].toFixed(1);
-        draw($('chart-in'), series.in);
-        draw($('chart-out'), series.out);
       }
       lastScrape = sample;
     } catch (e) {

@@ -148,6 +148,9 @@ async function main() {
   }
   const calls = await waitFor('a call rate', async () => { const t = await page.textContent('#rate-calls'); return Number(t) > 0 && t; });
   check('calls per second are drawn while calls flow', Number(calls) > 0, calls);
+  const realmRow = await waitFor('realms row', async () => (await rowsOf(page, 'realms')).find((r) => r[0] === 'ops' && r[1] === '2'));
+  check("the router's realms are listed with their sessions, registrations and subscriptions (from /metrics)",
+    realmRow[2] === '1', JSON.stringify(realmRow));
   const subs = await rowsOf(page, 'subscriptions');
   check("the console's own wamp.* meta subscriptions are not listed", !subs.some((r) => r[0].startsWith('wamp.')),
     JSON.stringify(subs));

@@ -163,12 +163,38 @@
     return sum;
   }
 
+  // Every realm of the router with its sessions, registrations and subscriptions (gauges by
+  // realm label); without /metrics, just the names info.json gave.
+  function renderRealms(text) {
+    const rows = new Map(info.realms.map((name) => [name, { sessions: '–', registrations: '–', subscriptions: '–' }]));
+    if (text !== null) {
+      for (const row of rows.values()) Object.assign(row, { sessions: 0, registrations: 0, subscriptions: 0 });
+      const re = /^junction_(sessions|registrations|subscriptions)\{realm="((?:[^"\\]|\\.)*)"[^}]*\} (\S+)$/;
+      for (const line of text.split('\n')) {
+        const m = re.exec(line);
+        if (!m) continue;
+        const name = m[2].replace(/\\(.)/g, (_, c) => (c === 'n' ? '\n' : c));
+        if (!rows.has(name)) rows.set(name, { sessions: 0, registrations: 0, subscriptions: 0 });
+        rows.get(name)[m[1]] += Number(m[3]) || 0;
+      }
+    }
+    const body = $('realms').tBodies[0];
+    body.replaceChildren();
+    for (const [name, r] of rows) {
+      const tr = document.createElement('tr');
+      tr.dataset.realm = name;
+      tr.append(cell(name, 'mono'), cell(r.sessions), cell(r.registrations), cell(r.subscriptions));
+      body.append(tr);
+    }
+  }
+
   async function scrape() {
     if (!info.metrics || !session) return;
     try {
       const r = await fetch('/metrics', { cache: 'no-store' });
       if (!r.ok) throw new Error('HTTP ' + r.status);
       const text = await r.text();
+      renderRealms(text);
       const now = performance.now();
       const sample = { t: now };
       for (const [k, metric] of Object.entries(COUNTERS)) sample[k] = sumOf(text, metric);
@@ -280,6 +306,8 @@
         'wamp.subscription.on_create', 'wamp.subscription.on_subscribe', 'wamp.subscription.on_unsubscribe',
         'wamp.subscription.on_delete'];
       for (const topic of events) await s.subscribe(topic, scheduleRefresh).catch(() => {});
+      renderRealms(null);
+      scrape();
       await refreshAll();
       document.body.dataset.ready = 'true';
     };

@@ -26,10 +26,9 @@ namespace {
 using json_writer = rapidjson::Writer<rapidjson::StringBuffer>;
 
 std::string json_string(std::string_view s) {
-  rapidjson::StringBuffer b;
-  json_writer w(b);
-  w.String(s.data(), static_cast<rapidjson::SizeType>(s.size()));
-  return std::string(b.GetString(), b.GetSize());
+  std::string out;
+  append_json_string(out, s);
+  return out;
 }
 
 // {"error": URI, "args": [TEXT], "kwargs": {}}: the router's own refusals, in the shape of a

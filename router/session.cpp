@@ -277,9 +277,8 @@ void session::on_hello(hello&& h) {
   facts.authid = string_of(h.details, "authid");
   facts.authrole = string_of(h.details, "authrole");
   if (const value* e = h.details.find("authextra"); e != nullptr && e->is_object()) facts.authextra = e->as_object();
-  auto started = std::make_unique<authentication>();
-  started->session = owner_.allocate_session_id();
-  facts.session = started->session;
+  authentication& started = begin_authentication(h.realm, client_features::from_roles(roles->as_object()));
+  facts.session = started.session;
   if (link_ != nullptr) {
     facts.transport = std::string(link_->kind());
     facts.protocol = std::string(link_->protocol());
@@ -287,14 +286,20 @@ void session::on_hello(hello&& h) {
     link_->describe_tls(facts);
   }
   facts.now_iso8601 = now_iso8601();
-  started->realm = h.realm;
-  started->features = client_features::from_roles(roles->as_object());
-  started->config = std::move(config);
-  started->machine = std::move(auth);
+  started.config = std::move(config);
+  started.machine = std::move(auth);
+  drive(started.machine->on_hello(facts));
+}
+
+session::authentication& session::begin_authentication(std::string realm, client_features features) {
+  auto started = std::make_unique<authentication>();
+  started->session = owner_.allocate_session_id();
+  started->realm = std::move(realm);
+  started->features = features;
   authn_ = std::move(started);
   state_ = state::authenticating;
   ++auth_epoch_;
-  drive(authn_->machine->on_hello(facts));
+  return *authn_;
 }
 
 void session::join_trusted(const std::string& realm_name, auth::welcome_step who, const object& roles) {
@@ -303,13 +308,7 @@ void session::join_trusted(const std::string& realm_name, auth::welcome_step who
   if (owner_.draining()) return abort_and_close(errc::system_shutdown, "the router is shutting down");
   if (owner_.find_realm(realm_name) == nullptr)
     return abort_and_close(errc::no_such_realm, "no realm named '" + realm_name + "' on this router");
-  auto started = std::make_unique<authentication>();
-  started->session = owner_.allocate_session_id();
-  started->realm = realm_name;
-  started->features = client_features::from_roles(roles);
-  authn_ = std::move(started);
-  state_ = state::authenticating;
-  ++auth_epoch_;
+  begin_authentication(realm_name, client_features::from_roles(roles));
   welcome_client(std::move(who));
 }
 

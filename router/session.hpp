@@ -80,6 +80,8 @@ class session final : public peer, public shared_sink, public std::enable_shared
   void welcome_client(auth::welcome_step&& w);
   void authentication_failed(const auth::reject_step& r);
   void on_authenticate(authenticate&& a);
+  // Starts one: reserves the session id its WELCOME will carry (state authenticating).
+  authentication& begin_authentication(std::string realm, client_features features);
   // Ends the authentication (either way): frees the listener's slot, the timer, the machine;
   // returns what is left of it (nullptr if none ran) for the caller to read.
   std::unique_ptr<authentication> end_authentication();

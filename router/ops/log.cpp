@@ -28,7 +28,66 @@ struct recent {
 std::mutex mutex;  // lines come from one thread today; the lock keeps them whole later
 std::unordered_map<std::string, recent> seen;
 
-void json_string(std::string& out, std::string_view s) {
+
+std::string timestamp() {
+  const auto now = std::chrono::system_clock::now();
+  const std::time_t t = std::chrono::system_clock::to_time_t(now);
+  const auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(now.time_since_epoch()) % 1000;
+  std::tm tm{};
+  gmtime_r(&t, &tm);
+  char stamp[40];
+  const std::size_t n = std::strftime(stamp, sizeof stamp, "%Y-%m-%dT%H:%M:%S", &tm);
+  std::snprintf(stamp + n, sizeof stamp - n, ".%03dZ", static_cast<int>(ms.count()));
+  return stamp;
+}
+
+std::string format(log_level level, const std::string& message, const std::vector<log_field>& fields) {
+  std::string line;
+  if (output == log_output::json) {
+    line = "{\"time\":\"" + timestamp() + "\",\"level\":\"" + names[static_cast<int>(level)] +
+           "\",\"message\":";
+    append_json_string(line, message);
+    for (const log_field& f : fields) {
+      line += ',';
+      append_json_string(line, f.key);
+      line += ':';
+      if (f.number) {
+        line += f.value;
+      } else {
+        append_json_string(line, f.value);
+      }
+    }
+    line += '}';
+    return line;
+  }
+  char head[64];
+  std::snprintf(head, sizeof head, "%s %-5s ", timestamp().c_str(), names[static_cast<int>(level)]);
+  line = head + message;
+  for (const log_field& f : fields) {
+    line += ' ';
+    line += f.key;
+    line += '=';
+    const bool plain = !f.value.empty() && f.value.find_first_of(" \"=") == std::string::npos;
+    if (plain) {
+      line += f.value;
+    } else {
+      append_json_string(line, f.value);
+    }
+  }
+  return line;
+}
+
+void emit(const std::string& line) {
+  if (sink != nullptr) {
+    sink(line);
+  } else {
+    std::fprintf(stderr, "%s\n", line.c_str());
+  }
+}
+
+}  // namespace
+
+void append_json_string(std::string& out, std::string_view s) {
   out += '"';
   for (unsigned char c : s) {
     switch (c) {
@@ -49,64 +108,6 @@ void json_string(std::string& out, std::string_view s) {
   }
   out += '"';
 }
-
-std::string timestamp() {
-  const auto now = std::chrono::system_clock::now();
-  const std::time_t t = std::chrono::system_clock::to_time_t(now);
-  const auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(now.time_since_epoch()) % 1000;
-  std::tm tm{};
-  gmtime_r(&t, &tm);
-  char stamp[40];
-  const std::size_t n = std::strftime(stamp, sizeof stamp, "%Y-%m-%dT%H:%M:%S", &tm);
-  std::snprintf(stamp + n, sizeof stamp - n, ".%03dZ", static_cast<int>(ms.count()));
-  return stamp;
-}
-
-std::string format(log_level level, const std::string& message, const std::vector<log_field>& fields) {
-  std::string line;
-  if (output == log_output::json) {
-    line = "{\"time\":\"" + timestamp() + "\",\"level\":\"" + names[static_cast<int>(level)] +
-           "\",\"message\":";
-    json_string(line, message);
-    for (const log_field& f : fields) {
-      line += ',';
-      json_string(line, f.key);
-      line += ':';
-      if (f.number) {
-        line += f.value;
-      } else {
-        json_string(line, f.value);
-      }
-    }
-    line += '}';
-    return line;
-  }
-  char head[64];
-  std::snprintf(head, sizeof head, "%s %-5s ", timestamp().c_str(), names[static_cast<int>(level)]);
-  line = head + message;
-  for (const log_field& f : fields) {
-    line += ' ';
-    line += f.key;
-    line += '=';
-    const bool plain = !f.value.empty() && f.value.find_first_of(" \"=") == std::string::npos;
-    if (plain) {
-      line += f.value;
-    } else {
-      json_string(line, f.value);
-    }
-  }
-  return line;
-}
-
-void emit(const std::string& line) {
-  if (sink != nullptr) {
-    sink(line);
-  } else {
-    std::fprintf(stderr, "%s\n", line.c_str());
-  }
-}
-
-}  // namespace
 
 bool parse_log_level(std::string_view text, log_level& out) noexcept {
   for (int i = 0; i <= static_cast<int>(log_level::off); ++i)

@@ -45,6 +45,10 @@ struct log_field {
   bool number = false;
 };
 
+// Appends `s` as a JSON string (quotes, escapes): the JSON log's, and the router's few other bits
+// of hand-built JSON (the bridge's refusals, the console's info.json).
+void append_json_string(std::string& out, std::string_view s);
+
 // Writes one line (rate-limited as described above).
 void log_write(log_level level, const std::string& message, const std::vector<log_field>& fields);
 

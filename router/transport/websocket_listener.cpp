@@ -331,20 +331,9 @@ class ws_connection final : public stream::stream_connection<Socket>, private ws
   }
 
   static std::string json_quoted(std::string_view s) {
-    std::string out = "\"";
-    for (char c : s) {
-      if (c == '"' || c == '\\') {
-        out += '\\';
-        out += c;
-      } else if (static_cast<unsigned char>(c) < 0x20) {
-        char buf[8];
-        std::snprintf(buf, sizeof buf, "\\u%04x", c);
-        out += buf;
-      } else {
-        out += c;
-      }
-    }
-    return out + "\"";
+    std::string out;
+    append_json_string(out, s);
+    return out;
   }
 
   // ---- Server-Sent Events (the bridge's subscribe and progressive calls) ----------------------

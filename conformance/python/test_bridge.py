@@ -8,6 +8,7 @@ import datetime
 import hashlib
 import hmac
 import json
+import os
 import subprocess
 import urllib.parse
 
@@ -65,7 +66,7 @@ def tearDownModule():
 def signed_query(body, key=KEY, secret=SECRET, nonce=None, when=None):
     timestamp = (when or datetime.datetime.utcnow()).strftime('%Y-%m-%dT%H:%M:%S.%f')[:-3] + 'Z'
     seq = '1'
-    nonce = str(nonce if nonce is not None else int.from_bytes(__import__('os').urandom(6), 'big'))
+    nonce = str(nonce if nonce is not None else int.from_bytes(os.urandom(6), 'big'))
     h = hmac.new(secret.encode(), digestmod=hashlib.sha256)
     for part in (key, timestamp, seq, nonce):
         h.update(part.encode())

@@ -225,6 +225,47 @@ class BridgeTests(WampCases):
         status, _, _ = await self.curl('/bridge/a/subscribe')
         self.assertEqual(status, 400)
 
+    async def test_long_streams_and_slow_calls_outlive_the_keepalive(self):
+        """HTTP clients say nothing while they wait: with keepalive at 200 ms, an SSE stream stays
+        open (the router sends SSE comments) and a call that takes a second is answered."""
+        router = RouterProcess(config={
+            'listeners': [{'type': 'universal', 'port': 0, 'keepalive': {'interval_ms': 200, 'timeout_ms': 200}}],
+            'realms': [{'name': 'k', 'http_bridge': {'path': '/k', 'anonymous_role': 'anonymous'}}]}).start()
+        try:
+            host, port, _ = split_url(router.urls['universal'])
+            base = 'http://{}:{}'.format(host, port)
+            s = await connect('json', realm='k', url='ws://{}:{}/ws'.format(host, port))
+            self._closers.append(s)
+
+            async def slow():
+                await asyncio.sleep(1.2)
+                return 'late'
+
+            await s.register(slow, 'com.k.slow')
+            out = await asyncio.to_thread(subprocess.run, [
+                'curl', '-sS', '-H', 'Content-Type: application/json', '--data-binary', '{"procedure": "com.k.slow"}',
+                base + '/k/call'], capture_output=True, timeout=T)
+            self.assertEqual(json.loads(out.stdout), {'args': ['late'], 'kwargs': {}})
+            proc = await self.sse([base + '/k/subscribe?topic=com.k.feed'])
+            try:
+                comments = 0
+                deadline = asyncio.get_running_loop().time() + 1.5
+                while asyncio.get_running_loop().time() < deadline:
+                    try:
+                        line = await asyncio.wait_for(proc.stdout.readline(), 0.5)
+                    except asyncio.TimeoutError:
+                        continue
+                    self.assertTrue(line, 'the stream was closed')
+                    comments += line == b':\n'
+                self.assertGreater(comments, 0)
+                s.publish('com.k.feed', 'still here')
+                self.assertEqual((await self.read_events(proc, 1))[0][1]['args'], ['still here'])
+            finally:
+                proc.kill()
+                await proc.wait()
+        finally:
+            router.stop()
+
     async def test_progressive_results_as_server_sent_events(self):
         callee = await self.wamp()
 

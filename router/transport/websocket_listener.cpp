@@ -125,6 +125,18 @@ class ws_connection final : public stream::stream_connection<Socket>, private ws
   bool send_shared(const shared_message& m, const codec& c) override { return send_frame(m.encoded(c)); }
 
   void keepalive_ping() override {
+    if (phase_ == phase::handshake) {
+      // Plain HTTP outlives the handshake timer only while a bridge request is answered or an
+      // event stream runs: the client has nothing to say meanwhile, so its silence proves
+      // nothing (it counts as heard). A stream gets an SSE comment: proxies keep it open, and a
+      // write to a peer that has gone fails and ends the connection.
+      keepalive_heard(this->keepalive());
+      if (streaming_ && this->queue_ok(3)) {
+        this->out_ += ":\n\n";
+        this->schedule_write();
+      }
+      return;
+    }
     if (phase_ != phase::open || !this->queue_ok(2)) return;
     ws::append_header(this->out_, ws::opcode::ping, 0);
     this->schedule_write();
@@ -365,6 +377,7 @@ class ws_connection final : public stream::stream_connection<Socket>, private ws
   };
 
   void start_event_stream() {
+    streaming_ = true;
     this->out_ +=
         "HTTP/1.1 200 OK\r\nContent-Type: text/event-stream\r\nCache-Control: no-store\r\n"
         "Connection: close\r\nX-Accel-Buffering: no\r\n\r\n";
@@ -537,6 +550,7 @@ class ws_connection final : public stream::stream_connection<Socket>, private ws
   std::unique_ptr<http::request_reader> http_;  // HTTP requests until the upgrade
   std::uint32_t requests_ = 0;                   // answered on this connection
   bool awaiting_answer_ = false;                 // a bridge request is being answered
+  bool streaming_ = false;                       // its answer is an event stream (SSE)
   subprotocol proto_{nullptr, batching::mode::none, ""};
   ws::opcode opcode_ = ws::opcode::text;
   char separator_ = batching::json_separator;  // JSON batches: what this client separates with

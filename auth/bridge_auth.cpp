@@ -5,34 +5,15 @@
 #include <ctime>
 
 #include "auth/crypto.hpp"
+#include "serializers/percent.hpp"
 #include "serializers/base64.hpp"
 
 namespace junction::auth {
 
 namespace {
 
-int hex_value(char c) noexcept {
-  if (c >= '0' && c <= '9') return c - '0';
-  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
-  if (c >= 'A' && c <= 'F') return c - 'A' + 10;
-  return -1;
-}
-
-std::string percent_decode(std::string_view s) {
-  std::string out;
-  out.reserve(s.size());
-  for (std::size_t i = 0; i < s.size(); ++i) {
-    if (s[i] == '+') {
-      out.push_back(' ');
-    } else if (s[i] == '%' && i + 2 < s.size() && hex_value(s[i + 1]) >= 0 && hex_value(s[i + 2]) >= 0) {
-      out.push_back(static_cast<char>(hex_value(s[i + 1]) * 16 + hex_value(s[i + 2])));
-      i += 2;
-    } else {
-      out.push_back(s[i]);
-    }
-  }
-  return out;
-}
+// A query string's name or value ('+' is a space; a malformed escape stays as it is).
+std::string query_decode(std::string_view s) { return *percent_decode(s, true, bad_escape::keep); }
 
 bool digits(std::string_view s, std::size_t at, std::size_t n, int& out) {
   if (at + n > s.size()) return false;
@@ -70,9 +51,9 @@ std::string query_parameter(std::string_view query, std::string_view name, bool*
     const std::size_t amp = query.find('&');
     const std::string_view pair = query.substr(0, amp);
     const std::size_t eq = pair.find('=');
-    if (percent_decode(pair.substr(0, eq)) == name) {
+    if (query_decode(pair.substr(0, eq)) == name) {
       if (found != nullptr) *found = true;
-      return eq == std::string_view::npos ? std::string() : percent_decode(pair.substr(eq + 1));
+      return eq == std::string_view::npos ? std::string() : query_decode(pair.substr(eq + 1));
     }
     if (amp == std::string_view::npos) break;
     query.remove_prefix(amp + 1);

@@ -72,6 +72,14 @@ void write_value(json_writer& w, const rapidjson::Value* v, bool array) {
   }
 }
 
+// "args": [...], "kwargs": {...} — empty ones where the message had none.
+void write_payload(json_writer& w, const rapidjson::Value* args, const rapidjson::Value* kwargs) {
+  w.Key("args");
+  write_value(w, args, true);
+  w.Key("kwargs");
+  write_value(w, kwargs, false);
+}
+
 }  // namespace
 
 // ---- one principal's session ---------------------------------------------------------------
@@ -260,10 +268,7 @@ class http_bridge::client final : public transport, public std::enable_shared_fr
     }
     w.Key("publication");
     w.Uint64(publication);
-    w.Key("args");
-    write_value(w, args, true);
-    w.Key("kwargs");
-    write_value(w, kwargs, false);
+    write_payload(w, args, kwargs);
     w.EndObject();
     const std::string record = sse_record({}, std::string(b.GetString(), b.GetSize()));
     bool lost = false;
@@ -305,10 +310,7 @@ class http_bridge::client final : public transport, public std::enable_shared_fr
     rapidjson::StringBuffer b;
     json_writer w(b);
     w.StartObject();
-    w.Key("args");
-    write_value(w, args, true);
-    w.Key("kwargs");
-    write_value(w, kwargs, false);
+    write_payload(w, args, kwargs);
     std::shared_ptr<event_stream> stream;
     bridge_responder respond;
     bool sse = false;
@@ -346,10 +348,7 @@ class http_bridge::client final : public transport, public std::enable_shared_fr
     w.StartObject();
     w.Key("error");
     uri.Accept(w);
-    w.Key("args");
-    write_value(w, args, true);
-    w.Key("kwargs");
-    write_value(w, kwargs, false);
+    write_payload(w, args, kwargs);
     w.EndObject();
     std::string json(b.GetString(), b.GetSize());
     if (p->stream) {  // progressive results went out already: the error is the stream's last event

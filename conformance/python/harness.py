@@ -365,6 +365,43 @@ async def http_get(host, port, path, method='GET', timeout=None):
     return status, headers, body
 
 
+async def read_http_response(r, timeout=None):
+    """One response from an open connection (kept alive or not): (status, headers dict lower-case,
+    body bytes), the body by its Content-Length."""
+    head = await asyncio.wait_for(r.readuntil(b'\r\n\r\n'), timeout or T)
+    lines = head.decode('latin-1').split('\r\n')
+    headers = {}
+    for line in lines[1:]:
+        if ':' in line:
+            k, v = line.split(':', 1)
+            headers[k.strip().lower()] = v.strip()
+    n = int(headers.get('content-length', '0'))
+    body = await asyncio.wait_for(r.readexactly(n), timeout or T) if n else b''
+    return int(lines[0].split()[1]), headers, body
+
+
+class ModuleRouter:
+    """One router shared by a test module's cases: RouterProcess(**kwargs) started at the first
+    get() (a callable `config` is called then); stop() it from tearDownModule."""
+
+    def __init__(self, **kwargs):
+        self.kwargs = kwargs
+        self.router = None
+
+    def get(self):
+        if self.router is None:
+            kw = dict(self.kwargs)
+            if callable(kw.get('config')):
+                kw['config'] = kw['config']()
+            self.router = RouterProcess(**kw).start()
+        return self.router
+
+    def stop(self):
+        if self.router:
+            self.router.stop()
+            self.router = None
+
+
 class RouterProcess:
     """A router of the test's own.
 

@@ -11,7 +11,7 @@ import copy
 from autobahn.wamp.exception import ApplicationError
 from autobahn.wamp.types import PublishOptions, SubscribeOptions, RegisterOptions
 
-from harness import (SUBSCRIBE, SUBSCRIBED, UNSUBSCRIBED, HELLO, WELCOME, T, RawWamp, RouterProcess, WampCases,
+from harness import (SUBSCRIBE, SUBSCRIBED, UNSUBSCRIBED, HELLO, WELCOME, T, RawWamp, ModuleRouter, RouterProcess, WampCases,
                      connect, each_serializer, http_get, single, split_url, uri)
 
 ROLES = [
@@ -46,19 +46,11 @@ def config(roles=ROLES):
     }
 
 
-class AuthzRouter:
-    router = None
-
-    @classmethod
-    def get(cls):
-        if cls.router is None:
-            cls.router = RouterProcess(config=config()).start()
-        return cls.router
+AuthzRouter = ModuleRouter(config=config)
 
 
 def tearDownModule():
-    if AuthzRouter.router:
-        AuthzRouter.router.stop()
+    AuthzRouter.stop()
 
 
 class AuthzCases(WampCases):

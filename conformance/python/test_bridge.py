@@ -15,7 +15,7 @@ import urllib.parse
 from autobahn.wamp.exception import ApplicationError
 from autobahn.wamp.types import CallResult, RegisterOptions
 
-from harness import T, Inbox, RouterProcess, WampCases, connect, single, split_url
+from harness import T, Inbox, ModuleRouter, RouterProcess, WampCases, connect, single, split_url
 
 TOKEN = 'tk-3f9a0c1b7d5e42a8b6c9d0e1f2a3b4c5'
 VIEWER_TOKEN = 'tk-viewer-00112233445566778899aabb'
@@ -48,19 +48,11 @@ def config():
     }
 
 
-class BridgeRouter:
-    router = None
-
-    @classmethod
-    def get(cls):
-        if cls.router is None:
-            cls.router = RouterProcess(config=config()).start()
-        return cls.router
+BridgeRouter = ModuleRouter(config=config)
 
 
 def tearDownModule():
-    if BridgeRouter.router:
-        BridgeRouter.router.stop()
+    BridgeRouter.stop()
 
 
 def signed_query(body, key=KEY, secret=SECRET, nonce=None, when=None):
@@ -263,6 +255,40 @@ class BridgeTests(WampCases):
             finally:
                 proc.kill()
                 await proc.wait()
+        finally:
+            router.stop()
+
+    async def test_an_sse_client_that_does_not_read_is_a_slow_consumer(self):
+        """The realm's slow_consumer policy applies to event streams: under "disconnect", a client
+        that stops reading is closed once more than limits.max_outbound_bytes wait for it, and the
+        other subscribers go on."""
+        import socket
+        router = RouterProcess(config={
+            'listeners': [{'type': 'universal', 'port': 0}],
+            'limits': {'max_outbound_bytes': 65536},
+            'realms': [{'name': 's', 'slow_consumer': 'disconnect',
+                        'http_bridge': {'path': '/s', 'anonymous_role': 'anonymous'}}]}).start()
+        try:
+            host, port, _ = split_url(router.urls['universal'])
+            pub = await connect('json', realm='s', url='ws://{}:{}/ws'.format(host, port))
+            sub = await connect('json', realm='s', url='ws://{}:{}/ws'.format(host, port))
+            self._closers += [pub, sub]
+            inbox = Inbox()
+            await sub.subscribe(inbox.handler, 'com.s.other')
+            sock = socket.socket()
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)  # the kernel holds little for it
+            sock.connect((host, port))
+            sock.sendall(b'GET /s/subscribe?topic=com.s.feed HTTP/1.1\r\nHost: x\r\n\r\n')
+            await asyncio.sleep(0.3)  # subscribed; from here on it reads nothing
+            big = 'x' * 8192
+            for i in range(1500):  # 12 MB: more than any socket buffer holds
+                pub.publish('com.s.feed', big, i)
+                if i % 100 == 0:
+                    await asyncio.sleep(0.01)
+            await asyncio.to_thread(router.wait_for_log, 'slow consumer')
+            pub.publish('com.s.other', 'still served')
+            self.assertEqual(list((await inbox.get())[0]), ['still served'])
+            sock.close()
         finally:
             router.stop()
 

@@ -13,8 +13,8 @@ import time
 
 from autobahn.wamp.exception import ApplicationError
 
-from harness import (T, Aborted, RouterProcess, WampCases, connect, http_get, http_upgrade, single, split_url,
-                     uri)
+from harness import (T, Aborted, RouterProcess, WampCases, connect, http_get, http_upgrade, read_http_response, single,
+                     split_url, uri)
 
 PROMTOOL = shutil.which('promtool')
 
@@ -253,19 +253,6 @@ class OpsTests(WampCases):
 
     # ---- HTTP/1.1: keep-alive, pipelining, bodies (issue 18) --------------------------------------
 
-    async def read_response(self, r):
-        """One response from a kept-alive connection: (status, headers lower-case, body)."""
-        head = await asyncio.wait_for(r.readuntil(b'\r\n\r\n'), T)
-        lines = head.decode('latin-1').split('\r\n')
-        headers = {}
-        for line in lines[1:]:
-            if ':' in line:
-                k, v = line.split(':', 1)
-                headers[k.strip().lower()] = v.strip()
-        n = int(headers.get('content-length', '0'))
-        body = await asyncio.wait_for(r.readexactly(n), T) if n else b''
-        return int(lines[0].split()[1]), headers, body
-
     async def test_curl_reuses_one_connection_for_several_requests(self):
         self.start(base_config())
         base = 'http://{}:{}'.format(self.host, self.port)
@@ -292,10 +279,10 @@ class OpsTests(WampCases):
                     b'POST /readyz HTTP/1.1\r\nHost: x\r\nContent-Length: %d\r\n\r\n%s' % (len(body), body) +
                     b'POST /metrics HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n' + chunked +
                     b'HEAD /readyz HTTP/1.1\r\nHost: x\r\n\r\n')
-            self.assertEqual((await self.read_response(r))[0:3:2], (200, b'ok\n'))
-            status, headers, _ = await self.read_response(r)
+            self.assertEqual((await read_http_response(r))[0:3:2], (200, b'ok\n'))
+            status, headers, _ = await read_http_response(r)
             self.assertEqual((status, headers['allow'], headers['connection']), (405, 'GET, HEAD', 'keep-alive'))
-            self.assertEqual((await self.read_response(r))[0], 405)  # the chunked body was read past
+            self.assertEqual((await read_http_response(r))[0], 405)  # the chunked body was read past
             head = await asyncio.wait_for(r.readuntil(b'\r\n\r\n'), T)  # HEAD: no body follows
             self.assertIn(b'Content-Length: 6\r\n', head)
             # Now the same connection becomes a WebSocket
@@ -315,7 +302,7 @@ class OpsTests(WampCases):
         # A body over the limit is refused before it is sent, and the connection ends
         r, w = await asyncio.open_connection(self.host, self.port)
         w.write(b'POST /healthz HTTP/1.1\r\nHost: x\r\nContent-Length: 2000000\r\n\r\n')
-        status, headers, body = await self.read_response(r)
+        status, headers, body = await read_http_response(r)
         self.assertEqual((status, headers['connection']), (413, 'close'))
         self.assertIn(b'request body over 1048576 bytes', body)
         self.assertEqual(await asyncio.wait_for(r.read(), T), b'')
@@ -323,16 +310,16 @@ class OpsTests(WampCases):
         # An unknown transfer coding is 501
         r, w = await asyncio.open_connection(self.host, self.port)
         w.write(b'POST /healthz HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: gzip\r\n\r\n')
-        self.assertEqual((await self.read_response(r))[0], 501)
+        self.assertEqual((await read_http_response(r))[0], 501)
         w.close()
         # A kept-alive connection that sends nothing more is closed after handshake_timeout_ms
         r, w = await asyncio.open_connection(self.host, self.port)
         w.write(b'GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n')
-        self.assertEqual((await self.read_response(r))[0], 200)
+        self.assertEqual((await read_http_response(r))[0], 200)
         t0 = time.monotonic()
         await asyncio.sleep(0.25)
         w.write(b'GET /readyz HTTP/1.1\r\nHost: x\r\n\r\n')  # within the timeout: answered, timer restarts
-        self.assertEqual((await self.read_response(r))[0], 200)
+        self.assertEqual((await read_http_response(r))[0], 200)
         self.assertEqual(await asyncio.wait_for(r.read(), T), b'')
         self.assertGreater(time.monotonic() - t0, 0.5)
         w.close()
@@ -364,7 +351,7 @@ class OpsTests(WampCases):
                 r, w = await asyncio.open_connection(self.host, self.port)
                 try:
                     w.write('{} {} HTTP/1.1\r\nHost: x\r\n{}\r\n'.format(method, target, extra).encode())
-                    return await self.read_response(r) if method != 'HEAD' else (
+                    return await read_http_response(r) if method != 'HEAD' else (
                         await asyncio.wait_for(r.readuntil(b'\r\n\r\n'), T))
                 finally:
                     w.close()

@@ -15,26 +15,18 @@ from autobahn.wamp.types import PublishOptions
 
 from harness import metric_sum as metric
 from harness import (CALL, ERROR, EVENT, HELLO, INVOCATION, PUBLISH, PUBLISHED, REGISTER, REGISTERED, RESULT,
-                     SUBSCRIBE, SUBSCRIBED, WELCOME, YIELD, CLIENT_ROLES, Inbox, RawSocket, RawWamp, RouterProcess,
+                     SUBSCRIBE, SUBSCRIBED, WELCOME, YIELD, CLIENT_ROLES, Inbox, RawSocket, RawWamp, ModuleRouter,
                      T, WampCases, each_serializer, encode, http_get, split_url, uri)
 
 MIN = 0  # RawSocket length exponent: 2^(9+0) = 512 bytes, the least a client may announce
 
 
-class SizedRouter:
-    router = None
-
-    @classmethod
-    def get(cls):
-        if cls.router is None:
-            cls.router = RouterProcess(listen=['ws://127.0.0.1:0/ws', 'rs://127.0.0.1:0',
-                                               'ws://127.0.0.1:0/small?max-message-size=65536']).start()
-        return cls.router
+SizedRouter = ModuleRouter(listen=['ws://127.0.0.1:0/ws', 'rs://127.0.0.1:0',
+                                   'ws://127.0.0.1:0/small?max-message-size=65536'])
 
 
 def tearDownModule():
-    if SizedRouter.router:
-        SizedRouter.router.stop()
+    SizedRouter.stop()
 
 
 @each_serializer

@@ -9,8 +9,8 @@ import json
 import os
 import struct
 
-from harness import (REALM, T, WampCases, connect, http_upgrade, single, split_url, uri, ws_frame, ws_open,
-                     ws_read)
+from harness import (REALM, T, WampCases, connect, http_upgrade, read_http_response, single, split_url, uri,
+                     ws_frame, ws_open, ws_read)
 
 TEXT, BINARY, CONT, CLOSE, PING, PONG = 0x1, 0x2, 0x0, 0x8, 0x9, 0xA
 HELLO = [1, REALM, {'roles': {'publisher': {}, 'subscriber': {}, 'caller': {}, 'callee': {}}}]
@@ -49,16 +49,7 @@ async def raw_request(head_lines, body=b''):
     r, w = await asyncio.open_connection('127.0.0.1', port)
     try:
         w.write(('\r\n'.join(head_lines) + '\r\n\r\n').encode('latin-1') + body)
-        head = await asyncio.wait_for(r.readuntil(b'\r\n\r\n'), T)
-        lines = head.decode('latin-1').split('\r\n')
-        headers = {}
-        for line in lines[1:]:
-            if ':' in line:
-                k, v = line.split(':', 1)
-                headers[k.strip().lower()] = v.strip()
-        n = int(headers.get('content-length', '0'))
-        content = await asyncio.wait_for(r.readexactly(n), T) if n else b''
-        return int(lines[0].split()[1]), headers, content
+        return await read_http_response(r)
     finally:
         w.close()
 

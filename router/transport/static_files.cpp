@@ -9,31 +9,11 @@
 #include <fstream>
 #include <memory>
 
+#include "serializers/percent.hpp"
+
 namespace junction::web {
 
 namespace {
-
-int hex_digit(char c) noexcept {
-  if (c >= '0' && c <= '9') return c - '0';
-  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
-  if (c >= 'A' && c <= 'F') return c - 'A' + 10;
-  return -1;
-}
-
-// Percent-decodes once; false on a malformed escape.
-bool percent_decode(std::string_view in, std::string& out) {
-  out.clear();
-  for (std::size_t i = 0; i < in.size(); ++i) {
-    if (in[i] != '%') {
-      out.push_back(in[i]);
-      continue;
-    }
-    if (i + 2 >= in.size() || hex_digit(in[i + 1]) < 0 || hex_digit(in[i + 2]) < 0) return false;
-    out.push_back(static_cast<char>(hex_digit(in[i + 1]) * 16 + hex_digit(in[i + 2])));
-    i += 2;
-  }
-  return true;
-}
 
 // realpath(3), or "" if it does not resolve.
 std::string resolved(const std::string& path) {
@@ -88,8 +68,9 @@ std::string_view content_type_of(std::string_view name) noexcept {
 answer serve(const web_mount& m, std::string_view method, std::string_view path, std::string_view if_none_match) {
   if (method != "GET" && method != "HEAD")
     return answer{405, "text/plain; charset=utf-8", "method not allowed\n", "Allow: GET, HEAD\r\n"};
-  std::string rel;
-  if (!percent_decode(path.substr(m.path == "/" ? 0 : m.path.size()), rel)) return not_found();
+  const auto decoded = percent_decode(path.substr(m.path == "/" ? 0 : m.path.size()), false, bad_escape::fail);
+  if (!decoded) return not_found();
+  const std::string& rel = *decoded;
   // Each segment between slashes must be a plain name.
   const bool wants_directory = !path.empty() && path.back() == '/';
   std::size_t at = 0;

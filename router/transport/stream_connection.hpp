@@ -243,7 +243,6 @@ class stream_connection : public connection,
   // socket closed (see terminate).
   virtual void on_end() = 0;
 
-  // The protocol's handshake is done: the handshake deadline no longer applies.
   // (Re)starts the handshake timeout: at the start, and after each HTTP response on a kept-alive
   // connection (its next request, or the upgrade, has as long again).
   void arm_handshake_timer() {
@@ -270,6 +269,7 @@ class stream_connection : public connection,
     handshake_timer_->cancel();
   }
 
+  // The protocol's handshake is done: the handshake deadline no longer applies.
   void handshake_done() {
     if (!handshake_timer_) return;
     handshake_timer_->cancel();

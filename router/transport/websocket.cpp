@@ -6,6 +6,8 @@
 #include <algorithm>
 #include <cassert>
 #include <cstring>
+#include <iterator>
+#include <utility>
 
 #include "serializers/utf8.hpp"
 
@@ -238,15 +240,6 @@ std::optional<failure> parse_request_line(std::string_view line, request& r) {
   return std::nullopt;
 }
 
-// Sets a header that may appear only once: a second one makes the request ambiguous.
-std::optional<failure> set_once(std::string& field, bool& seen, std::string_view name,
-                                std::string_view value) {
-  if (seen) return fail("repeated " + std::string(name) + " header");
-  seen = true;
-  field = value;
-  return std::nullopt;
-}
-
 }  // namespace
 
 // ---- opening handshake --------------------------------------------------------------------------
@@ -280,9 +273,24 @@ result<request> parse_request(std::string_view head) {
   request r;
   std::size_t end = head.find("\r\n");
   if (auto e = parse_request_line(head.substr(0, end), r)) return std::move(*e);
-  bool seen_host = false, seen_origin = false, seen_key = false, seen_version = false;
-  bool seen_length = false, seen_coding = false, seen_type = false, seen_auth = false, seen_expect = false;
-  std::string upgrade, connection;
+  // Headers that may appear once (a second makes the request ambiguous), and where they go.
+  static constexpr std::pair<std::string_view, std::string request::*> single[] = {
+      {"Host", &request::host},
+      {"Origin", &request::origin},
+      {"Sec-WebSocket-Key", &request::key},
+      {"Sec-WebSocket-Version", &request::ws_version},
+      {"Content-Length", &request::content_length},
+      {"Transfer-Encoding", &request::transfer_encoding},
+      {"Content-Type", &request::content_type},
+      {"Authorization", &request::authorization},
+      {"Expect", &request::expect},
+  };
+  bool seen[std::size(single)] = {};
+  // List headers the router reads as one text: repeats are joined with ", " (RFC 9110 §5.3).
+  auto join_list = [](std::string& into, std::string_view value) {
+    if (!into.empty()) into += ", ";
+    into += value;
+  };
   while (end != std::string_view::npos) {
     head.remove_prefix(end + 2);
     end = head.find("\r\n");
@@ -299,15 +307,13 @@ result<request> parse_request(std::string_view head) {
     // No whitespace between name and colon either (RFC 7230 §3.2.4: it must be refused).
     if (!is_token(name)) return fail("malformed HTTP header name " + quoted(name));
     const std::string_view value = trim(line.substr(colon + 1));
-    std::optional<failure> e;
-    if (iequals(name, "Host")) {
-      e = set_once(r.host, seen_host, "Host", value);
-    } else if (iequals(name, "Origin")) {
-      e = set_once(r.origin, seen_origin, "Origin", value);
-    } else if (iequals(name, "Sec-WebSocket-Key")) {
-      e = set_once(r.key, seen_key, "Sec-WebSocket-Key", value);
-    } else if (iequals(name, "Sec-WebSocket-Version")) {
-      e = set_once(r.ws_version, seen_version, "Sec-WebSocket-Version", value);
+    const auto once = std::find_if(std::begin(single), std::end(single),
+                                   [&](const auto& h) { return iequals(name, h.first); });
+    if (once != std::end(single)) {
+      bool& was = seen[once - std::begin(single)];
+      if (was) return fail("repeated " + std::string(once->first) + " header");
+      was = true;
+      r.*(once->second) = value;
     } else if (iequals(name, "Sec-WebSocket-Protocol")) {
       for_each_element(value, [&](std::string_view p) { r.protocols.emplace_back(p); });
     } else if (iequals(name, "Upgrade")) {
@@ -316,24 +322,11 @@ result<request> parse_request(std::string_view head) {
       r.connection_upgrade = r.connection_upgrade || has_token(value, "upgrade");
       r.connection_close = r.connection_close || has_token(value, "close");
       r.connection_keep_alive = r.connection_keep_alive || has_token(value, "keep-alive");
-    } else if (iequals(name, "Content-Length")) {
-      e = set_once(r.content_length, seen_length, "Content-Length", value);
-    } else if (iequals(name, "Transfer-Encoding")) {
-      e = set_once(r.transfer_encoding, seen_coding, "Transfer-Encoding", value);
-    } else if (iequals(name, "Content-Type")) {
-      e = set_once(r.content_type, seen_type, "Content-Type", value);
-    } else if (iequals(name, "Authorization")) {
-      e = set_once(r.authorization, seen_auth, "Authorization", value);
-    } else if (iequals(name, "Expect")) {
-      e = set_once(r.expect, seen_expect, "Expect", value);
     } else if (iequals(name, "Accept")) {
-      if (!r.accept.empty()) r.accept += ", ";
-      r.accept += value;
+      join_list(r.accept, value);
     } else if (iequals(name, "If-None-Match")) {
-      if (!r.if_none_match.empty()) r.if_none_match += ", ";
-      r.if_none_match += value;
+      join_list(r.if_none_match, value);
     }
-    if (e) return std::move(*e);
   }
   return r;
 }

@@ -320,17 +320,20 @@ class ws_connection final : public stream::stream_connection<Socket>, private ws
   template <class Respond>
   bool answer_console(const http::request& req, Respond& respond) {
     web_mount m;
-    std::string realms;
     {
       const core_guard lock(owner_.core());  // the router's settings change on reload
       m.path = owner_.config().console_path;
       m.directory = owner_.config().console_directory.empty() ? std::string(JUNCTION_CONSOLE_DIR)
                                                               : owner_.config().console_directory;
-      for (const auto& r : owner_.config().realms) realms += (realms.empty() ? "" : ",") + json_quoted(r.name);
     }
     const std::string_view path = req.head.path();
     if (!web::under(m.path, path)) return false;
     if (path == m.path + "/info.json") {
+      std::string realms;
+      {
+        const core_guard lock(owner_.core());
+        for (const auto& r : owner_.config().realms) realms += (realms.empty() ? "" : ",") + json_quoted(r.name);
+      }
       respond(200,
               "{\"ws_path\":" + json_quoted(config_.path) + ",\"realms\":[" + realms +
                   "],\"metrics\":" + (config_.serves_admin() ? "true" : "false") + "}",
